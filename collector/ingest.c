@@ -1,0 +1,459 @@
+/*
+ * ingest.c — Kafka consumer → validation → LMDB, exactly once.
+ *
+ * DESIGN
+ * - Exactly once: the store, not Kafka, holds the consumer position. Each
+ *   batch's events AND the next offset of every partition it touched are
+ *   written in one LMDB transaction. On assignment the rebalance callback
+ *   reads those offsets and starts each partition there (the beginning when
+ *   none is stored). Events are deduplicated by id in the same transaction,
+ *   which also absorbs producer retries and replays.
+ * - Offsets are also committed to Kafka asynchronously after each store
+ *   commit, only so that standard lag tools see the group's progress; they
+ *   are never read back.
+ * - Invalid messages are produced to the DLQ (original key and value, the
+ *   reason in headers) and their offsets advance with the next batch. The
+ *   DLQ producer is flushed before a batch that carries DLQ'd offsets is
+ *   committed, so a dead letter is never skipped without being written.
+ * - A failed store write (e.g. MDB_MAP_FULL) aborts the transaction; the
+ *   consumer pauses its partitions, readiness goes false, and the same batch
+ *   is retried every second until it succeeds or the collector stops.
+ *   Nothing is dropped: Kafka keeps the backlog.
+ * - Revocation commits the batch in hand before giving partitions up.
+ * - Threads: everything here runs on the ingest thread (the rebalance
+ *   callback is served from rd_kafka_consumer_poll on that thread); `ready`
+ *   and `stop` are atomics read by other threads.
+ */
+#include "ingest.h"
+
+#include <librdkafka/rdkafka.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "event.h"
+#include "kafkautil.h"
+#include "log.h"
+#include "metrics.h"
+#include "store.h"
+#include "timeutil.h"
+
+struct part_off {
+    int32_t partition;
+    int64_t next;
+};
+
+struct ingest {
+    rd_kafka_t *consumer, *dlq;
+    rd_kafka_topic_t *dlq_rkt;
+    struct store *st;
+    char *topic, *dlq_topic;
+    size_t batch_max;
+    int batch_wait_ms;
+    struct event_limits lim;
+    pthread_t thread;
+    bool started;
+    atomic_bool stop, ready;
+
+    /* the batch in hand */
+    rd_kafka_message_t **msgs;
+    cJSON **trees;
+    struct store_event *evs;
+    size_t n;
+    struct part_off *offs;
+    size_t noffs, offs_cap;
+    size_t dlq_pending;
+
+    struct metric *consumed, *stored, *duplicates, *batches, *dlq_sent, *dlq_failed,
+        *store_errors, *kafka_errors, *consumed_bytes;
+    struct metric *invalid[EVENT_REASON_COUNT];
+    struct metric *last_batch, *paused;
+};
+
+static void note_offset(struct ingest *g, int32_t partition, int64_t next)
+{
+    for (size_t i = 0; i < g->noffs; i++) {
+        if (g->offs[i].partition == partition) {
+            if (next > g->offs[i].next)
+                g->offs[i].next = next;
+            return;
+        }
+    }
+    if (g->noffs == g->offs_cap) {
+        size_t cap = g->offs_cap ? g->offs_cap * 2 : 16;
+        struct part_off *p = realloc(g->offs, cap * sizeof *p);
+        if (!p)
+            abort(); /* tiny; cannot continue without tracking offsets */
+        g->offs = p;
+        g->offs_cap = cap;
+    }
+    g->offs[g->noffs++] = (struct part_off){partition, next};
+}
+
+static void batch_clear(struct ingest *g)
+{
+    for (size_t i = 0; i < g->n; i++) {
+        cJSON_Delete(g->trees[i]);
+        rd_kafka_message_destroy(g->msgs[i]);
+    }
+    g->n = 0;
+    g->noffs = 0;
+    g->dlq_pending = 0;
+}
+
+static void pause_all(struct ingest *g, bool pause)
+{
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    if (rd_kafka_assignment(g->consumer, &parts) == RD_KAFKA_RESP_ERR_NO_ERROR && parts) {
+        if (pause)
+            rd_kafka_pause_partitions(g->consumer, parts);
+        else
+            rd_kafka_resume_partitions(g->consumer, parts);
+        rd_kafka_topic_partition_list_destroy(parts);
+    }
+    metric_set(g->paused, pause ? 1 : 0);
+}
+
+/* Commits the batch in hand. Returns 0, or the store's error code. */
+static int batch_commit(struct ingest *g)
+{
+    if (g->n == 0 && g->noffs == 0)
+        return 0;
+    if (g->dlq_pending) {
+        int left = rd_kafka_flush(g->dlq, 10000) ? rd_kafka_outq_len(g->dlq) : 0;
+        if (left) {
+            log_error("collector:ingest", "%d dead letters not acknowledged; retrying", left);
+            return -1;
+        }
+    }
+    struct store_offset so[g->noffs ? g->noffs : 1];
+    for (size_t i = 0; i < g->noffs; i++)
+        so[i] = (struct store_offset){g->topic, g->offs[i].partition, g->offs[i].next};
+    struct store_append_result res = {0};
+    int rc = store_append(g->st, g->evs, g->n, so, g->noffs, &res);
+    if (rc != 0) {
+        metric_inc(g->store_errors);
+        return rc;
+    }
+    metric_add(g->stored, res.stored);
+    metric_add(g->duplicates, res.duplicates);
+    metric_inc(g->batches);
+    metric_set(g->last_batch, (int64_t)g->n);
+    /* Informational commit to Kafka (lag tools); never read back. */
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)g->noffs);
+    for (size_t i = 0; i < g->noffs; i++)
+        rd_kafka_topic_partition_list_add(l, g->topic, g->offs[i].partition)->offset =
+            g->offs[i].next;
+    if (g->noffs)
+        rd_kafka_commit(g->consumer, l, 1);
+    rd_kafka_topic_partition_list_destroy(l);
+    batch_clear(g);
+    return 0;
+}
+
+/* Commits, retrying every second while the store refuses (backpressure). */
+static void batch_commit_retrying(struct ingest *g)
+{
+    int rc = batch_commit(g);
+    if (rc == 0)
+        return;
+    log_error("collector:ingest", "store write failed: %s; pausing consumption and retrying",
+              rc > 0 || rc < -1 ? store_strerror(rc) : "dead-letter queue not acknowledged");
+    atomic_store(&g->ready, false);
+    pause_all(g, true);
+    while (!atomic_load(&g->stop)) {
+        /* Keep the group membership alive while paused. */
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(g->consumer, 1000);
+        if (m)
+            rd_kafka_message_destroy(m); /* paused: should not happen; offset not advanced */
+        if ((rc = batch_commit(g)) == 0)
+            break;
+    }
+    if (rc == 0) {
+        log_info("collector:ingest", "store write succeeded again; resuming consumption");
+        pause_all(g, false);
+        atomic_store(&g->ready, true);
+    }
+}
+
+static void dead_letter(struct ingest *g, rd_kafka_message_t *m, const struct event_error *err)
+{
+    metric_inc(g->invalid[err->reason]);
+    char src[256];
+    snprintf(src, sizeof src, "%s/%d/%lld", g->topic, m->partition, (long long)m->offset);
+    rd_kafka_headers_t *h = rd_kafka_headers_new(3);
+    rd_kafka_header_add(h, "llmtap-error", -1, err->msg, -1);
+    rd_kafka_header_add(h, "llmtap-error-reason", -1, event_reason_name(err->reason), -1);
+    rd_kafka_header_add(h, "llmtap-source", -1, src, -1);
+    rd_kafka_resp_err_t e = rd_kafka_producev(
+        g->dlq, RD_KAFKA_V_RKT(g->dlq_rkt), RD_KAFKA_V_KEY(m->key, m->key_len),
+        RD_KAFKA_V_VALUE(m->payload, m->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
+    if (e) {
+        rd_kafka_headers_destroy(h);
+        metric_inc(g->dlq_failed);
+        log_error("collector:ingest", "dead letter %s not queued: %s", src, rd_kafka_err2str(e));
+    } else {
+        metric_inc(g->dlq_sent);
+        g->dlq_pending++;
+    }
+    log_warn("collector:ingest", "invalid event at %s: %s", src, err->msg);
+}
+
+static void handle_message(struct ingest *g, rd_kafka_message_t *m)
+{
+    if (m->err) {
+        if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            metric_inc(g->kafka_errors);
+            log_warn("collector:ingest", "consumer: %s", rd_kafka_message_errstr(m));
+        }
+        rd_kafka_message_destroy(m);
+        return;
+    }
+    metric_inc(g->consumed);
+    metric_add(g->consumed_bytes, m->len);
+    note_offset(g, m->partition, m->offset + 1);
+    struct event_error err = {0};
+    cJSON *ev = event_parse_json(m->payload ? m->payload : "", m->len, &g->lim, 0, &err);
+    if (ev && event_validate(ev, &err) != EVENT_OK) {
+        cJSON_Delete(ev);
+        ev = NULL;
+    }
+    if (!ev) {
+        dead_letter(g, m, &err);
+        rd_kafka_message_destroy(m);
+        return;
+    }
+    struct event_fields f;
+    event_fields_get(ev, &f);
+    g->msgs[g->n] = m;
+    g->trees[g->n] = ev;
+    g->evs[g->n] = (struct store_event){
+        .json = m->payload,
+        .json_len = m->len,
+        .id = f.id,
+        .time_us = f.time_us,
+        .service = f.service,
+        .model = f.model,
+        .provider = f.provider,
+        .operation = f.operation,
+        .cost_usd = f.cost_usd,
+        .latency_ms = f.latency_ms,
+        .status = f.status,
+        .input_tokens = f.input_tokens,
+        .output_tokens = f.output_tokens,
+    };
+    g->n++;
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    struct ingest *g = opaque;
+    bool cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        for (int i = 0; i < parts->cnt; i++) {
+            rd_kafka_topic_partition_t *p = &parts->elems[i];
+            int64_t next;
+            int rc = store_offset_get(g->st, p->topic, p->partition, &next);
+            p->offset = rc == 0 ? next : RD_KAFKA_OFFSET_BEGINNING;
+            if (rc == 0)
+                log_info("collector:ingest", "assigned %s/%d, resuming at stored offset %lld",
+                         p->topic, p->partition, (long long)next);
+            else
+                log_info("collector:ingest", "assigned %s/%d, no stored offset: from the beginning",
+                         p->topic, p->partition);
+        }
+        if (cooperative)
+            rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, parts));
+        else
+            rd_kafka_assign(rk, parts);
+    } else {
+        batch_commit_retrying(g); /* never give up partitions with uncommitted work */
+        log_info("collector:ingest", "partitions revoked (%d)", parts->cnt);
+        if (cooperative)
+            rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, parts));
+        else
+            rd_kafka_assign(rk, NULL);
+    }
+}
+
+static void *ingest_main(void *arg)
+{
+    struct ingest *g = arg;
+    atomic_store(&g->ready, true);
+    while (!atomic_load(&g->stop)) {
+        int64_t deadline = timeutil_mono_us() + (int64_t)g->batch_wait_ms * 1000;
+        while (g->n < g->batch_max && !atomic_load(&g->stop)) {
+            int64_t left_ms = (deadline - timeutil_mono_us()) / 1000;
+            if (left_ms <= 0)
+                break;
+            rd_kafka_message_t *m = rd_kafka_consumer_poll(g->consumer, (int)left_ms);
+            if (m)
+                handle_message(g, m);
+        }
+        rd_kafka_poll(g->dlq, 0);
+        batch_commit_retrying(g);
+    }
+    batch_commit_retrying(g);
+    return NULL;
+}
+
+int ingest_create(const struct config *c, const char *brokers, struct store *st,
+                  struct metrics *m, struct ingest **out, char *err, size_t errlen)
+{
+    static const struct kafkautil_default cdefs[] = {
+        {"client.id", "llmtap-collector"},
+        {"group.id", "llmtap-collector"},
+        {"enable.auto.commit", "false"},
+        {"enable.auto.offset.store", "false"},
+        {"auto.offset.reset", "earliest"},
+    };
+    static const struct kafkautil_default pdefs[] = {
+        {"client.id", "llmtap-collector-dlq"},
+        {"enable.idempotence", "true"},
+        {"acks", "all"},
+        {"compression.type", "zstd"},
+    };
+    char rerr[512];
+    struct ingest *g = calloc(1, sizeof *g);
+    if (!g) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    g->st = st;
+    g->topic = strdup(config_str(c, "topic"));
+    g->dlq_topic = strdup(config_str(c, "dlq_topic"));
+    g->batch_max = (size_t)config_int(c, "batch.max_events");
+    g->batch_wait_ms = (int)config_int(c, "batch.max_wait");
+    g->lim.max_bytes = (size_t)config_int(c, "ingest.max_event");
+    g->lim.max_depth = (int)config_int(c, "ingest.max_depth");
+    g->msgs = calloc(g->batch_max, sizeof *g->msgs);
+    g->trees = calloc(g->batch_max, sizeof *g->trees);
+    g->evs = calloc(g->batch_max, sizeof *g->evs);
+    if (!g->topic || !g->dlq_topic || !g->msgs || !g->trees || !g->evs) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+
+    g->consumed = metrics_counter(m, "llmtap_collector_events_consumed_total",
+                                  "Messages consumed from the events topic.", NULL);
+    g->consumed_bytes = metrics_counter(m, "llmtap_collector_consumed_bytes_total",
+                                        "Bytes of messages consumed.", NULL);
+    g->stored = metrics_counter(m, "llmtap_collector_events_stored_total",
+                                "Events written to the store.", NULL);
+    g->duplicates = metrics_counter(m, "llmtap_collector_events_duplicate_total",
+                                    "Events skipped because their id was already stored.", NULL);
+    char lbl[64];
+    for (int r = 1; r < EVENT_REASON_COUNT; r++) {
+        snprintf(lbl, sizeof lbl, "reason=\"%s\"", event_reason_name((enum event_reason)r));
+        g->invalid[r] = metrics_counter(m, "llmtap_collector_events_invalid_total",
+                                        "Messages that failed validation, by reason.", lbl);
+    }
+    g->dlq_sent = metrics_counter(m, "llmtap_collector_dlq_total",
+                                  "Invalid messages written to the dead-letter topic.", NULL);
+    g->dlq_failed = metrics_counter(m, "llmtap_collector_dlq_failed_total",
+                                    "Invalid messages that could not be queued to the DLQ.", NULL);
+    g->batches = metrics_counter(m, "llmtap_collector_batches_total",
+                                 "Store transactions committed by ingest.", NULL);
+    g->store_errors = metrics_counter(m, "llmtap_collector_store_errors_total",
+                                      "Store transactions that failed and were retried.", NULL);
+    g->kafka_errors = metrics_counter(m, "llmtap_collector_kafka_errors_total",
+                                      "Consumer errors reported by librdkafka.", NULL);
+    g->last_batch = metrics_gauge(m, "llmtap_collector_last_batch_events",
+                                  "Events in the last committed batch.", NULL);
+    g->paused = metrics_gauge(m, "llmtap_collector_ingest_paused",
+                              "1 while consumption is paused because the store refuses writes.", NULL);
+
+    rd_kafka_conf_t *conf = kafkautil_conf(c, cdefs, sizeof cdefs / sizeof cdefs[0], brokers, err, errlen);
+    if (!conf)
+        goto fail;
+    rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    rd_kafka_conf_set_opaque(conf, g);
+    g->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, rerr, sizeof rerr);
+    if (!g->consumer) {
+        rd_kafka_conf_destroy(conf);
+        snprintf(err, errlen, "kafka consumer: %s", rerr);
+        goto fail;
+    }
+    rd_kafka_poll_set_consumer(g->consumer);
+
+    conf = kafkautil_conf(NULL, pdefs, sizeof pdefs / sizeof pdefs[0], NULL, err, errlen);
+    if (!conf)
+        goto fail;
+    /* The DLQ producer shares the user's connection properties. */
+    for (size_t i = 0; i < config_passthrough_count(c); i++) {
+        const char *name, *value;
+        config_passthrough_get(c, i, &name, &value);
+        if (strncmp(name, "group.", 6) == 0 || strncmp(name, "enable.auto", 11) == 0 ||
+            strcmp(name, "auto.offset.reset") == 0 || strcmp(name, "client.id") == 0)
+            continue; /* consumer-only */
+        rd_kafka_conf_set(conf, name, value, rerr, sizeof rerr);
+    }
+    if (brokers)
+        rd_kafka_conf_set(conf, "bootstrap.servers", brokers, rerr, sizeof rerr);
+    g->dlq = rd_kafka_new(RD_KAFKA_PRODUCER, conf, rerr, sizeof rerr);
+    if (!g->dlq) {
+        rd_kafka_conf_destroy(conf);
+        snprintf(err, errlen, "kafka DLQ producer: %s", rerr);
+        goto fail;
+    }
+    g->dlq_rkt = rd_kafka_topic_new(g->dlq, g->dlq_topic, NULL);
+
+    rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(subs, g->topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(g->consumer, subs);
+    rd_kafka_topic_partition_list_destroy(subs);
+    if (e) {
+        snprintf(err, errlen, "subscribe to %s: %s", g->topic, rd_kafka_err2str(e));
+        goto fail;
+    }
+    *out = g;
+    return 0;
+fail:
+    ingest_destroy(g);
+    return -1;
+}
+
+int ingest_start(struct ingest *g)
+{
+    if (pthread_create(&g->thread, NULL, ingest_main, g) != 0)
+        return -1;
+    pthread_setname_np(g->thread, "ingest");
+    g->started = true;
+    return 0;
+}
+
+bool ingest_ready(struct ingest *g) { return g && atomic_load(&g->ready); }
+
+void ingest_destroy(struct ingest *g)
+{
+    if (!g)
+        return;
+    atomic_store(&g->stop, true);
+    if (g->started)
+        pthread_join(g->thread, NULL);
+    atomic_store(&g->ready, false);
+    if (g->consumer) {
+        rd_kafka_consumer_close(g->consumer); /* may call rebalance_cb (revoke) */
+        batch_clear(g);
+        rd_kafka_destroy(g->consumer);
+    }
+    if (g->dlq_rkt)
+        rd_kafka_topic_destroy(g->dlq_rkt);
+    if (g->dlq) {
+        rd_kafka_flush(g->dlq, 5000);
+        rd_kafka_destroy(g->dlq);
+    }
+    free(g->msgs);
+    free(g->trees);
+    free(g->evs);
+    free(g->offs);
+    free(g->topic);
+    free(g->dlq_topic);
+    free(g);
+}

@@ -1,0 +1,30 @@
+/*
+ * buf.h — a growable byte buffer for building responses and messages.
+ *
+ * On allocation failure the buffer is marked failed (b->oom) and further
+ * appends do nothing, so callers check once at the end instead of after
+ * every append. The content is always NUL-terminated when non-empty.
+ */
+#ifndef LLMTAP_BUF_H
+#define LLMTAP_BUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct buf {
+    char *p;
+    size_t len, cap;
+    bool oom;
+};
+
+void buf_append(struct buf *b, const void *data, size_t n);
+void buf_puts(struct buf *b, const char *s);
+void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends s as a JSON string literal (with quotes), escaping as RFC 8259 requires. */
+void buf_json_str(struct buf *b, const char *s);
+/* Hands the memory to the caller (who frees it) and resets the buffer. */
+char *buf_steal(struct buf *b, size_t *len);
+void buf_reset(struct buf *b); /* keeps capacity */
+void buf_free(struct buf *b);
+
+#endif

@@ -1,0 +1,521 @@
+/*
+ * event.c — llmtap.event/1: raw-byte scan, parse, schema validation, fill.
+ *
+ * DESIGN
+ * - event_scan() is a single forward pass over the bytes with a two-state
+ *   machine (inside/outside a string) that validates UTF-8 (RFC 3629: no
+ *   overlongs, no surrogates, max U+10FFFF), rejects raw control characters
+ *   and \u0000 inside strings, and tracks bracket depth outside strings. It
+ *   allocates nothing, so hostile input costs O(n) and no recursion.
+ * - Validation walks only the fields the schema names, building the JSON
+ *   path of the first error in a small stack buffer.
+ * - Nothing here allocates per event except cJSON itself.
+ */
+#include "event.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "timeutil.h"
+#include "ulid.h"
+
+static const char *const reason_names[EVENT_REASON_COUNT] = {
+    [EVENT_OK] = "ok",
+    [EVENT_TOO_LARGE] = "too_large",
+    [EVENT_BAD_UTF8] = "invalid_utf8",
+    [EVENT_BAD_CHAR] = "control_character",
+    [EVENT_TOO_DEEP] = "too_deep",
+    [EVENT_BAD_JSON] = "invalid_json",
+    [EVENT_NOT_OBJECT] = "not_an_object",
+    [EVENT_MISSING_FIELD] = "missing_field",
+    [EVENT_WRONG_TYPE] = "wrong_type",
+    [EVENT_BAD_VALUE] = "invalid_value",
+};
+
+const char *event_reason_name(enum event_reason r)
+{
+    return (unsigned)r < EVENT_REASON_COUNT ? reason_names[r] : "unknown";
+}
+
+static enum event_reason fail(struct event_error *err, enum event_reason r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static enum event_reason fail(struct event_error *err, enum event_reason r, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        err->reason = r;
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+    }
+    return r;
+}
+
+/* Length of the valid UTF-8 sequence at p (1–4), or 0 when invalid. */
+static size_t utf8_seq(const unsigned char *p, size_t avail)
+{
+    unsigned char c = p[0];
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        return avail >= 2 && (p[1] & 0xC0) == 0x80 ? 2 : 0;
+    if (c >= 0xE0 && c <= 0xEF) {
+        if (avail < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80)
+            return 0;
+        if (c == 0xE0 && p[1] < 0xA0)
+            return 0; /* overlong */
+        if (c == 0xED && p[1] >= 0xA0)
+            return 0; /* surrogate */
+        return 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        if (avail < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80)
+            return 0;
+        if (c == 0xF0 && p[1] < 0x90)
+            return 0; /* overlong */
+        if (c == 0xF4 && p[1] >= 0x90)
+            return 0; /* > U+10FFFF */
+        return 4;
+    }
+    return 0;
+}
+
+enum event_reason event_scan(const char *buf, size_t len, const struct event_limits *lim,
+                             int extra_depth, struct event_error *err)
+{
+    size_t max_bytes = lim && lim->max_bytes ? lim->max_bytes : EVENT_MAX_BYTES_DEFAULT;
+    int max_depth = (lim && lim->max_depth ? lim->max_depth : EVENT_MAX_DEPTH_DEFAULT);
+    /* A wrapped batch (extra_depth > 0) is bounded by the caller's body limit;
+     * its items are checked one by one after encoding. */
+    if (extra_depth == 0 && len > max_bytes)
+        return fail(err, EVENT_TOO_LARGE, "event is %zu bytes; the limit is %zu", len, max_bytes);
+    const unsigned char *p = (const unsigned char *)buf;
+    int depth = 0;
+    bool in_str = false;
+    for (size_t i = 0; i < len;) {
+        unsigned char c = p[i];
+        if (c >= 0x80) {
+            size_t n = utf8_seq(p + i, len - i);
+            if (!n)
+                return fail(err, EVENT_BAD_UTF8, "invalid UTF-8 at byte %zu", i);
+            i += n;
+            continue;
+        }
+        if (c == 0)
+            return fail(err, EVENT_BAD_CHAR, "NUL byte at byte %zu", i);
+        if (in_str) {
+            if (c < 0x20)
+                return fail(err, EVENT_BAD_CHAR, "raw control character 0x%02x in a string at byte %zu",
+                            c, i);
+            if (c == '"') {
+                in_str = false;
+            } else if (c == '\\' && i + 1 < len) {
+                if (p[i + 1] == 'u' && i + 5 < len && memcmp(p + i + 2, "0000", 4) == 0)
+                    return fail(err, EVENT_BAD_CHAR, "\\u0000 in a string at byte %zu is not supported", i);
+                i += 2;
+                continue;
+            }
+        } else if (c == '"') {
+            in_str = true;
+        } else if (c == '{' || c == '[') {
+            if (++depth > max_depth + extra_depth)
+                return fail(err, EVENT_TOO_DEEP, "nesting deeper than %d levels at byte %zu", max_depth, i);
+        } else if (c == '}' || c == ']') {
+            depth--;
+        }
+        i++;
+    }
+    return EVENT_OK;
+}
+
+cJSON *event_parse_json(const char *buf, size_t len, const struct event_limits *lim,
+                        int extra_depth, struct event_error *err)
+{
+    if (event_scan(buf, len, lim, extra_depth, err) != EVENT_OK)
+        return NULL;
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+    if (!root) {
+        size_t off = end && end >= buf ? (size_t)(end - buf) : 0;
+        if (len == 0 || off >= len)
+            fail(err, EVENT_BAD_JSON, "not JSON: unexpected end of input");
+        else
+            fail(err, EVENT_BAD_JSON, "not JSON: syntax error at byte %zu", off);
+        return NULL;
+    }
+    /* Only whitespace may follow the value. */
+    for (const char *q = end; q && q < buf + len; q++) {
+        if (*q != ' ' && *q != '\t' && *q != '\n' && *q != '\r') {
+            fail(err, EVENT_BAD_JSON, "not JSON: unexpected data after the value at byte %zu",
+                 (size_t)(q - buf));
+            cJSON_Delete(root);
+            return NULL;
+        }
+    }
+    return root;
+}
+
+/* ---- schema validation ------------------------------------------------- */
+
+struct vctx {
+    struct event_error *err;
+    char path[160];
+};
+
+static enum event_reason vfail(struct vctx *v, enum event_reason r, const char *field,
+                               const char *what)
+{
+    if (v->path[0] && field)
+        return fail(v->err, r, "%s.%s: %s", v->path, field, what);
+    return fail(v->err, r, "%s: %s", field ? field : v->path, what);
+}
+
+/* Returns the member or NULL when absent or JSON null. */
+static const cJSON *member(const cJSON *obj, const char *name)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, name);
+    return m && !cJSON_IsNull(m) ? m : NULL;
+}
+
+static bool is_nonneg_int(const cJSON *m)
+{
+    if (!cJSON_IsNumber(m))
+        return false;
+    double d = m->valuedouble;
+    return d >= 0 && d <= 9007199254740992.0 && floor(d) == d;
+}
+
+static bool is_hex(const char *s, size_t n)
+{
+    if (strlen(s) != n)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+            return false;
+    }
+    return true;
+}
+
+static bool is_label_safe(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > 128)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == ':' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+/* Optional string field; when `required`, absence is an error. `maxlen` 0 = no limit. */
+static enum event_reason vstring(struct vctx *v, const cJSON *obj, const char *name, bool required,
+                                 size_t maxlen)
+{
+    const cJSON *m = member(obj, name);
+    if (!m)
+        return required ? vfail(v, EVENT_MISSING_FIELD, name, "required") : EVENT_OK;
+    if (!cJSON_IsString(m))
+        return vfail(v, EVENT_WRONG_TYPE, name, "must be a string");
+    size_t n = strlen(m->valuestring);
+    if (required && n == 0)
+        return vfail(v, EVENT_BAD_VALUE, name, "must not be empty");
+    if (maxlen && n > maxlen) {
+        char what[64];
+        snprintf(what, sizeof what, "longer than %zu bytes", maxlen);
+        return vfail(v, EVENT_BAD_VALUE, name, what);
+    }
+    return EVENT_OK;
+}
+
+static enum event_reason vnumber(struct vctx *v, const cJSON *obj, const char *name, bool required)
+{
+    const cJSON *m = member(obj, name);
+    if (!m)
+        return required ? vfail(v, EVENT_MISSING_FIELD, name, "required") : EVENT_OK;
+    if (!cJSON_IsNumber(m) || !isfinite(m->valuedouble))
+        return vfail(v, EVENT_WRONG_TYPE, name, "must be a number");
+    if (m->valuedouble < 0)
+        return vfail(v, EVENT_BAD_VALUE, name, "must be a non-negative number");
+    return EVENT_OK;
+}
+
+static enum event_reason vtype(struct vctx *v, const cJSON *obj, const char *name, int type,
+                               const char *what)
+{
+    const cJSON *m = member(obj, name);
+    if (m && !(m->type & type))
+        return vfail(v, EVENT_WRONG_TYPE, name, what);
+    return EVENT_OK;
+}
+
+#define CHECK(expr)                                                                               \
+    do {                                                                                          \
+        enum event_reason r_ = (expr);                                                            \
+        if (r_ != EVENT_OK)                                                                       \
+            return r_;                                                                            \
+    } while (0)
+
+static void vpath(struct vctx *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void vpath(struct vctx *v, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(v->path, sizeof v->path, fmt, ap);
+    va_end(ap);
+}
+
+static enum event_reason v_messages(struct vctx *v, const cJSON *msgs)
+{
+    int i = 0;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, msgs) {
+        vpath(v, "request.messages[%d]", i);
+        if (!cJSON_IsObject(m))
+            return vfail(v, EVENT_WRONG_TYPE, NULL, "must be an object");
+        CHECK(vstring(v, m, "role", true, 64));
+        const cJSON *c = member(m, "content");
+        if (c && !cJSON_IsString(c) && !cJSON_IsArray(c))
+            return vfail(v, EVENT_WRONG_TYPE, "content", "must be a string or an array of parts");
+        i++;
+    }
+    return EVENT_OK;
+}
+
+static enum event_reason v_context(struct vctx *v, const cJSON *ctx)
+{
+    int i = 0;
+    const cJSON *d;
+    cJSON_ArrayForEach(d, ctx) {
+        vpath(v, "context[%d]", i);
+        if (!cJSON_IsObject(d))
+            return vfail(v, EVENT_WRONG_TYPE, NULL, "must be an object");
+        CHECK(vstring(v, d, "id", false, 0));
+        CHECK(vstring(v, d, "source", false, 0));
+        CHECK(vstring(v, d, "text", false, 0));
+        const cJSON *s = member(d, "score");
+        if (s && (!cJSON_IsNumber(s) || !isfinite(s->valuedouble)))
+            return vfail(v, EVENT_WRONG_TYPE, "score", "must be a number");
+        i++;
+    }
+    return EVENT_OK;
+}
+
+enum event_reason event_validate(const cJSON *ev, struct event_error *err)
+{
+    struct vctx vc = {.err = err};
+    struct vctx *v = &vc;
+    if (!cJSON_IsObject(ev))
+        return fail(err, EVENT_NOT_OBJECT, "an event must be a JSON object");
+
+    const cJSON *schema = member(ev, "schema");
+    if (!schema)
+        return vfail(v, EVENT_MISSING_FIELD, "schema", "required");
+    if (!cJSON_IsString(schema))
+        return vfail(v, EVENT_WRONG_TYPE, "schema", "must be a string");
+    if (strcmp(schema->valuestring, EVENT_SCHEMA_ID) != 0)
+        return vfail(v, EVENT_BAD_VALUE, "schema", "must be \"" EVENT_SCHEMA_ID "\"");
+
+    CHECK(vstring(v, ev, "id", true, 0));
+    const char *id = member(ev, "id")->valuestring;
+    if (!ulid_valid(id, strlen(id)) && !uuid_valid(id, strlen(id)))
+        return vfail(v, EVENT_BAD_VALUE, "id", "must be a ULID (26 Crockford base32 characters) or a UUID");
+
+    CHECK(vstring(v, ev, "time", true, 0));
+    const char *t = member(ev, "time")->valuestring;
+    int64_t us;
+    if (timeutil_parse_rfc3339(t, strlen(t), &us) != 0)
+        return vfail(v, EVENT_BAD_VALUE, "time", "must be an RFC 3339 date-time, e.g. 2026-11-23T10:15:02.123456Z");
+
+    static const struct {
+        const char *name;
+        size_t hexlen;
+    } ids[] = {{"trace_id", 32}, {"span_id", 16}, {"parent_span_id", 16}};
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        CHECK(vstring(v, ev, ids[i].name, false, 0));
+        const cJSON *m = member(ev, ids[i].name);
+        if (m && !is_hex(m->valuestring, ids[i].hexlen)) {
+            char what[64];
+            snprintf(what, sizeof what, "must be %zu hex digits", ids[i].hexlen);
+            return vfail(v, EVENT_BAD_VALUE, ids[i].name, what);
+        }
+    }
+
+    CHECK(vstring(v, ev, "service", true, 0));
+    if (!is_label_safe(member(ev, "service")->valuestring))
+        return vfail(v, EVENT_BAD_VALUE, "service", "must be 1-128 characters of [A-Za-z0-9_.:-]");
+    CHECK(vstring(v, ev, "env", false, 128));
+    CHECK(vstring(v, ev, "host", false, 256));
+    CHECK(vstring(v, ev, "source", false, 128));
+    CHECK(vstring(v, ev, "provider", true, 128));
+    CHECK(vstring(v, ev, "operation", true, 128));
+    CHECK(vstring(v, ev, "request_model", false, 256));
+    CHECK(vstring(v, ev, "response_model", false, 256));
+    if (!member(ev, "request_model") && !member(ev, "response_model"))
+        return vfail(v, EVENT_MISSING_FIELD, "request_model",
+                     "required (or response_model): one of them must be present");
+    CHECK(vstring(v, ev, "prompt_template", false, 256));
+    CHECK(vstring(v, ev, "prompt_version", false, 128));
+    CHECK(vtype(v, ev, "stream", cJSON_True | cJSON_False, "must be a boolean"));
+    CHECK(vstring(v, ev, "user", false, 256));
+    CHECK(vstring(v, ev, "session", false, 256));
+    CHECK(vtype(v, ev, "truncated", cJSON_True | cJSON_False, "must be a boolean"));
+
+    const cJSON *req = member(ev, "request");
+    if (req) {
+        if (!cJSON_IsObject(req))
+            return vfail(v, EVENT_WRONG_TYPE, "request", "must be an object");
+        vpath(v, "request");
+        CHECK(vtype(v, req, "messages", cJSON_Array, "must be an array"));
+        CHECK(vtype(v, req, "params", cJSON_Object, "must be an object"));
+        const cJSON *msgs = member(req, "messages");
+        if (msgs)
+            CHECK(v_messages(v, msgs));
+        v->path[0] = 0;
+    }
+
+    const cJSON *ctx = member(ev, "context");
+    if (ctx) {
+        if (!cJSON_IsArray(ctx))
+            return vfail(v, EVENT_WRONG_TYPE, "context", "must be an array");
+        CHECK(v_context(v, ctx));
+        v->path[0] = 0;
+    }
+
+    const cJSON *resp = member(ev, "response");
+    if (resp) {
+        if (!cJSON_IsObject(resp))
+            return vfail(v, EVENT_WRONG_TYPE, "response", "must be an object");
+        vpath(v, "response");
+        CHECK(vstring(v, resp, "text", false, 0));
+        CHECK(vstring(v, resp, "finish_reason", false, 64));
+        CHECK(vtype(v, resp, "tool_calls", cJSON_Array, "must be an array"));
+        v->path[0] = 0;
+    }
+
+    const cJSON *usage = member(ev, "usage");
+    if (usage) {
+        if (!cJSON_IsObject(usage))
+            return vfail(v, EVENT_WRONG_TYPE, "usage", "must be an object");
+        vpath(v, "usage");
+        const cJSON *u;
+        cJSON_ArrayForEach(u, usage) {
+            if (!cJSON_IsNull(u) && !is_nonneg_int(u))
+                return vfail(v, cJSON_IsNumber(u) ? EVENT_BAD_VALUE : EVENT_WRONG_TYPE, u->string,
+                             "must be a non-negative integer");
+        }
+        v->path[0] = 0;
+    }
+
+    CHECK(vnumber(v, ev, "latency_ms", true));
+    CHECK(vnumber(v, ev, "ttft_ms", false));
+    CHECK(vnumber(v, ev, "cost_usd", false));
+
+    const cJSON *st = member(ev, "status");
+    if (st && (!cJSON_IsNumber(st) || floor(st->valuedouble) != st->valuedouble))
+        return vfail(v, EVENT_WRONG_TYPE, "status", "must be an integer");
+    if (st && (st->valuedouble < 0 || st->valuedouble > 999))
+        return vfail(v, EVENT_BAD_VALUE, "status", "must be an HTTP status (0-999)");
+
+    const cJSON *red = member(ev, "redactions");
+    if (red && !is_nonneg_int(red))
+        return vfail(v, cJSON_IsNumber(red) ? EVENT_BAD_VALUE : EVENT_WRONG_TYPE, "redactions",
+                     "must be a non-negative integer");
+
+    const cJSON *error = member(ev, "error");
+    if (error) {
+        if (!cJSON_IsObject(error))
+            return vfail(v, EVENT_WRONG_TYPE, "error", "must be an object or null");
+        vpath(v, "error");
+        CHECK(vstring(v, error, "type", false, 0));
+        CHECK(vstring(v, error, "message", false, 0));
+        v->path[0] = 0;
+    }
+
+    const cJSON *tags = member(ev, "tags");
+    if (tags) {
+        if (!cJSON_IsObject(tags))
+            return vfail(v, EVENT_WRONG_TYPE, "tags", "must be an object of strings");
+        vpath(v, "tags");
+        const cJSON *tg;
+        cJSON_ArrayForEach(tg, tags) {
+            if (!cJSON_IsString(tg))
+                return vfail(v, EVENT_WRONG_TYPE, tg->string, "must be a string");
+        }
+        v->path[0] = 0;
+    }
+    return EVENT_OK;
+}
+
+int event_fill(cJSON *ev, const char *default_service, int64_t now_us)
+{
+    if (!member(ev, "schema")) {
+        cJSON_DeleteItemFromObjectCaseSensitive(ev, "schema");
+        if (!cJSON_AddStringToObject(ev, "schema", EVENT_SCHEMA_ID))
+            return -1;
+    }
+    if (!member(ev, "id")) {
+        char id[ULID_LEN + 1];
+        ulid_make((uint64_t)(now_us / 1000), id);
+        cJSON_DeleteItemFromObjectCaseSensitive(ev, "id");
+        if (!cJSON_AddStringToObject(ev, "id", id))
+            return -1;
+    }
+    if (!member(ev, "time")) {
+        char t[TIMEUTIL_RFC3339_LEN];
+        timeutil_format_rfc3339(now_us, t);
+        cJSON_DeleteItemFromObjectCaseSensitive(ev, "time");
+        if (!cJSON_AddStringToObject(ev, "time", t))
+            return -1;
+    }
+    if (default_service && *default_service && !member(ev, "service")) {
+        cJSON_DeleteItemFromObjectCaseSensitive(ev, "service");
+        if (!cJSON_AddStringToObject(ev, "service", default_service))
+            return -1;
+    }
+    return 0;
+}
+
+static const char *str_or_null(const cJSON *obj, const char *name)
+{
+    const cJSON *m = member(obj, name);
+    return m && cJSON_IsString(m) ? m->valuestring : NULL;
+}
+
+static int64_t int_or(const cJSON *obj, const char *name, int64_t dflt)
+{
+    const cJSON *m = obj ? member(obj, name) : NULL;
+    return m && cJSON_IsNumber(m) ? (int64_t)m->valuedouble : dflt;
+}
+
+void event_fields_get(const cJSON *ev, struct event_fields *f)
+{
+    memset(f, 0, sizeof *f);
+    f->id = str_or_null(ev, "id");
+    f->service = str_or_null(ev, "service");
+    f->model = str_or_null(ev, "response_model");
+    if (!f->model)
+        f->model = str_or_null(ev, "request_model");
+    f->provider = str_or_null(ev, "provider");
+    f->operation = str_or_null(ev, "operation");
+    const char *t = str_or_null(ev, "time");
+    if (!t || timeutil_parse_rfc3339(t, strlen(t), &f->time_us) != 0)
+        f->time_us = 0;
+    const cJSON *c = member(ev, "cost_usd");
+    f->cost_usd = c && cJSON_IsNumber(c) ? c->valuedouble : NAN;
+    const cJSON *l = member(ev, "latency_ms");
+    f->latency_ms = l && cJSON_IsNumber(l) ? l->valuedouble : 0;
+    f->status = (int32_t)int_or(ev, "status", 0);
+    const cJSON *usage = member(ev, "usage");
+    f->input_tokens = int_or(usage, "input_tokens", -1);
+    f->output_tokens = int_or(usage, "output_tokens", -1);
+}
+
+char *event_encode(const cJSON *ev) { return cJSON_PrintUnformatted(ev); }

@@ -1,0 +1,253 @@
+/*
+ * httpd.c — libmicrohttpd wrapper: whole-body requests, one handler.
+ *
+ * DESIGN
+ * - MHD calls the access handler several times per request: once with the
+ *   headers, once per body chunk, and once with no data at the end. A
+ *   per-request context (allocated on the first call, freed by the
+ *   completion callback) accumulates the body; the user handler runs on the
+ *   last call and its response is queued then.
+ * - Too-large bodies: a Content-Length over the limit is answered on the
+ *   first call; a chunked body that grows past the limit is discarded as it
+ *   arrives and answered at the end. Either way memory stays bounded.
+ * - Threads: MHD's internal thread pool (epoll); quiesce closes the listen
+ *   socket's polling so new connections are refused while in-flight requests
+ *   finish.
+ */
+#include "httpd.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+
+struct httpd {
+    struct MHD_Daemon *d;
+    struct httpd_opts o;
+    MHD_socket quiesced_fd;
+    uint16_t port;
+};
+
+struct reqctx {
+    struct buf body;
+    bool too_large;
+};
+
+static void request_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                              enum MHD_RequestTerminationCode toe)
+{
+    struct reqctx *ctx = *con_cls;
+    if (ctx) {
+        buf_free(&ctx->body);
+        free(ctx);
+        *con_cls = NULL;
+    }
+}
+
+static enum MHD_Result respond(struct MHD_Connection *c, struct httpd_resp *resp)
+{
+    if (!resp->body) {
+        resp->body = strdup("");
+        resp->len = 0;
+    }
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(resp->len, resp->body, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(resp->body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type",
+                            resp->content_type ? resp->content_type : "application/json");
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)resp->status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c, const char *url,
+                                      const char *method, const char *version,
+                                      const char *upload_data, size_t *upload_data_size,
+                                      void **con_cls)
+{
+    struct httpd *h = cls;
+    struct reqctx *ctx = *con_cls;
+    if (!ctx) {
+        ctx = calloc(1, sizeof *ctx);
+        if (!ctx)
+            return MHD_NO;
+        *con_cls = ctx;
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+        if (cl && strtoull(cl, NULL, 10) > h->o.max_body)
+            ctx->too_large = true;
+        else
+            return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (!ctx->too_large) {
+            if (ctx->body.len + *upload_data_size > h->o.max_body) {
+                ctx->too_large = true;
+                buf_free(&ctx->body);
+            } else {
+                buf_append(&ctx->body, upload_data, *upload_data_size);
+            }
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    struct httpd_req req = {
+        .method = method,
+        .path = url,
+        .body = ctx->too_large || ctx->body.len == 0 ? NULL : ctx->body.p,
+        .body_len = ctx->too_large ? 0 : ctx->body.len,
+        .body_too_large = ctx->too_large,
+        .conn = c,
+    };
+    struct httpd_resp resp = {.status = 200};
+    if (ctx->body.oom)
+        httpd_error(&resp, 503, "out of memory reading the request body");
+    else
+        h->o.handler(h->o.ud, &req, &resp);
+    return respond(c, &resp);
+}
+
+static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *slen,
+                        bool *v6)
+{
+    char host[256];
+    const char *colon = strrchr(listen, ':');
+    if (!colon)
+        return -1;
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || port < 0 || port > 65535 || colon[1] == 0)
+        return -1;
+    size_t hl = (size_t)(colon - listen);
+    if (hl >= sizeof host)
+        return -1;
+    memcpy(host, listen, hl);
+    host[hl] = 0;
+    memset(ss, 0, sizeof *ss);
+    if (host[0] == '[') {
+        size_t n = strlen(host);
+        if (n < 2 || host[n - 1] != ']')
+            return -1;
+        host[n - 1] = 0;
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET6, host + 1, &a->sin6_addr) != 1)
+            return -1;
+        *slen = sizeof *a;
+        *v6 = true;
+        return 0;
+    }
+    struct sockaddr_in *a = (struct sockaddr_in *)ss;
+    a->sin_family = AF_INET;
+    a->sin_port = htons((uint16_t)port);
+    if (host[0] == 0)
+        a->sin_addr.s_addr = htonl(INADDR_ANY);
+    else if (strcmp(host, "localhost") == 0)
+        a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    else if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+        return -1;
+    *slen = sizeof *a;
+    *v6 = false;
+    return 0;
+}
+
+int httpd_start(const struct httpd_opts *o, struct httpd **out, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    socklen_t slen;
+    bool v6;
+    if (parse_listen(o->listen, &ss, &slen, &v6) != 0) {
+        snprintf(err, errlen, "listen: \"%s\" is not HOST:PORT", o->listen);
+        return -1;
+    }
+    struct httpd *h = calloc(1, sizeof *h);
+    if (!h) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    h->o = *o;
+    h->quiesced_fd = MHD_INVALID_SOCKET;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
+    h->d = MHD_start_daemon(flags, 0, NULL, NULL, access_handler, h, MHD_OPTION_SOCK_ADDR,
+                            (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+                            (unsigned)(o->threads ? o->threads : 1),
+                            MHD_OPTION_NOTIFY_COMPLETED, request_completed, h,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+                            MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+    if (!h->d) {
+        snprintf(err, errlen, "cannot listen on %s (address in use or not available)", o->listen);
+        free(h);
+        return -1;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+    h->port = di ? di->port : 0;
+    *out = h;
+    return 0;
+}
+
+uint16_t httpd_port(const struct httpd *h) { return h->port; }
+
+void httpd_quiesce(struct httpd *h)
+{
+    if (h && h->d && h->quiesced_fd == MHD_INVALID_SOCKET)
+        h->quiesced_fd = MHD_quiesce_daemon(h->d);
+}
+
+void httpd_stop(struct httpd *h)
+{
+    if (!h)
+        return;
+    if (h->d)
+        MHD_stop_daemon(h->d);
+    if (h->quiesced_fd != MHD_INVALID_SOCKET)
+        close(h->quiesced_fd);
+    free(h);
+}
+
+const char *httpd_query(const struct httpd_req *r, const char *key)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+const char *httpd_header(const struct httpd_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+void httpd_json(struct httpd_resp *resp, int status, const char *json, size_t len)
+{
+    resp->status = status;
+    resp->content_type = "application/json";
+    resp->body = malloc(len + 1);
+    if (resp->body) {
+        memcpy(resp->body, json, len);
+        resp->body[len] = 0;
+        resp->len = len;
+    }
+}
+
+void httpd_error(struct httpd_resp *resp, int status, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    struct buf b = {0};
+    buf_puts(&b, "{\"error\":");
+    buf_json_str(&b, msg);
+    buf_puts(&b, "}\n");
+    resp->status = status;
+    resp->content_type = "application/json";
+    resp->body = buf_steal(&b, &resp->len);
+}

@@ -1,0 +1,28 @@
+/*
+ * ulid.h — ULID generation and event-id validation.
+ *
+ * A ULID is 48 bits of millisecond time and 80 random bits, written as 26
+ * Crockford base32 characters, so ids sort by creation time. Ids made in the
+ * same millisecond by one process increase monotonically (the random part is
+ * incremented), so they stay unique and ordered. Thread-safe.
+ */
+#ifndef LLMTAP_ULID_H
+#define LLMTAP_ULID_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ULID_LEN 26
+
+/* Writes a new ULID for time `ms` (milliseconds since the epoch) and a NUL. */
+void ulid_make(uint64_t ms, char out[ULID_LEN + 1]);
+/* A new ULID for now. */
+void ulid_new(char out[ULID_LEN + 1]);
+
+/* True for a 26-character Crockford base32 ULID (either case). */
+bool ulid_valid(const char *s, size_t len);
+/* True for an RFC 4122 textual UUID (8-4-4-4-12 hex digits). */
+bool uuid_valid(const char *s, size_t len);
+
+#endif
