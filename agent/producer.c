@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "crash.h"
 #include "event.h"
 #include "kafkautil.h"
 #include "log.h"
@@ -59,6 +60,7 @@ static double queue_depth(void *ud)
 static void *poll_main(void *arg)
 {
     struct producer *p = arg;
+    crash_thread_init();
     while (!atomic_load(&p->stop))
         rd_kafka_poll(p->rk, 100);
     return NULL;

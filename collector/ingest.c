@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "crash.h"
 #include "event.h"
 #include "kafkautil.h"
 #include "log.h"
@@ -285,6 +286,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 static void *ingest_main(void *arg)
 {
     struct ingest *g = arg;
+    crash_thread_init();
     atomic_store(&g->ready, true);
     while (!atomic_load(&g->stop)) {
         int64_t deadline = timeutil_mono_us() + (int64_t)g->batch_wait_ms * 1000;

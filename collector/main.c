@@ -4,10 +4,10 @@
  *
  * DESIGN
  * - Start-up: config → logger → crash handler → signals blocked in every
- *   thread → (with --dev) the embedded broker → store → ingest thread →
- *   HTTP server. The main thread waits in sigwaitinfo().
- * - Shutdown (SIGINT/SIGTERM): stop accepting HTTP → stop ingest (its batch
- *   in hand is committed, the consumer leaves the group) → close the store →
+ *   thread → (with --dev) the embedded broker → store → HTTP server →
+ *   ingest thread → store maintenance thread. The main thread waits in sigwaitinfo().
+ * - Shutdown (SIGINT/SIGTERM): stop accepting HTTP → stop maintenance → stop
+ *   ingest (its batch in hand is committed, the consumer leaves the group) → close the store →
  *   stop the dev broker. A second SIGINT during shutdown exits at once.
  */
 #include <errno.h>
@@ -26,21 +26,26 @@
 #include "httpd.h"
 #include "ingest.h"
 #include "log.h"
+#include "maint.h"
 #include "metrics.h"
 #include "store.h"
 
 static const struct config_setting settings[] = {
     {"listen", NULL, CONFIG_STRING, "127.0.0.1:7310", 0, 0, "HTTP listen address (HOST:PORT)"},
-    {"data_dir", "data-dir", CONFIG_STRING, "./llmtap-data", 0, 0, "directory of the LMDB store"},
+    {"data_dir", NULL, CONFIG_STRING, "./llmtap-data", 0, 0, "directory of the LMDB store"},
     {"store.map_size", NULL, CONFIG_BYTES, "16GiB", 1048576, 1099511627776.0 * 64,
      "LMDB map size: the most the store can hold"},
     {"store.zstd_level", NULL, CONFIG_INT, "3", 1, 19, "zstd level for event bodies"},
     {"store.sync", NULL, CONFIG_BOOL, "true", 0, 0,
      "fsync each commit (false only for benchmarks: a crash may lose the last commits)"},
+    {"store.dict_min_events", NULL, CONFIG_INT, "5000", 0, 1e12,
+     "train a zstd dictionary once the store holds this many events (0 = never)"},
+    {"store.dict_samples", NULL, CONFIG_INT, "5000", 100, 1000000,
+     "events sampled to train a dictionary"},
     {"brokers", "kafka-brokers", CONFIG_STRING, NULL, 0, 0,
      "Kafka bootstrap servers HOST:PORT,... (overrides kafka.bootstrap.servers)"},
     {"topic", NULL, CONFIG_STRING, "llmtap.events", 0, 0, "Kafka topic of events"},
-    {"dlq_topic", "dlq-topic", CONFIG_STRING, "llmtap.events.dlq", 0, 0,
+    {"dlq_topic", NULL, CONFIG_STRING, "llmtap.events.dlq", 0, 0,
      "Kafka topic for events that fail validation"},
     {"batch.max_events", NULL, CONFIG_INT, "2000", 1, 1000000, "most events per store transaction"},
     {"batch.max_wait", NULL, CONFIG_DURATION, "100ms", 1, 60000,
@@ -118,6 +123,7 @@ int main(int argc, char **argv)
     struct store *st = NULL;
     struct ingest *g = NULL;
     struct httpd *http = NULL;
+    struct maint *maint = NULL;
     struct metrics *m = metrics_create();
     struct api api;
     const char *data_dir = config_str(cfg, "data_dir");
@@ -175,6 +181,15 @@ int main(int argc, char **argv)
         log_error("collector", "cannot start the ingest thread");
         goto out;
     }
+    struct maint_opts mo = {
+        .dict_min_events = (size_t)config_int(cfg, "store.dict_min_events"),
+        .dict_samples = (size_t)config_int(cfg, "store.dict_samples"),
+        .check_ms = 5000,
+    };
+    if (!(maint = maint_start(st, &mo, m))) {
+        log_error("collector", "cannot start the store maintenance thread");
+        goto out;
+    }
     log_info("collector", "llmtap-collector %s: store %s, listening on %s (port %u), topic %s",
              LLMTAP_VERSION, data_dir, ho.listen, httpd_port(http), config_str(cfg, "topic"));
 
@@ -202,6 +217,7 @@ int main(int argc, char **argv)
 out:
     httpd_quiesce(http);
     httpd_stop(http);
+    maint_stop(maint);
     ingest_destroy(g);
     store_close(st);
     devbroker_stop(dev);

@@ -123,7 +123,7 @@ static void flag_name(const struct config_setting *s, char *buf, size_t cap)
     }
     snprintf(buf, cap, "%s", s->key);
     for (char *p = buf; *p; p++)
-        if (*p == '.')
+        if (*p == '.' || *p == '_')
             *p = '-';
 }
 
@@ -326,7 +326,7 @@ static void format_bound(enum config_type ty, double v, char *buf, size_t cap)
     const struct unit *units = ty == CONFIG_BYTES      ? byte_units
                                : ty == CONFIG_DURATION ? duration_units
                                                        : NULL;
-    if (units && v > 0 && v < 9.2e18 && v == floor(v)) {
+    if (units && v > 0 && v < 9.2e18 && v == (double)(int64_t)v) {
         int64_t n = (int64_t)v;
         const struct unit *best = NULL;
         for (const struct unit *u = units; u->name; u++)
@@ -991,11 +991,11 @@ int config_load(const struct config_table *t, int argc, char **argv, struct conf
         size_t nl = eq ? (size_t)(eq - name) : strlen(name);
         const char *value = eq ? eq + 1 : NULL;
 #define FLAG_IS(s) (nl == strlen(s) && strncmp(name, (s), nl) == 0)
-        if (FLAG_IS("print-config") || FLAG_IS("help")) {
-            if (value) {
-                fail(err, errlen, "--%.*s: takes no value", (int)nl, name);
-                goto fail;
-            }
+        if ((FLAG_IS("print-config") || FLAG_IS("help")) && value) {
+            fail(err, errlen, "--%.*s: takes no value", (int)nl, name);
+            goto fail;
+        }
+        if (FLAG_IS("print-config")) {
             print = true;
             continue;
         }

@@ -15,7 +15,7 @@
  * (LLMTAP_AGENT_KAFKA_TOPIC); an empty variable counts as unset, and any
  * other LLMTAP_<COMPONENT>_* variable that names no setting is an error (a
  * typo must not pass silently). The flag of a key is `--<flag>` (the
- * setting's `flag`, or the key with '.' replaced by '-'; only that spelling).
+ * setting's `flag`, or the key with '.' and '_' replaced by '-'; only that spelling).
  * Flags take `--name value` or `--name=value`; a CONFIG_BOOL flag given alone
  * means true (`--dev`, `--dev=false` and `--dev false` all work). Positional
  * arguments are errors. `--config ""` reads no file even if
@@ -61,7 +61,7 @@ enum config_type {
 
 struct config_setting {
     const char *key;         /* dotted path, e.g. "listen", "kafka.topic" */
-    const char *flag;        /* flag name without "--"; NULL = key with '.' -> '-' */
+    const char *flag;        /* flag name without "--"; NULL = key with '.' and '_' -> '-' */
     enum config_type type;
     const char *def;         /* default, as text in the type's syntax; NULL = unset (strings only) */
     double min, max;         /* numeric bounds, inclusive; ignored when min == max == 0; in bytes

@@ -17,8 +17,10 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "timeutil.h"
 #include "ulid.h"
 
@@ -308,6 +310,19 @@ static enum event_reason v_context(struct vctx *v, const cJSON *ctx)
     return EVENT_OK;
 }
 
+/* True when every number in the tree is finite. JSON allows 1e999, which
+ * parses to infinity and would be re-encoded as null: the event would not
+ * round-trip, so it is refused. Depth is bounded by event_scan. */
+static bool all_finite(const cJSON *n)
+{
+    if (cJSON_IsNumber(n))
+        return isfinite(n->valuedouble);
+    for (const cJSON *c = n->child; c; c = c->next)
+        if (!all_finite(c))
+            return false;
+    return true;
+}
+
 enum event_reason event_validate(const cJSON *ev, struct event_error *err)
 {
     struct vctx vc = {.err = err};
@@ -451,6 +466,11 @@ enum event_reason event_validate(const cJSON *ev, struct event_error *err)
         }
         v->path[0] = 0;
     }
+
+    for (const cJSON *m = ev->child; m; m = m->next)
+        if (!all_finite(m))
+            return vfail(v, EVENT_BAD_VALUE, m->string,
+                         "holds a number too large to represent (not a finite double)");
     return EVENT_OK;
 }
 
@@ -518,4 +538,61 @@ void event_fields_get(const cJSON *ev, struct event_fields *f)
     f->output_tokens = int_or(usage, "output_tokens", -1);
 }
 
-char *event_encode(const cJSON *ev) { return cJSON_PrintUnformatted(ev); }
+/* Numbers are written so that they parse back to the identical double:
+ * integers exactly, others with the shortest of %.15g/%.16g/%.17g that
+ * round-trips. (cJSON's own printer accepts a 1-ulp difference, so it can
+ * turn 0.30000000000000004 into 0.3 and DBL_MAX into an overflow.) */
+static void encode_number(struct buf *b, double d)
+{
+    if (d == 0) {
+        buf_puts(b, signbit(d) ? "-0" : "0");
+        return;
+    }
+    if (floor(d) == d && fabs(d) < 1e15) {
+        buf_printf(b, "%.0f", d);
+        return;
+    }
+    char tmp[32];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*g", prec, d);
+        if (strtod(tmp, NULL) == d)
+            break;
+    }
+    buf_puts(b, tmp);
+}
+
+static void encode_value(struct buf *b, const cJSON *v)
+{
+    switch (v->type & 0xff) {
+    case cJSON_NULL: buf_puts(b, "null"); break;
+    case cJSON_False: buf_puts(b, "false"); break;
+    case cJSON_True: buf_puts(b, "true"); break;
+    case cJSON_Number: encode_number(b, v->valuedouble); break;
+    case cJSON_String: buf_json_str(b, v->valuestring ? v->valuestring : ""); break;
+    case cJSON_Raw: buf_puts(b, v->valuestring ? v->valuestring : "null"); break;
+    case cJSON_Array:
+    case cJSON_Object: {
+        bool obj = (v->type & 0xff) == cJSON_Object;
+        buf_puts(b, obj ? "{" : "[");
+        for (const cJSON *c = v->child; c; c = c->next) {
+            if (obj) {
+                buf_json_str(b, c->string ? c->string : "");
+                buf_puts(b, ":");
+            }
+            encode_value(b, c);
+            if (c->next)
+                buf_puts(b, ",");
+        }
+        buf_puts(b, obj ? "}" : "]");
+        break;
+    }
+    default: buf_puts(b, "null");
+    }
+}
+
+char *event_encode(const cJSON *ev)
+{
+    struct buf b = {0};
+    encode_value(&b, ev);
+    return buf_steal(&b, NULL);
+}

@@ -200,17 +200,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct event_error err2;
     memset(&err2, 0, sizeof err2);
     cJSON *again = event_parse_json(enc, enc_len, &lim, 0, &err2);
-    FUZZ_ASSERT(again, "the encoding of a valid event does not parse: %s (%s)\n  encoding: %s",
+    FUZZ_ASSERT(again, "the encoding of a valid event does not parse: %s (%s)\n  encoding: %.2000s",
                 err2.msg, event_reason_name(err2.reason), enc);
     r = event_validate(again, &err2);
-    FUZZ_ASSERT(r == EVENT_OK, "the encoding of a valid event does not validate: %s\n  encoding: %s",
+    FUZZ_ASSERT(r == EVENT_OK, "the encoding of a valid event does not validate: %s\n  encoding: %.2000s",
                 err2.msg, enc);
+    FUZZ_ASSERT(has_duplicate_keys(ev) || cJSON_Compare(ev, again, 1),
+                "cJSON_Compare: the encoding differs from the parsed event\n  encoding: %.2000s", enc);
     FUZZ_ASSERT(same_tree(ev, again),
                 "the encoding differs from the parsed event (order-preserving compare)\n"
-                "  encoding: %s",
+                "  encoding: %.2000s",
                 enc);
-    FUZZ_ASSERT(has_duplicate_keys(ev) || cJSON_Compare(ev, again, 1),
-                "cJSON_Compare: the encoding differs from the parsed event\n  encoding: %s", enc);
 
     struct event_fields g;
     event_fields_get(again, &g);
@@ -220,11 +220,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     f.status == g.status && f.input_tokens == g.input_tokens &&
                     f.output_tokens == g.output_tokens &&
                     (f.cost_usd == g.cost_usd || (isnan(f.cost_usd) && isnan(g.cost_usd))),
-                "indexed fields changed through encode/parse\n  encoding: %s", enc);
+                "indexed fields changed through encode/parse\n  encoding: %.2000s", enc);
 
     /* Encoding is a fixed point after one round. */
     char *enc2 = event_encode(again);
-    FUZZ_ASSERT(!enc2 || strcmp(enc, enc2) == 0, "encode is not stable:\n  1: %s\n  2: %s", enc,
+    FUZZ_ASSERT(!enc2 || strcmp(enc, enc2) == 0, "encode is not stable:\n  1: %.2000s\n  2: %.2000s", enc,
                 enc2);
     free(enc2);
     free(enc);

@@ -100,8 +100,8 @@ int producer_send(struct producer *p, const char *key, char *json, size_t len)
     struct event_error err;
     memset(&err, 0, sizeof err);
     cJSON *ev = event_parse_json(json, len, &cur.fi->o.limits, 0, &err);
-    FUZZ_ASSERT(ev != NULL, "producer_send: not event JSON: %s\n  json: %s", err.msg, json);
-    FUZZ_ASSERT(event_validate(ev, &err) == EVENT_OK, "producer_send: invalid event: %s\n  json: %s",
+    FUZZ_ASSERT(ev != NULL, "producer_send: not event JSON: %s\n  json: %.2000s", err.msg, json);
+    FUZZ_ASSERT(event_validate(ev, &err) == EVENT_OK, "producer_send: invalid event: %s\n  json: %.2000s",
                 err.msg, json);
     struct event_fields f;
     event_fields_get(ev, &f);
@@ -173,7 +173,7 @@ static void check_response(const struct httpd_req *req, int ct, const struct htt
     struct event_error err;
     memset(&err, 0, sizeof err);
     cJSON *rj = event_parse_json(resp->body, resp->len, &lim, 0, &err);
-    FUZZ_ASSERT(rj && cJSON_IsObject(rj), "response body is not a JSON object: %s\n  body: %s",
+    FUZZ_ASSERT(rj && cJSON_IsObject(rj), "response body is not a JSON object: %s\n  body: %.2000s",
                 err.msg, resp->body);
 
     if (req->body_too_large)
@@ -189,18 +189,18 @@ static void check_response(const struct httpd_req *req, int ct, const struct htt
     if (!acc) {
         const cJSON *e = cJSON_GetObjectItemCaseSensitive(rj, "error");
         FUZZ_ASSERT(st == 400 || st == 413 || st == 415, "status %d without counts", st);
-        FUZZ_ASSERT(cJSON_IsString(e) && e->valuestring[0], "error response without a message: %s",
+        FUZZ_ASSERT(cJSON_IsString(e) && e->valuestring[0], "error response without a message: %.2000s",
                     resp->body);
         FUZZ_ASSERT(cur.sends == 0, "a body refused whole still sent %d events", cur.sends);
         cJSON_Delete(rj);
         return;
     }
     FUZZ_ASSERT(cJSON_IsNumber(acc) && cJSON_IsNumber(rej) && cJSON_IsArray(errors),
-                "malformed counts: %s", resp->body);
+                "malformed counts: %.2000s", resp->body);
     int accepted = acc->valueint, rejected = rej->valueint;
     int items = count_items(req->body ? req->body : "", req->body_len, ct == CT_NDJSON);
     FUZZ_ASSERT(accepted >= 0 && rejected >= 0 && accepted + rejected == items,
-                "accepted %d + rejected %d != %d items\n  body: %s", accepted, rejected, items,
+                "accepted %d + rejected %d != %d items\n  body: %.2000s", accepted, rejected, items,
                 resp->body);
     FUZZ_ASSERT(accepted == cur.successes, "accepted %d but producer_send succeeded %d times",
                 accepted, cur.successes);
@@ -216,8 +216,8 @@ static void check_response(const struct httpd_req *req, int ct, const struct htt
         const cJSON *idx = cJSON_GetObjectItemCaseSensitive(e, "index");
         const cJSON *msg = cJSON_GetObjectItemCaseSensitive(e, "error");
         FUZZ_ASSERT(cJSON_IsNumber(idx) && idx->valueint > last && idx->valueint < items,
-                    "bad error index in %s", resp->body);
-        FUZZ_ASSERT(cJSON_IsString(msg) && msg->valuestring[0], "bad error message in %s",
+                    "bad error index in %.2000s", resp->body);
+        FUZZ_ASSERT(cJSON_IsString(msg) && msg->valuestring[0], "bad error message in %.2000s",
                     resp->body);
         last = idx->valueint;
     }

@@ -103,14 +103,15 @@ class Http:
 
 
 class Proc:
-    def __init__(self, name, args, env=None):
+    def __init__(self, name, args, logdir, env=None):
         self.name = name
-        self.logf = tempfile.NamedTemporaryFile(prefix=f"{name}-", suffix=".log", delete=False)
-        self.p = subprocess.Popen(args, stdout=self.logf, stderr=subprocess.STDOUT,
-                                  env={**os.environ, **(env or {})})
+        self.logname = os.path.join(logdir, f"{name}.log")
+        with open(self.logname, "ab") as logf:
+            self.p = subprocess.Popen(args, stdout=logf, stderr=subprocess.STDOUT,
+                                      env={**os.environ, **(env or {})})
 
     def output(self):
-        with open(self.logf.name, errors="replace") as f:
+        with open(self.logname, errors="replace") as f:
             return f.read()
 
     def alive(self):
@@ -165,7 +166,7 @@ class Stack:
                      procs=[self.agent])
 
     def _start(self, name, args):
-        p = Proc(name, args)
+        p = Proc(name, args, self.tmp)
         self.procs.append(p)
         return p
 
@@ -186,7 +187,9 @@ class Stack:
                 failed = True
             if failed or rcs.get(p.name):
                 p.dump()
-        if not failed:
+        if failed:
+            log(f"logs and data kept in {self.tmp}")
+        else:
             shutil.rmtree(self.tmp, ignore_errors=True)
         return rcs
 

@@ -16,7 +16,8 @@
  * the signal arrives is completed, so the summary and --out stay exact.
  *
  * Accounting: a 2xx response carries {"accepted":N,...}; the batch's other
- * events are "rejected". When the response lists rejected items by index
+ * events are "rejected" (so are all of them when a 4xx/5xx carries such a
+ * body: the agent's "none accepted" answer). When the response lists rejected items by index
  * ("errors": [{"index": i, ...}]), the accepted events are known exactly and
  * are written to --out; when it does not and only part of the batch was
  * accepted, none of that batch is written (and a warning says so). Any other
@@ -112,7 +113,7 @@ static double lat_quantile_ms(const struct latency_hist *h, double q)
 }
 
 struct stats {
-    uint64_t sent, accepted, rejected, errors, error_events, requests;
+    uint64_t sent, accepted, rejected, errors, requests;
     struct latency_hist lat;
 };
 
@@ -159,24 +160,24 @@ static void warn_limited(struct traffic *t, const char *fmt, ...)
 }
 
 /*
- * Read the intake response of a 2xx. Sets *accepted (clamped to n) and
- * t->rejected_mask[i] for the items it can identify as rejected. Returns
- * true if exactly which events were accepted is known.
+ * Read an intake result ({"accepted":N,...}). Sets *accepted (clamped to n)
+ * and t->rejected_mask[i] for the items it can identify as rejected.
+ * Returns 1 if exactly which events were accepted is known, 0 if not, and -1
+ * if the body is not an intake result at all (then *accepted = 0; a warning
+ * is printed only when `expected`, i.e. for a 2xx).
  */
-static bool parse_response(struct traffic *t, int n, int *accepted)
+static int parse_response(struct traffic *t, int n, bool expected, int *accepted)
 {
     memset(t->rejected_mask, 0, (size_t)n);
     *accepted = 0;
-    cJSON *root = cJSON_ParseWithLength(t->resp.data ? t->resp.data : "", t->resp.len);
-    if (!root) {
-        warn_limited(t, "unparseable intake response: %.200s", t->resp.data ? t->resp.data : "");
-        return false;
-    }
-    const cJSON *acc = cJSON_GetObjectItemCaseSensitive(root, "accepted");
+    const char *text = t->resp.data ? t->resp.data : "";
+    cJSON *root = cJSON_ParseWithLength(text, t->resp.len);
+    const cJSON *acc = root ? cJSON_GetObjectItemCaseSensitive(root, "accepted") : NULL;
     if (!cJSON_IsNumber(acc)) {
-        warn_limited(t, "intake response without \"accepted\": %.200s", t->resp.data);
+        if (expected)
+            warn_limited(t, "intake response without \"accepted\": %.200s", text);
         cJSON_Delete(root);
-        return false;
+        return -1;
     }
     *accepted = acc->valuedouble < 0 ? 0 : acc->valuedouble > n ? n : (int)acc->valuedouble;
     bool exact = *accepted == n;
@@ -212,7 +213,7 @@ static bool parse_response(struct traffic *t, int n, int *accepted)
                          *accepted, n);
     }
     cJSON_Delete(root);
-    return exact;
+    return exact ? 1 : 0;
 }
 
 /* POST the current body. Returns the HTTP status, or -1 on transport error
@@ -340,14 +341,18 @@ int traffic_run(const struct traffic_opts *o)
                 n = (int)(o->count - t.st.sent);
         }
         double now = mono_now();
+        if (connected && o->duration > 0 && now - t_begin >= o->duration)
+            break;
         if (connected && o->rate > 0) {
             double due = base + (double)paced / o->rate;
             if (now - due > 1.0) { /* forget debt older than one second */
                 base += now - due - 1.0;
                 due = now - 1.0;
             }
-            if (o->duration > 0 && due - t_begin >= o->duration)
+            if (o->duration > 0 && due - t_begin >= o->duration) {
+                sleep_until(t_begin + o->duration); /* the run lasts the full duration */
                 break;
+            }
             if (due > now) {
                 sleep_until(o->progress > 0 && next_progress < due ? next_progress : due);
                 if (traffic_stop)
@@ -357,8 +362,6 @@ int traffic_run(const struct traffic_opts *o)
                     continue;
                 }
             }
-        } else if (connected && o->duration > 0 && now - t_begin >= o->duration) {
-            break;
         }
 
         /* Build the body. */
@@ -415,12 +418,19 @@ int traffic_run(const struct traffic_opts *o)
         t.st.sent += (uint64_t)n;
         win_sent += (uint64_t)n;
 
-        if (code >= 200 && code < 300) {
-            int accepted;
-            bool exact = parse_response(&t, n, &accepted);
+        /* A 2xx is an intake result; so is a 4xx/5xx whose body is one (the
+         * agent answers 400, or 503 when its queue is full, when it accepted
+         * none of the batch). Anything else is an HTTP error. */
+        int accepted = 0, res = -1;
+        bool ok = code >= 200 && code < 300;
+        if (code >= 200)
+            res = parse_response(&t, n, ok, &accepted);
+        if (ok || res >= 0) {
             t.st.accepted += (uint64_t)accepted;
             t.st.rejected += (uint64_t)(n - accepted);
-            if (t.out && exact) {
+            if (!ok)
+                warn_limited(&t, "intake answered HTTP %ld: %.200s", code, t.resp.data ? t.resp.data : "");
+            if (t.out && res == 1 && accepted > 0) {
                 for (int i = 0; i < n; i++) {
                     if (t.rejected_mask[i])
                         continue;
@@ -431,7 +441,6 @@ int traffic_run(const struct traffic_opts *o)
             }
         } else {
             t.st.errors++;
-            t.st.error_events += (uint64_t)n;
             if (code < 0) {
                 warn_limited(&t, "request failed: %s", t.errbuf[0] ? t.errbuf : curl_easy_strerror(cc));
             } else {

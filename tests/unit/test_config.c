@@ -417,6 +417,7 @@ static void test_flag_errors(void **state)
     load_fails("-x", NULL, "-x: unknown flag", NULL);
     load_fails("--", NULL, "--: unexpected argument", NULL);
     load_fails("--print-config=yes", NULL, "--print-config: takes no value", NULL);
+    load_fails("--help=yes", NULL, "--help: takes no value", NULL);
     load_fails("--http-threads", "0", NULL, "http.threads: \"0\" is below the minimum 1",
                "--http-threads", NULL);
     load_fails("--dev=maybe", NULL, "dev: \"maybe\" is not a boolean", NULL);
@@ -455,8 +456,10 @@ static void test_precedence(void **state)
     assert_string_equal(config_str(c, "kafka.topic"), "from-file2");
     assert_string_equal(config_str(c, "listen"), "127.0.0.1:8080"); /* f was not read */
     config_destroy(c);
-    c = load_ok("--config=" /* = form */, NULL);
-    config_destroy(c); /* empty --config= means no file... */
+    /* An empty --config reads no file, even the one the environment names. */
+    c = load_ok("--config=", NULL);
+    assert_string_equal(config_str(c, "kafka.topic"), "llmtap.events");
+    config_destroy(c);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -672,7 +675,7 @@ static void test_help(void **state)
     assert_non_null(strstr(out, "--http-threads INT"));
     assert_non_null(strstr(out, "(default: 4, range 1..64)"));
     assert_non_null(strstr(out, "--dev[=BOOL]"));
-    assert_non_null(strstr(out, "--spool-max_size SIZE"));
+    assert_non_null(strstr(out, "--spool-max-size SIZE"));
     assert_non_null(strstr(out, "range 1KiB..1TiB"));
     assert_non_null(strstr(out, "--flush-timeout DURATION"));
     assert_non_null(strstr(out, "(default: none)"));
@@ -731,7 +734,7 @@ static void test_print_round_trip(void **state)
     for (size_t i = 0; i < nstr; i++) {
         struct config *c = NULL;
         int rc = load_capture(out, sizeof out, &c, "--print-config", "--listen", strings[i],
-                              "--http-threads", "7", "--dev", "--spool-max_size", "64MiB",
+                              "--http-threads", "7", "--dev", "--spool-max-size", "64MiB",
                               "--flush-timeout", "3s", "--sample-rate", "0.125", "--offset",
                               "-3", "--librdkafka", "bootstrap.servers=x:1", "--librdkafka",
                               strings[i][0] ? "client.id=placeholder" : "linger.ms=5", NULL);

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -175,6 +176,31 @@ static void test_fill_and_fields(void **state)
     cJSON_Delete(ev);
 }
 
+static void test_number_round_trip(void **state)
+{
+    /* Every double must come back identical: cJSON's printer is 1 ulp lossy. */
+    static const double vals[] = {0.30000000000000004, 1.7976931348623157e308, 4.9406564584124654e-324,
+                                  -0.0, 1e15, 123456789012345678.0, 0.1, 842.5, -3.25e-7};
+    for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+        cJSON *ev = cJSON_CreateObject();
+        cJSON_AddNumberToObject(ev, "v", vals[i]);
+        char *s = event_encode(ev);
+        cJSON *back = cJSON_Parse(s);
+        double got = cJSON_GetObjectItem(back, "v")->valuedouble;
+        if (memcmp(&got, &vals[i], sizeof got) != 0)
+            fail_msg("%.17g encoded as %s, read back %.17g", vals[i], s, got);
+        cJSON_Delete(back);
+        cJSON_Delete(ev);
+        free(s);
+    }
+    /* A number beyond double range anywhere is refused, with the field named. */
+    char msg[256];
+    char json[1024];
+    snprintf(json, sizeof json, "{\"extra\":{\"deep\":[1e999]},%s", VALID + 1);
+    assert_int_equal(check(json, msg), EVENT_BAD_VALUE);
+    assert_string_equal(msg, "extra: holds a number too large to represent (not a finite double)");
+}
+
 static void test_time(void **state)
 {
     int64_t us;
@@ -213,6 +239,7 @@ int main(void)
         cmocka_unit_test(test_valid),        cmocka_unit_test(test_required_fields),
         cmocka_unit_test(test_types_and_values), cmocka_unit_test(test_scan_limits),
         cmocka_unit_test(test_fill_and_fields), cmocka_unit_test(test_time),
+        cmocka_unit_test(test_number_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,32 @@
+/*
+ * maint.h — background store maintenance of the collector.
+ *
+ * Today: training the zstd dictionary that event records are compressed
+ * with. Small JSON documents compress poorly on their own; a dictionary
+ * trained on recent events roughly halves the bytes per stored event (see
+ * docs/storage.md). Policy: train once the store holds `store.dict_min_events`
+ * events, then again whenever it has grown 8-fold since the last training
+ * (so the dictionary follows the traffic while training stays rare).
+ * Retention will live here too.
+ */
+#ifndef LLMTAP_MAINT_H
+#define LLMTAP_MAINT_H
+
+#include <stddef.h>
+
+struct metrics;
+struct store;
+struct maint;
+
+struct maint_opts {
+    size_t dict_min_events; /* 0 disables training */
+    size_t dict_samples;    /* events sampled per training */
+    int check_ms;           /* how often the policy is checked */
+};
+
+/* Starts the maintenance thread. Returns NULL on failure. */
+struct maint *maint_start(struct store *st, const struct maint_opts *o, struct metrics *m);
+/* Stops and joins the thread (a training in progress finishes first). Accepts NULL. */
+void maint_stop(struct maint *mt);
+
+#endif
