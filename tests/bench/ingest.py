@@ -378,7 +378,7 @@ def bench(bindir, st):
             break
         bad = cur.get("llmtap_collector_events_invalid_total", 0) + cur.get("llmtap_collector_dlq_total", 0)
         if bad:
-            raise Broke(f"the collector rejected {bad:.0f} events (see {st['collector_log']})")
+            raise Broke(f"the collector rejected {bad:.0f} events:\n{log_tail(st['collector_log'])}")
         time.sleep(poll_s)
     final = m.get()
     m.close()
