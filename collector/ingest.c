@@ -119,6 +119,42 @@ static void pause_all(struct ingest *g, bool pause)
     metric_set(g->paused, pause ? 1 : 0);
 }
 
+static void dead_letter(struct ingest *g, rd_kafka_message_t *m, const struct event_error *err);
+
+/* The store refused the batch as invalid (STORE_EINVAL): a permanent error,
+ * not backpressure, so retrying would stall the partition forever. Append
+ * the events one by one; each one the store refuses goes to the DLQ. Each
+ * single append is its own transaction without offsets: a crash in between
+ * re-consumes the batch, and the store's dedup by id absorbs the repeats.
+ * Returns 0 or the first error that is not STORE_EINVAL. */
+static int isolate_refused(struct ingest *g)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < g->n; i++) {
+        struct store_append_result res = {0};
+        int rc = store_append(g->st, &g->evs[i], 1, NULL, 0, &res);
+        if (rc == STORE_EINVAL) {
+            struct event_error err = {.reason = EVENT_BAD_VALUE};
+            snprintf(err.msg, sizeof err.msg, "the store refused the event: %s", store_strerror(rc));
+            dead_letter(g, g->msgs[i], &err);
+            cJSON_Delete(g->trees[i]);
+            rd_kafka_message_destroy(g->msgs[i]);
+            continue;
+        }
+        if (rc != 0)
+            return rc;
+        metric_add(g->stored, res.stored);
+        metric_add(g->duplicates, res.duplicates);
+        g->msgs[kept] = g->msgs[i];
+        g->trees[kept] = g->trees[i];
+        g->evs[kept] = g->evs[i];
+        kept++;
+    }
+    /* What is left is stored; the caller then commits the offsets alone. */
+    g->n = kept;
+    return 0;
+}
+
 /* Commits the batch in hand. Returns 0, or the store's error code. */
 static int batch_commit(struct ingest *g)
 {
@@ -136,6 +172,14 @@ static int batch_commit(struct ingest *g)
         so[i] = (struct store_offset){g->topic, g->offs[i].partition, g->offs[i].next};
     struct store_append_result res = {0};
     int rc = store_append(g->st, g->evs, g->n, so, g->noffs, &res);
+    if (rc == STORE_EINVAL) {
+        log_error("collector:ingest", "the store refused a batch as invalid; isolating the events");
+        if ((rc = isolate_refused(g)) == 0) {
+            if (g->dlq_pending && rd_kafka_flush(g->dlq, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+                return -1;
+            rc = store_append(g->st, NULL, 0, so, g->noffs, &res); /* the offsets */
+        }
+    }
     if (rc != 0) {
         metric_inc(g->store_errors);
         return rc;

@@ -45,14 +45,33 @@ const char *event_reason_name(enum event_reason r)
 static enum event_reason fail(struct event_error *err, enum event_reason r, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Cuts a UTF-8 sequence that truncation left incomplete at the end of s
+ * (messages quote field names, which may hold any character). */
+static void utf8_trim_tail(char *s)
+{
+    size_t n = strlen(s), i = n, cont = 0;
+    while (i > 0 && ((unsigned char)s[i - 1] & 0xC0) == 0x80 && cont < 3) {
+        i--;
+        cont++;
+    }
+    if (i == 0)
+        return;
+    unsigned char lead = (unsigned char)s[i - 1];
+    size_t want = lead >= 0xF0 ? 3 : lead >= 0xE0 ? 2 : lead >= 0xC0 ? 1 : 0;
+    if (lead >= 0x80 && want != cont)
+        s[i - 1] = 0;
+}
+
 static enum event_reason fail(struct event_error *err, enum event_reason r, const char *fmt, ...)
 {
     if (err) {
         va_list ap;
         va_start(ap, fmt);
         err->reason = r;
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        int n = vsnprintf(err->msg, sizeof err->msg, fmt, ap);
         va_end(ap);
+        if (n >= (int)sizeof err->msg)
+            utf8_trim_tail(err->msg);
     }
     return r;
 }
@@ -217,18 +236,23 @@ static bool is_label_safe(const char *s)
     return true;
 }
 
-/* Optional string field; when `required`, absence is an error. `maxlen` 0 = no limit. */
-static enum event_reason vstring(struct vctx *v, const cJSON *obj, const char *name, bool required,
+enum { OPTIONAL = 0, REQUIRED = 1, NONEMPTY = 2 };
+
+/* A string field. REQUIRED: absence is an error. NONEMPTY (implied by
+ * REQUIRED): "" is an error — identifiers are absent, never "" standing for
+ * none. `maxlen` 0 = no limit. */
+static enum event_reason vstring(struct vctx *v, const cJSON *obj, const char *name, int flags,
                                  size_t maxlen)
 {
+    bool required = flags & REQUIRED;
     const cJSON *m = member(obj, name);
     if (!m)
         return required ? vfail(v, EVENT_MISSING_FIELD, name, "required") : EVENT_OK;
     if (!cJSON_IsString(m))
         return vfail(v, EVENT_WRONG_TYPE, name, "must be a string");
     size_t n = strlen(m->valuestring);
-    if (required && n == 0)
-        return vfail(v, EVENT_BAD_VALUE, name, "must not be empty");
+    if ((flags & (REQUIRED | NONEMPTY)) && n == 0)
+        return vfail(v, EVENT_BAD_VALUE, name, "must not be empty (leave it out instead)");
     if (maxlen && n > maxlen) {
         char what[64];
         snprintf(what, sizeof what, "longer than %zu bytes", maxlen);
@@ -282,7 +306,7 @@ static enum event_reason v_messages(struct vctx *v, const cJSON *msgs)
         vpath(v, "request.messages[%d]", i);
         if (!cJSON_IsObject(m))
             return vfail(v, EVENT_WRONG_TYPE, NULL, "must be an object");
-        CHECK(vstring(v, m, "role", true, 64));
+        CHECK(vstring(v, m, "role", REQUIRED, 64));
         const cJSON *c = member(m, "content");
         if (c && !cJSON_IsString(c) && !cJSON_IsArray(c))
             return vfail(v, EVENT_WRONG_TYPE, "content", "must be a string or an array of parts");
@@ -299,9 +323,9 @@ static enum event_reason v_context(struct vctx *v, const cJSON *ctx)
         vpath(v, "context[%d]", i);
         if (!cJSON_IsObject(d))
             return vfail(v, EVENT_WRONG_TYPE, NULL, "must be an object");
-        CHECK(vstring(v, d, "id", false, 0));
-        CHECK(vstring(v, d, "source", false, 0));
-        CHECK(vstring(v, d, "text", false, 0));
+        CHECK(vstring(v, d, "id", OPTIONAL, 0));
+        CHECK(vstring(v, d, "source", OPTIONAL, 0));
+        CHECK(vstring(v, d, "text", OPTIONAL, 0));
         const cJSON *s = member(d, "score");
         if (s && (!cJSON_IsNumber(s) || !isfinite(s->valuedouble)))
             return vfail(v, EVENT_WRONG_TYPE, "score", "must be a number");
@@ -338,12 +362,12 @@ enum event_reason event_validate(const cJSON *ev, struct event_error *err)
     if (strcmp(schema->valuestring, EVENT_SCHEMA_ID) != 0)
         return vfail(v, EVENT_BAD_VALUE, "schema", "must be \"" EVENT_SCHEMA_ID "\"");
 
-    CHECK(vstring(v, ev, "id", true, 0));
+    CHECK(vstring(v, ev, "id", REQUIRED, 0));
     const char *id = member(ev, "id")->valuestring;
     if (!ulid_valid(id, strlen(id)) && !uuid_valid(id, strlen(id)))
         return vfail(v, EVENT_BAD_VALUE, "id", "must be a ULID (26 Crockford base32 characters) or a UUID");
 
-    CHECK(vstring(v, ev, "time", true, 0));
+    CHECK(vstring(v, ev, "time", REQUIRED, 0));
     const char *t = member(ev, "time")->valuestring;
     int64_t us;
     if (timeutil_parse_rfc3339(t, strlen(t), &us) != 0)
@@ -354,7 +378,7 @@ enum event_reason event_validate(const cJSON *ev, struct event_error *err)
         size_t hexlen;
     } ids[] = {{"trace_id", 32}, {"span_id", 16}, {"parent_span_id", 16}};
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
-        CHECK(vstring(v, ev, ids[i].name, false, 0));
+        CHECK(vstring(v, ev, ids[i].name, OPTIONAL, 0));
         const cJSON *m = member(ev, ids[i].name);
         if (m && !is_hex(m->valuestring, ids[i].hexlen)) {
             char what[64];
@@ -363,24 +387,24 @@ enum event_reason event_validate(const cJSON *ev, struct event_error *err)
         }
     }
 
-    CHECK(vstring(v, ev, "service", true, 0));
+    CHECK(vstring(v, ev, "service", REQUIRED, 0));
     if (!is_label_safe(member(ev, "service")->valuestring))
         return vfail(v, EVENT_BAD_VALUE, "service", "must be 1-128 characters of [A-Za-z0-9_.:-]");
-    CHECK(vstring(v, ev, "env", false, 128));
-    CHECK(vstring(v, ev, "host", false, 256));
-    CHECK(vstring(v, ev, "source", false, 128));
-    CHECK(vstring(v, ev, "provider", true, 128));
-    CHECK(vstring(v, ev, "operation", true, 128));
-    CHECK(vstring(v, ev, "request_model", false, 256));
-    CHECK(vstring(v, ev, "response_model", false, 256));
+    CHECK(vstring(v, ev, "env", NONEMPTY, 128));
+    CHECK(vstring(v, ev, "host", NONEMPTY, 256));
+    CHECK(vstring(v, ev, "source", NONEMPTY, 128));
+    CHECK(vstring(v, ev, "provider", REQUIRED, 128));
+    CHECK(vstring(v, ev, "operation", REQUIRED, 128));
+    CHECK(vstring(v, ev, "request_model", NONEMPTY, 256));
+    CHECK(vstring(v, ev, "response_model", NONEMPTY, 256));
     if (!member(ev, "request_model") && !member(ev, "response_model"))
         return vfail(v, EVENT_MISSING_FIELD, "request_model",
                      "required (or response_model): one of them must be present");
-    CHECK(vstring(v, ev, "prompt_template", false, 256));
-    CHECK(vstring(v, ev, "prompt_version", false, 128));
+    CHECK(vstring(v, ev, "prompt_template", NONEMPTY, 256));
+    CHECK(vstring(v, ev, "prompt_version", NONEMPTY, 128));
     CHECK(vtype(v, ev, "stream", cJSON_True | cJSON_False, "must be a boolean"));
-    CHECK(vstring(v, ev, "user", false, 256));
-    CHECK(vstring(v, ev, "session", false, 256));
+    CHECK(vstring(v, ev, "user", NONEMPTY, 256));
+    CHECK(vstring(v, ev, "session", NONEMPTY, 256));
     CHECK(vtype(v, ev, "truncated", cJSON_True | cJSON_False, "must be a boolean"));
 
     const cJSON *req = member(ev, "request");
@@ -409,8 +433,8 @@ enum event_reason event_validate(const cJSON *ev, struct event_error *err)
         if (!cJSON_IsObject(resp))
             return vfail(v, EVENT_WRONG_TYPE, "response", "must be an object");
         vpath(v, "response");
-        CHECK(vstring(v, resp, "text", false, 0));
-        CHECK(vstring(v, resp, "finish_reason", false, 64));
+        CHECK(vstring(v, resp, "text", OPTIONAL, 0));
+        CHECK(vstring(v, resp, "finish_reason", OPTIONAL, 64));
         CHECK(vtype(v, resp, "tool_calls", cJSON_Array, "must be an array"));
         v->path[0] = 0;
     }
@@ -449,8 +473,8 @@ enum event_reason event_validate(const cJSON *ev, struct event_error *err)
         if (!cJSON_IsObject(error))
             return vfail(v, EVENT_WRONG_TYPE, "error", "must be an object or null");
         vpath(v, "error");
-        CHECK(vstring(v, error, "type", false, 0));
-        CHECK(vstring(v, error, "message", false, 0));
+        CHECK(vstring(v, error, "type", OPTIONAL, 0));
+        CHECK(vstring(v, error, "message", OPTIONAL, 0));
         v->path[0] = 0;
     }
 

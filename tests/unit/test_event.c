@@ -109,6 +109,8 @@ static void test_types_and_values(void **state)
            "context[0].score: must be a number");
     expect("response", "{\"text\":7}", EVENT_WRONG_TYPE, "response.text: must be a string");
     expect("env", "null", EVENT_OK, ""); /* optional null = absent */
+    expect("request_model", "\"\"", EVENT_BAD_VALUE, "request_model: must not be empty");
+    expect("user", "\"\"", EVENT_BAD_VALUE, "user: must not be empty");
 }
 
 static void test_scan_limits(void **state)
@@ -201,6 +203,26 @@ static void test_number_round_trip(void **state)
     assert_string_equal(msg, "extra: holds a number too large to represent (not a finite double)");
 }
 
+static void test_error_message_utf8(void **state)
+{
+    /* A message quoting a long multibyte field name is cut on a character
+     * boundary, so the 400 body that carries it stays valid UTF-8. */
+    for (int pad = 0; pad < 4; pad++) {
+        char json[4096];
+        int n = snprintf(json, sizeof json, "{\"tags\":{\"%.*s", pad, "xxxx");
+        for (int i = 0; i < 300; i++)
+            n += snprintf(json + n, sizeof json - (size_t)n, "\xe6\x97\xa5");
+        snprintf(json + n, sizeof json - (size_t)n, "\":1},%s", VALID + 1);
+        struct event_error err;
+        cJSON *ev = event_parse_json(json, strlen(json), NULL, 0, &err);
+        assert_non_null(ev);
+        assert_int_equal(event_validate(ev, &err), EVENT_WRONG_TYPE);
+        cJSON_Delete(ev);
+        assert_int_equal(event_scan(err.msg, strlen(err.msg), NULL, 0, NULL), EVENT_OK);
+        assert_true(strncmp(err.msg, "tags.", 5) == 0);
+    }
+}
+
 static void test_time(void **state)
 {
     int64_t us;
@@ -239,7 +261,7 @@ int main(void)
         cmocka_unit_test(test_valid),        cmocka_unit_test(test_required_fields),
         cmocka_unit_test(test_types_and_values), cmocka_unit_test(test_scan_limits),
         cmocka_unit_test(test_fill_and_fields), cmocka_unit_test(test_time),
-        cmocka_unit_test(test_number_round_trip),
+        cmocka_unit_test(test_number_round_trip), cmocka_unit_test(test_error_message_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
