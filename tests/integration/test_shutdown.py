@@ -1,0 +1,75 @@
+"""The agent's staged shutdown.
+
+With no broker reachable, queued events cannot be acknowledged:
+- SIGTERM: the agent stops accepting, waits out the grace period for Kafka,
+  reports what stayed unacknowledged, and exits 0 — not before the grace
+  period, and not long after it.
+- SIGINT, then a second SIGINT during the grace period: it exits at once
+  with status 130.
+"""
+import json
+import os
+import signal
+import socket
+import tempfile
+import time
+
+from llmtap_it import BIN, Http, Proc, free_port, log, main, wait_for
+
+GRACE_S = 3
+
+
+def start_agent(tmp, name):
+    port = free_port()
+    dead = free_port()  # nothing listens here: the broker is unreachable
+    p = Proc(name, [f"{BIN}/llmtap-agent", "--listen", f"127.0.0.1:{port}", "--kafka-brokers",
+                    f"127.0.0.1:{dead}", "--shutdown-grace", f"{GRACE_S}s", "--service", "shut"],
+             tmp)
+    h = Http(port)
+    wait_for(lambda: h.request("GET", "/healthz")[0] == 200, 30, "agent /healthz", procs=[p])
+    ev = {"provider": "openai", "operation": "chat", "request_model": "m", "latency_ms": 1}
+    st, r = h.post("/v1/events", json.dumps([ev, ev, ev]))
+    assert st == 202 and r["accepted"] == 3, (st, r)
+    assert h.metrics()["llmtap_agent_kafka_queue_depth"] == 3
+    return p, port
+
+
+def refused(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return False
+    except OSError:
+        return True
+
+
+def test():
+    tmp = tempfile.mkdtemp(prefix="llmtap-it-")
+    p, port = start_agent(tmp, "agent-term")
+    t0 = time.monotonic()
+    p.p.send_signal(signal.SIGTERM)
+    wait_for(lambda: refused(port), 5, "the listener to close", procs=[])
+    rc = p.p.wait(GRACE_S + 15)
+    took = time.monotonic() - t0
+    out = p.output()
+    log(f"SIGTERM: exit {rc} after {took:.2f}s (grace {GRACE_S}s)")
+    assert rc == 0, out[-2000:]
+    assert took >= GRACE_S - 0.5, f"exited after {took:.2f}s, before the grace period"
+    assert "3 events still unacknowledged" in out, out[-2000:]
+
+    p, port = start_agent(tmp, "agent-int")
+    p.p.send_signal(signal.SIGINT)
+    wait_for(lambda: "shutting down" in p.output(), 5, "shutdown to start", procs=[p])
+    t0 = time.monotonic()
+    p.p.send_signal(signal.SIGINT)
+    rc = p.p.wait(GRACE_S + 15)
+    took = time.monotonic() - t0
+    log(f"second SIGINT: exit {rc} after {took:.2f}s")
+    assert rc == 130, p.output()[-2000:]
+    assert took < GRACE_S / 2, f"second SIGINT took {took:.2f}s"
+    for f in os.listdir(tmp):
+        os.unlink(os.path.join(tmp, f))
+    os.rmdir(tmp)
+
+
+if __name__ == "__main__":
+    main(test)
