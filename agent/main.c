@@ -3,16 +3,14 @@
  * service and ships them to Kafka.
  *
  * DESIGN
- * - Start-up: config → logger → crash handler → block SIGINT/SIGTERM/SIGHUP
- *   in every thread (the mask is inherited by the threads created after) →
- *   Kafka producer → HTTP server. The main thread then waits in
- *   sigwaitinfo(): signal handling is ordinary code, not a handler.
+ * - Start-up: daemon_start (config, logger, crash handler, signals blocked
+ *   in every thread) → Kafka producer → HTTP server. The main thread then
+ *   waits in daemon_wait(): signal handling is ordinary code, not a handler.
  * - Shutdown is staged (first SIGINT/SIGTERM): stop accepting connections →
  *   let in-flight requests finish → flush Kafka within the grace period →
  *   destroy in reverse order → exit 0. During shutdown a second SIGINT exits at
- *   once (status 130) through a minimal handler.
+ *   once (status 130); see common/daemon.h.
  */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +18,7 @@
 
 #include "buf.h"
 #include "config.h"
-#include "crash.h"
+#include "daemon.h"
 #include "httpd.h"
 #include "intake.h"
 #include "log.h"
@@ -96,42 +94,13 @@ static double uptime(void *ud)
     return (double)(timeutil_now_us() - a->started_us) / 1e6;
 }
 
-static void force_exit(int sig)
-{
-    static const char msg[] = "llmtap-agent: second SIGINT, exiting at once\n";
-    ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
-    (void)w;
-    _exit(130);
-}
-
 int main(int argc, char **argv)
 {
     struct agent a = {.started_us = timeutil_now_us()};
     char err[512];
-    int rc = config_load(&table, argc, argv, &a.cfg, err, sizeof err);
-    if (rc == CONFIG_EXIT)
-        return 0;
-    if (rc != CONFIG_OK) {
-        fprintf(stderr, "llmtap-agent: %s\n", err);
-        return 2;
-    }
-    enum log_level lvl;
-    if (log_level_parse(config_str(a.cfg, "log.level"), &lvl) != 0) {
-        fprintf(stderr, "llmtap-agent: log.level: \"%s\" is not debug, info, warn or error\n",
-                config_str(a.cfg, "log.level"));
-        config_destroy(a.cfg);
-        return 2;
-    }
-    log_set_level(lvl);
-    crash_install("llmtap-agent");
-
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    int rc = daemon_start(&table, "llmtap-agent", argc, argv, &a.cfg);
+    if (rc >= 0)
+        return rc;
 
     int exit_code = 1;
     a.metrics = metrics_create();
@@ -170,26 +139,7 @@ int main(int argc, char **argv)
              LLMTAP_VERSION, ho.listen, httpd_port(a.http), config_str(a.cfg, "topic"),
              brokers ? " via " : "", brokers ? brokers : "");
 
-    for (;;) {
-        siginfo_t si;
-        int sig = sigwaitinfo(&sigs, &si);
-        if (sig == SIGHUP) {
-            log_info("agent", "SIGHUP: nothing to reload yet");
-            continue;
-        }
-        if (sig == SIGINT || sig == SIGTERM) {
-            log_info("agent", "%s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
-            break;
-        }
-    }
-        /* From here on a second SIGINT exits at once; SIGTERM stays blocked (a
-     * process manager repeating it must not cut the graceful shutdown short). */
-    struct sigaction sa = {.sa_handler = force_exit};
-    sigaction(SIGINT, &sa, NULL);
-    sigset_t intr;
-    sigemptyset(&intr);
-    sigaddset(&intr, SIGINT);
-    pthread_sigmask(SIG_UNBLOCK, &intr, NULL);
+    daemon_wait("agent", NULL, NULL);
 
     httpd_quiesce(a.http);
     httpd_stop(a.http); /* waits for requests in progress */

@@ -3,16 +3,15 @@
  * exactly once (zstd, LMDB), and serves them over HTTP.
  *
  * DESIGN
- * - Start-up: config → logger → crash handler → signals blocked in every
- *   thread → (with --dev) the embedded broker → store → HTTP server →
- *   ingest thread → store maintenance thread. The main thread waits in sigwaitinfo().
+ * - Start-up: daemon_start (config, logger, crash handler, signals blocked
+ *   in every thread) → (with --dev) the embedded broker → store → HTTP server →
+ *   ingest thread → store maintenance thread. The main thread waits in daemon_wait().
  * - Shutdown (SIGINT/SIGTERM): stop accepting HTTP → stop maintenance → stop
  *   ingest (its batch in hand is committed, the consumer leaves the group) → close the store →
  *   stop the dev broker. A second SIGINT during shutdown exits at once.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +20,7 @@
 
 #include "api.h"
 #include "config.h"
-#include "crash.h"
+#include "daemon.h"
 #include "devbroker.h"
 #include "httpd.h"
 #include "ingest.h"
@@ -68,14 +67,6 @@ static const struct config_table table = {
     .passthrough = "kafka",
 };
 
-static void force_exit(int sig)
-{
-    static const char msg[] = "llmtap-collector: second SIGINT, exiting at once\n";
-    ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
-    (void)w;
-    _exit(130);
-}
-
 static int write_file(const char *path, const char *text)
 {
     char tmp[4200];
@@ -93,30 +84,9 @@ int main(int argc, char **argv)
 {
     struct config *cfg = NULL;
     char err[512];
-    int rc = config_load(&table, argc, argv, &cfg, err, sizeof err);
-    if (rc == CONFIG_EXIT)
-        return 0;
-    if (rc != CONFIG_OK) {
-        fprintf(stderr, "llmtap-collector: %s\n", err);
-        return 2;
-    }
-    enum log_level lvl;
-    if (log_level_parse(config_str(cfg, "log.level"), &lvl) != 0) {
-        fprintf(stderr, "llmtap-collector: log.level: \"%s\" is not debug, info, warn or error\n",
-                config_str(cfg, "log.level"));
-        config_destroy(cfg);
-        return 2;
-    }
-    log_set_level(lvl);
-    crash_install("llmtap-collector");
-
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    int rc = daemon_start(&table, "llmtap-collector", argc, argv, &cfg);
+    if (rc >= 0)
+        return rc;
 
     int exit_code = 1;
     struct devbroker *dev = NULL;
@@ -193,26 +163,7 @@ int main(int argc, char **argv)
     log_info("collector", "llmtap-collector %s: store %s, listening on %s (port %u), topic %s",
              LLMTAP_VERSION, data_dir, ho.listen, httpd_port(http), config_str(cfg, "topic"));
 
-    for (;;) {
-        siginfo_t si;
-        int sig = sigwaitinfo(&sigs, &si);
-        if (sig == SIGHUP) {
-            log_info("collector", "SIGHUP: nothing to reload yet");
-            continue;
-        }
-        if (sig == SIGINT || sig == SIGTERM) {
-            log_info("collector", "%s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
-            break;
-        }
-    }
-    /* From here on a second SIGINT exits at once; SIGTERM stays blocked (a
-     * process manager repeating it must not cut the graceful shutdown short). */
-    struct sigaction sa = {.sa_handler = force_exit};
-    sigaction(SIGINT, &sa, NULL);
-    sigset_t intr;
-    sigemptyset(&intr);
-    sigaddset(&intr, SIGINT);
-    pthread_sigmask(SIG_UNBLOCK, &intr, NULL);
+    daemon_wait("collector", NULL, NULL);
     exit_code = 0;
 out:
     httpd_quiesce(http);
