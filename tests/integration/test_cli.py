@@ -1,0 +1,82 @@
+"""The binaries' command line: --help, --print-config, and bad configuration.
+
+Every configuration error is reported naming what is wrong, with exit
+status 2 (1 for a runtime failure such as a port in use), before anything
+starts.
+"""
+import os
+import socket
+import subprocess
+import tempfile
+
+from llmtap_it import BIN, log, main
+
+
+def run(*args, env=None):
+    r = subprocess.run([*args], capture_output=True, text=True, timeout=30,
+                       env={**os.environ, **(env or {})})
+    return r.returncode, r.stdout + r.stderr
+
+
+def test():
+    agent, collector = f"{BIN}/llmtap-agent", f"{BIN}/llmtap-collector"
+    for b in (agent, collector):
+        rc, out = run(b, "--help")
+        assert rc == 0 and "--listen" in out and "--kafka-brokers" in out and "--kafka NAME=VALUE" in out, out
+    rc, out = run(collector, "--help")
+    assert "--data-dir" in out and "--ingest-max-event" in out and "--dev" in out, out
+
+    # Pass-through properties are printed; secrets are not.
+    rc, out = run(agent, "--kafka", "sasl.password=hunter2", "--kafka", "linger.ms=20",
+                  "--service", "svc", "--print-config")
+    log(out)
+    assert rc == 0, out
+    assert "hunter2" not in out and "<redacted>" in out, out
+    assert "linger.ms: 20" in out or 'linger.ms: "20"' in out, out
+
+    cases = [
+        ((agent, "--listne", "x"), 2, "--listne: unknown flag"),
+        ((agent, "--intake-max-depth", "1000"), 2, "intake.max_depth"),
+        ((agent, "--shutdown-grace", "soon"), 2, "shutdown.grace"),
+        ((agent, "--log-level", "loud"), 2, "log.level"),
+        ((agent, "--kafka", "linger.ms=abc", "--kafka-brokers", "127.0.0.1:1"), 1, "linger.ms"),
+        ((agent, "--kafka", "no.such.property=1", "--kafka-brokers", "127.0.0.1:1"), 1,
+         "no.such.property"),
+        ((collector, "--store-map-size", "10"), 2, "store.map_size"),
+        ((collector, "stray-positional"), 2, "stray-positional"),
+    ]
+    for args, want_rc, want in cases:
+        rc, out = run(*args)
+        log(f"{' '.join(os.path.basename(a) for a in args)} -> {rc}: {out.strip()[:150]}")
+        assert rc == want_rc and want in out, (args, rc, out)
+
+    # The environment overrides the default; a flag overrides the environment.
+    rc, out = run(agent, "--print-config", env={"LLMTAP_AGENT_TOPIC": "from-env"})
+    assert rc == 0 and "topic: from-env" in out, out
+    rc, out = run(agent, "--print-config", "--topic", "from-flag",
+                  env={"LLMTAP_AGENT_TOPIC": "from-env"})
+    assert "topic: from-flag" in out, out
+
+    # A YAML file, with an unknown key.
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+        f.write("listen: 127.0.0.1:9\nintake:\n  max_body: 2MiB\nkafka:\n  linger.ms: 7\n")
+    rc, out = run(agent, "--config", f.name, "--print-config")
+    assert rc == 0 and "max_body: 2MiB" in out and 'linger.ms: "7"' in out, out
+    with open(f.name, "a") as g:
+        g.write("intake_typo: 1\n")
+    rc, out = run(agent, "--config", f.name)
+    assert rc == 2 and "intake_typo" in out, out
+    os.unlink(f.name)
+
+    # A port in use is a clear start-up failure.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        rc, out = run(agent, "--listen", f"127.0.0.1:{port}", "--kafka-brokers", "127.0.0.1:1")
+        log(f"port in use -> {rc}: {out.strip()[-150:]}")
+        assert rc == 1 and "cannot listen" in out, out
+
+
+if __name__ == "__main__":
+    main(test)
