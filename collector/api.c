@@ -218,8 +218,8 @@ void api_handle(void *ud, const struct httpd_req *req, struct httpd_resp *resp)
             static const char ok[] = "{\"status\":\"ready\"}\n";
             httpd_json(resp, 200, ok, sizeof ok - 1);
         } else {
-            httpd_error(resp, 503, "not ready: ingest is paused or stopped (see the log and "
-                                   "llmtap_collector_ingest_paused)");
+            httpd_error(resp, 503, "not ready: ingest cannot commit (the store refuses writes, or "
+                                   "dead letters are not acknowledged); see the log");
         }
     } else {
         metric_inc(a->not_found);

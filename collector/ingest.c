@@ -45,7 +45,8 @@
 
 struct part_off {
     int32_t partition;
-    int64_t next;
+    int64_t first; /* offset of the batch's first message in the partition */
+    int64_t next;  /* the offset to resume from once the batch is committed */
 };
 
 struct ingest {
@@ -67,12 +68,15 @@ struct ingest {
     size_t n;
     struct part_off *offs;
     size_t noffs, offs_cap;
-    size_t dlq_pending;
+    size_t dlq_pending;      /* dead letters produced for this batch */
+    size_t dlq_batch_failed; /* of those, not delivered */
+    size_t dlq_max_value;
+    bool paused;             /* backpressure: the assignment is paused */
 
     struct metric *consumed, *stored, *duplicates, *batches, *dlq_sent, *dlq_failed,
         *store_errors, *kafka_errors, *consumed_bytes;
     struct metric *invalid[EVENT_REASON_COUNT];
-    struct metric *last_batch, *paused;
+    struct metric *last_batch, *paused_gauge;
 };
 
 static void note_offset(struct ingest *g, int32_t partition, int64_t next)
@@ -92,7 +96,7 @@ static void note_offset(struct ingest *g, int32_t partition, int64_t next)
         g->offs = p;
         g->offs_cap = cap;
     }
-    g->offs[g->noffs++] = (struct part_off){partition, next};
+    g->offs[g->noffs++] = (struct part_off){partition, next - 1, next};
 }
 
 static void batch_clear(struct ingest *g)
@@ -104,9 +108,27 @@ static void batch_clear(struct ingest *g)
     g->n = 0;
     g->noffs = 0;
     g->dlq_pending = 0;
+    g->dlq_batch_failed = 0;
 }
 
-static void pause_all(struct ingest *g, bool pause)
+/* Seeks every partition of the batch back to its first message and drops
+ * the batch, so it is consumed again (nothing of it was committed). */
+static void batch_rewind(struct ingest *g)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)g->noffs);
+    for (size_t i = 0; i < g->noffs; i++)
+        rd_kafka_topic_partition_list_add(l, g->topic, g->offs[i].partition)->offset =
+            g->offs[i].first;
+    if (g->noffs)
+        rd_kafka_error_destroy(rd_kafka_seek_partitions(g->consumer, l, 10000));
+    rd_kafka_topic_partition_list_destroy(l);
+    batch_clear(g);
+}
+
+/* Pauses or resumes every assigned partition. While paused, newly assigned
+ * partitions are paused too (rebalance_cb), so resuming the whole
+ * assignment never resumes a partition that was not paused. */
+static void set_paused(struct ingest *g, bool pause)
 {
     rd_kafka_topic_partition_list_t *parts = NULL;
     if (rd_kafka_assignment(g->consumer, &parts) == RD_KAFKA_RESP_ERR_NO_ERROR && parts) {
@@ -116,7 +138,24 @@ static void pause_all(struct ingest *g, bool pause)
             rd_kafka_resume_partitions(g->consumer, parts);
         rd_kafka_topic_partition_list_destroy(parts);
     }
-    metric_set(g->paused, pause ? 1 : 0);
+    g->paused = pause;
+    metric_set(g->paused_gauge, pause ? 1 : 0);
+}
+
+/* A message that arrived although its partition should be paused (fetched
+ * before the pause took effect): put the partition back to it, so it is
+ * consumed again after the resume, and pause it. Never drop it. */
+static void push_back(struct ingest *g, rd_kafka_message_t *m)
+{
+    if (!m->err) {
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(l, rd_kafka_topic_name(m->rkt), m->partition)->offset =
+            m->offset;
+        rd_kafka_error_destroy(rd_kafka_seek_partitions(g->consumer, l, 10000));
+        rd_kafka_pause_partitions(g->consumer, l);
+        rd_kafka_topic_partition_list_destroy(l);
+    }
+    rd_kafka_message_destroy(m);
 }
 
 static void dead_letter(struct ingest *g, rd_kafka_message_t *m, const struct event_error *err);
@@ -126,23 +165,25 @@ static void dead_letter(struct ingest *g, rd_kafka_message_t *m, const struct ev
  * the events one by one; each one the store refuses goes to the DLQ. Each
  * single append is its own transaction without offsets: a crash in between
  * re-consumes the batch, and the store's dedup by id absorbs the repeats.
- * Returns 0 or the first error that is not STORE_EINVAL. */
+ * Returns 0, or the first other error (the batch stays whole and valid). */
 static int isolate_refused(struct ingest *g)
 {
-    size_t kept = 0;
-    for (size_t i = 0; i < g->n; i++) {
+    size_t kept = 0, i;
+    int rc = 0;
+    for (i = 0; i < g->n; i++) {
         struct store_append_result res = {0};
-        int rc = store_append(g->st, &g->evs[i], 1, NULL, 0, &res);
+        rc = store_append(g->st, &g->evs[i], 1, NULL, 0, &res);
         if (rc == STORE_EINVAL) {
             struct event_error err = {.reason = EVENT_BAD_VALUE};
             snprintf(err.msg, sizeof err.msg, "the store refused the event: %s", store_strerror(rc));
             dead_letter(g, g->msgs[i], &err);
             cJSON_Delete(g->trees[i]);
             rd_kafka_message_destroy(g->msgs[i]);
+            rc = 0;
             continue;
         }
         if (rc != 0)
-            return rc;
+            break;
         metric_add(g->stored, res.stored);
         metric_add(g->duplicates, res.duplicates);
         g->msgs[kept] = g->msgs[i];
@@ -150,23 +191,37 @@ static int isolate_refused(struct ingest *g)
         g->evs[kept] = g->evs[i];
         kept++;
     }
-    /* What is left is stored; the caller then commits the offsets alone. */
+    /* Keep the events not yet tried (after an error) behind the kept ones. */
+    for (; i < g->n; i++, kept++) {
+        g->msgs[kept] = g->msgs[i];
+        g->trees[kept] = g->trees[i];
+        g->evs[kept] = g->evs[i];
+    }
     g->n = kept;
+    return rc;
+}
+
+enum { COMMIT_DLQ_FAILED = -1 };
+
+/* Waits for this batch's dead letters. 0 when all were acknowledged. */
+static int dlq_settle(struct ingest *g)
+{
+    if (!g->dlq_pending && !g->dlq_batch_failed)
+        return 0;
+    rd_kafka_flush(g->dlq, 10000); /* serves delivery reports (dlq_dr_cb) */
+    if (rd_kafka_outq_len(g->dlq) > 0 || g->dlq_batch_failed > 0)
+        return COMMIT_DLQ_FAILED;
     return 0;
 }
 
-/* Commits the batch in hand. Returns 0, or the store's error code. */
+/* Commits the batch in hand: events and offsets in one store transaction.
+ * Returns 0, COMMIT_DLQ_FAILED, or the store's error code. */
 static int batch_commit(struct ingest *g)
 {
     if (g->n == 0 && g->noffs == 0)
         return 0;
-    if (g->dlq_pending) {
-        int left = rd_kafka_flush(g->dlq, 10000) ? rd_kafka_outq_len(g->dlq) : 0;
-        if (left) {
-            log_error("collector:ingest", "%d dead letters not acknowledged; retrying", left);
-            return -1;
-        }
-    }
+    if (dlq_settle(g) != 0)
+        return COMMIT_DLQ_FAILED;
     struct store_offset so[g->noffs ? g->noffs : 1];
     for (size_t i = 0; i < g->noffs; i++)
         so[i] = (struct store_offset){g->topic, g->offs[i].partition, g->offs[i].next};
@@ -175,9 +230,10 @@ static int batch_commit(struct ingest *g)
     if (rc == STORE_EINVAL) {
         log_error("collector:ingest", "the store refused a batch as invalid; isolating the events");
         if ((rc = isolate_refused(g)) == 0) {
-            if (g->dlq_pending && rd_kafka_flush(g->dlq, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR)
-                return -1;
-            rc = store_append(g->st, NULL, 0, so, g->noffs, &res); /* the offsets */
+            if (dlq_settle(g) != 0)
+                return COMMIT_DLQ_FAILED;
+            /* every kept event is stored now: commit the offsets alone */
+            rc = store_append(g->st, NULL, 0, so, g->noffs, &res);
         }
     }
     if (rc != 0) {
@@ -197,53 +253,102 @@ static int batch_commit(struct ingest *g)
         rd_kafka_commit(g->consumer, l, 1);
     rd_kafka_topic_partition_list_destroy(l);
     batch_clear(g);
+    atomic_store(&g->ready, true);
     return 0;
 }
 
-/* Commits, retrying every second while the store refuses (backpressure). */
-static void batch_commit_retrying(struct ingest *g)
+/* Sleeps up to ms, returning early on stop. */
+static void pause_ms(struct ingest *g, int ms)
+{
+    for (int t = 0; t < ms && !atomic_load(&g->stop); t += 100)
+        rd_kafka_poll(g->dlq, 100);
+}
+
+/* Commits the batch in hand, applying backpressure while that fails:
+ * - dead letters not delivered: the batch is rewound (consumed again) after
+ *   a pause, so no dead letter is skipped unwritten;
+ * - the store refuses the write: the assignment is paused and the same
+ *   batch retried every second until it succeeds; consumption then
+ *   resumes. Kafka keeps the backlog; nothing is dropped.
+ * On stop, an uncommitted batch is dropped: its offsets were not stored,
+ * so it is consumed again at the next start. */
+static void commit_with_backpressure(struct ingest *g)
 {
     int rc = batch_commit(g);
     if (rc == 0)
         return;
-    log_error("collector:ingest", "store write failed: %s; pausing consumption and retrying",
-              rc > 0 || rc < -1 ? store_strerror(rc) : "dead-letter queue not acknowledged");
     atomic_store(&g->ready, false);
-    pause_all(g, true);
+    if (rc == COMMIT_DLQ_FAILED) {
+        log_error("collector:ingest", "dead letters of a batch were not acknowledged by %s; "
+                  "consuming the batch again", g->dlq_topic);
+        batch_rewind(g);
+        pause_ms(g, 1000);
+        return;
+    }
+    log_error("collector:ingest", "store write failed: %s; pausing consumption and retrying",
+              store_strerror(rc));
+    set_paused(g, true);
     while (!atomic_load(&g->stop)) {
-        /* Keep the group membership alive while paused. */
+        /* Polling keeps the group membership alive (and serves rebalances). */
         rd_kafka_message_t *m = rd_kafka_consumer_poll(g->consumer, 1000);
         if (m)
-            rd_kafka_message_destroy(m); /* paused: should not happen; offset not advanced */
+            push_back(g, m);
         if ((rc = batch_commit(g)) == 0)
             break;
+        if (rc == COMMIT_DLQ_FAILED) {
+            batch_rewind(g);
+            break;
+        }
     }
-    if (rc == 0) {
+    if (rc != 0)
+        batch_clear(g); /* stopping: nothing of it was committed */
+    else
         log_info("collector:ingest", "store write succeeded again; resuming consumption");
-        pause_all(g, false);
-        atomic_store(&g->ready, true);
+    set_paused(g, false);
+}
+
+static void dlq_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    struct ingest *g = opaque;
+    if (m->err) {
+        g->dlq_batch_failed++;
+        metric_inc(g->dlq_failed);
+        log_error("collector:ingest", "dead letter not delivered to %s: %s", g->dlq_topic,
+                  rd_kafka_err2str(m->err));
+    } else {
+        metric_inc(g->dlq_sent);
     }
 }
 
 static void dead_letter(struct ingest *g, rd_kafka_message_t *m, const struct event_error *err)
 {
     metric_inc(g->invalid[err->reason]);
-    char src[256];
+    char src[256], orig[32];
     snprintf(src, sizeof src, "%s/%d/%lld", g->topic, m->partition, (long long)m->offset);
-    rd_kafka_headers_t *h = rd_kafka_headers_new(3);
+    size_t len = m->len;
+    rd_kafka_headers_t *h = rd_kafka_headers_new(5);
     rd_kafka_header_add(h, "llmtap-error", -1, err->msg, -1);
     rd_kafka_header_add(h, "llmtap-error-reason", -1, event_reason_name(err->reason), -1);
     rd_kafka_header_add(h, "llmtap-source", -1, src, -1);
-    rd_kafka_resp_err_t e = rd_kafka_producev(
-        g->dlq, RD_KAFKA_V_RKT(g->dlq_rkt), RD_KAFKA_V_KEY(m->key, m->key_len),
-        RD_KAFKA_V_VALUE(m->payload, m->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
+    if (len > g->dlq_max_value) { /* keep dead letters within every broker's limits */
+        len = g->dlq_max_value;
+        snprintf(orig, sizeof orig, "%zu", m->len);
+        rd_kafka_header_add(h, "llmtap-truncated", -1, "true", -1);
+        rd_kafka_header_add(h, "llmtap-original-bytes", -1, orig, -1);
+    }
+    rd_kafka_resp_err_t e;
+    while ((e = rd_kafka_producev(g->dlq, RD_KAFKA_V_RKT(g->dlq_rkt),
+                                  RD_KAFKA_V_KEY(m->key, m->key_len), RD_KAFKA_V_VALUE(m->payload, len),
+                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
+                                  RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL &&
+           !atomic_load(&g->stop))
+        rd_kafka_poll(g->dlq, 100);
     if (e) {
         rd_kafka_headers_destroy(h);
+        g->dlq_batch_failed++; /* the batch is consumed again rather than skip it */
         metric_inc(g->dlq_failed);
         log_error("collector:ingest", "dead letter %s not queued: %s", src, rd_kafka_err2str(e));
     } else {
-        metric_inc(g->dlq_sent);
         g->dlq_pending++;
     }
     log_warn("collector:ingest", "invalid event at %s: %s", src, err->msg);
@@ -309,16 +414,28 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             if (rc == 0)
                 log_info("collector:ingest", "assigned %s/%d, resuming at stored offset %lld",
                          p->topic, p->partition, (long long)next);
-            else
+            else if (rc == STORE_ENOTFOUND)
                 log_info("collector:ingest", "assigned %s/%d, no stored offset: from the beginning",
                          p->topic, p->partition);
+            else /* re-reading is safe: the store drops events it already holds */
+                log_error("collector:ingest", "assigned %s/%d, stored offset unreadable (%s): "
+                          "from the beginning", p->topic, p->partition, store_strerror(rc));
         }
         if (cooperative)
             rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, parts));
         else
             rd_kafka_assign(rk, parts);
+        if (g->paused) /* backpressure holds for new partitions too */
+            rd_kafka_pause_partitions(rk, parts);
     } else {
-        batch_commit_retrying(g); /* never give up partitions with uncommitted work */
+        /* Commit the batch in hand before giving the partitions up. If the
+         * store refuses, drop it instead of blocking the whole group: its
+         * offsets were not stored, so the next owner consumes it again. */
+        if (batch_commit(g) != 0 && g->n + g->noffs > 0) {
+            log_warn("collector:ingest", "could not commit %zu events before the partitions were "
+                     "revoked; their next owner consumes them again", g->n);
+            batch_clear(g);
+        }
         log_info("collector:ingest", "partitions revoked (%d)", parts->cnt);
         if (cooperative)
             rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, parts));
@@ -343,9 +460,10 @@ static void *ingest_main(void *arg)
                 handle_message(g, m);
         }
         rd_kafka_poll(g->dlq, 0);
-        batch_commit_retrying(g);
+        commit_with_backpressure(g);
     }
-    batch_commit_retrying(g);
+    if (batch_commit(g) != 0)
+        batch_clear(g); /* not committed: consumed again at the next start */
     return NULL;
 }
 
@@ -373,7 +491,14 @@ int ingest_create(const struct config *c, const char *brokers, struct store *st,
     }
     g->st = st;
     g->topic = strdup(config_str(c, "topic"));
-    g->dlq_topic = strdup(config_str(c, "dlq_topic"));
+    const char *dlq_topic = config_str(c, "dlq.topic");
+    if (!dlq_topic || !*dlq_topic || strcmp(dlq_topic, config_str(c, "topic")) == 0) {
+        snprintf(err, errlen, "dlq.topic: must be set, and differ from topic (dead letters would "
+                              "be consumed again)");
+        goto fail;
+    }
+    g->dlq_topic = strdup(dlq_topic);
+    g->dlq_max_value = (size_t)config_int(c, "dlq.max_value");
     g->batch_max = (size_t)config_int(c, "batch.max_events");
     g->batch_wait_ms = (int)config_int(c, "batch.max_wait");
     g->lim.max_bytes = (size_t)config_int(c, "ingest.max_event");
@@ -412,7 +537,7 @@ int ingest_create(const struct config *c, const char *brokers, struct store *st,
                                       "Consumer errors reported by librdkafka.", NULL);
     g->last_batch = metrics_gauge(m, "llmtap_collector_last_batch_events",
                                   "Events in the last committed batch.", NULL);
-    g->paused = metrics_gauge(m, "llmtap_collector_ingest_paused",
+    g->paused_gauge = metrics_gauge(m, "llmtap_collector_ingest_paused",
                               "1 while consumption is paused because the store refuses writes.", NULL);
 
     rd_kafka_conf_t *conf = kafkautil_conf(c, cdefs, sizeof cdefs / sizeof cdefs[0], brokers, err, errlen);
@@ -442,6 +567,8 @@ int ingest_create(const struct config *c, const char *brokers, struct store *st,
     }
     if (brokers)
         rd_kafka_conf_set(conf, "bootstrap.servers", brokers, rerr, sizeof rerr);
+    rd_kafka_conf_set_dr_msg_cb(conf, dlq_dr_cb);
+    rd_kafka_conf_set_opaque(conf, g);
     g->dlq = rd_kafka_new(RD_KAFKA_PRODUCER, conf, rerr, sizeof rerr);
     if (!g->dlq) {
         rd_kafka_conf_destroy(conf);

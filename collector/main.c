@@ -44,8 +44,10 @@ static const struct config_setting settings[] = {
     {"brokers", "kafka-brokers", CONFIG_STRING, NULL, 0, 0,
      "Kafka bootstrap servers HOST:PORT,... (overrides kafka.bootstrap.servers)"},
     {"topic", NULL, CONFIG_STRING, "llmtap.events", 0, 0, "Kafka topic of events"},
-    {"dlq_topic", NULL, CONFIG_STRING, "llmtap.events.dlq", 0, 0,
+    {"dlq.topic", NULL, CONFIG_STRING, "llmtap.events.dlq", 0, 0,
      "Kafka topic for events that fail validation"},
+    {"dlq.max_value", NULL, CONFIG_BYTES, "512KiB", 1024, 16777216,
+     "longer dead letters are cut to this many bytes (headers say so)"},
     {"batch.max_events", NULL, CONFIG_INT, "2000", 1, 1000000, "most events per store transaction"},
     {"batch.max_wait", NULL, CONFIG_DURATION, "100ms", 1, 60000,
      "longest a batch waits to fill before it is committed"},
@@ -106,7 +108,7 @@ int main(int argc, char **argv)
         goto out;
     }
     if (config_bool(cfg, "dev")) {
-        if (devbroker_start(config_str(cfg, "topic"), config_str(cfg, "dlq_topic"),
+        if (devbroker_start(config_str(cfg, "topic"), config_str(cfg, "dlq.topic"),
                             (int)config_int(cfg, "dev_partitions"), &dev, brokers, sizeof brokers,
                             err, sizeof err) != 0) {
             log_error("collector", "%s", err);

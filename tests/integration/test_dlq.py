@@ -30,7 +30,9 @@ BAD = [
     (b"", "invalid_json"),
     (b'["an array"]', "not_an_object"),
     (ev(903).replace(b'"latency_ms": 3', b'"latency_ms": 3, "big": "' + b"y" * 70000 + b'"'), "too_large"),
+    (b'{"x":"' + b"z" * 600000 + b'"}', "too_large"),  # over dlq.max_value: cut, and said so
 ]
+DLQ_MAX = 512 * 1024
 
 
 def test():
@@ -57,7 +59,13 @@ def test():
             assert h.get("llmtap-error-reason") == reason, (reason, h)
             assert h.get("llmtap-error"), h
             assert h.get("llmtap-source", "").startswith(topic + "/"), h
-            assert m["value"] == payload, "the dead letter must carry the original bytes"
+            if len(payload) > DLQ_MAX:
+                assert m["value"] == payload[:DLQ_MAX], "a long dead letter is cut at dlq.max_value"
+                assert h.get("llmtap-truncated") == "true", h
+                assert h.get("llmtap-original-bytes") == str(len(payload)), h
+            else:
+                assert m["value"] == payload, "the dead letter must carry the original bytes"
+                assert "llmtap-truncated" not in h, h
         cm = s.c.metrics()
         for _, reason in BAD:
             assert cm[f'llmtap_collector_events_invalid_total{{reason="{reason}"}}'] >= 1, reason
@@ -69,6 +77,39 @@ def test():
             assert s.c.get_json(f"/api/v1/events/01JDQ6Z8V6M9T3K2W4X5Y6Z{i:03d}")[0] == 200
         assert s.c.request("GET", "/readyz")[0] == 200
         log("dead letters:", len(BAD), "valid events stored:", s.stored_count())
+
+    if real:
+        dlq_unavailable(brokers)
+
+
+def dlq_unavailable(brokers):
+    """A dead letter that cannot be written is never skipped: the batch is
+    consumed again (the collector is not ready meanwhile) and nothing of it
+    is committed; a collector with a working DLQ then delivers everything."""
+    run = uuid.uuid4().hex[:8]
+    topic = f"llmtap.events.dlqdown-{run}"
+    kafkatool("create-topic", "--brokers", brokers, "--topic", topic, "--partitions", "1")
+    kafkatool("create-topic", "--brokers", brokers, "--topic", topic + ".dlq", "--partitions", "1")
+    base = ["--topic", topic, "--kafka", f"group.id=dlqdown-{run}"]
+    # Kafka refuses this topic name: every dead letter fails.
+    with Stack(brokers=brokers, agent=False, collector_args=base + ["--dlq-topic", "no such topic!"]) as s:
+        produce_raw(brokers, topic, [ev(11), b'{"broken"', ev(12)])
+        wait_for(lambda: s.c.metrics()["llmtap_collector_dlq_failed_total"] >= 2, 60,
+                 "dead-letter failures", procs=s.procs)
+        assert s.c.request("GET", "/readyz")[0] == 503
+        cm = s.c.metrics()
+        assert cm["llmtap_store_events"] == 0, "a batch whose dead letter failed must not commit"
+        log("DLQ unavailable: not ready, batch consumed again",
+            int(cm["llmtap_collector_events_consumed_total"]), "times-messages, nothing committed")
+    # With a working DLQ, everything arrives.
+    with Stack(brokers=brokers, agent=False, collector_args=base + ["--dlq-topic", topic + ".dlq"]) as s:
+        s.wait_stored(2, 60)
+        msgs = consume(brokers, topic + ".dlq", 1, 60)
+        assert msgs[0]["value"] == b'{"broken"', msgs
+        for i in (11, 12):
+            assert s.c.get_json(f"/api/v1/events/01JDQ6Z8V6M9T3K2W4X5Y6Z{i:03d}")[0] == 200
+        assert s.c.request("GET", "/readyz")[0] == 200
+        log("DLQ back: both events stored, the dead letter written")
 
 
 if __name__ == "__main__":
