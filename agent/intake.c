@@ -41,7 +41,7 @@ struct intake {
 };
 
 struct batch {
-    int accepted, rejected, queue_full;
+    int accepted, rejected, retryable; /* retryable: queue full or Kafka error */
     struct buf errors; /* comma-separated error objects */
 };
 
@@ -90,8 +90,8 @@ void intake_destroy(struct intake *in)
 static void item_error(struct intake *in, struct batch *b, int index, int reason, const char *msg)
 {
     b->rejected++;
-    if (reason == REJ_QUEUE_FULL)
-        b->queue_full++;
+    if (reason == REJ_QUEUE_FULL || reason == REJ_KAFKA)
+        b->retryable++;
     metric_inc(in->rejected[reason]);
     /* Report at most 100 errors in detail; the counts stay exact. */
     if (b->rejected > 100)
@@ -200,7 +200,7 @@ static void finish(struct intake *in, struct batch *b, struct httpd_resp *resp, 
     buf_free(&b->errors);
     if (b->accepted > 0 || items == 0)
         resp->status = 202;
-    else if (b->queue_full == b->rejected)
+    else if (b->retryable > 0) /* a retry may succeed: never tell the client it was invalid */
         resp->status = 503;
     else
         resp->status = 400;

@@ -80,12 +80,23 @@ static void handle(void *ud, const struct httpd_req *req, struct httpd_resp *res
         resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
         resp->body = buf_steal(&b, &resp->len);
     } else if (strcmp(req->path, "/healthz") == 0 && get) {
-        const char ok[] = "{\"status\":\"ok\"}\n";
-        httpd_json(resp, 200, ok, sizeof ok - 1);
+        const char *failure = producer_failure(a->producer);
+        if (failure) {
+            httpd_error(resp, 503, "kafka producer failed: %s", failure);
+        } else {
+            const char ok[] = "{\"status\":\"ok\"}\n";
+            httpd_json(resp, 200, ok, sizeof ok - 1);
+        }
     } else {
         metric_inc(a->http_not_found);
         httpd_error(resp, 404, "no such endpoint: %s %s", req->method, req->path);
     }
+}
+
+static double in_flight(void *ud)
+{
+    struct agent *a = ud;
+    return httpd_inflight(a->http);
 }
 
 static double uptime(void *ud)
@@ -108,6 +119,8 @@ int main(int argc, char **argv)
                                       "HTTP requests served.", NULL);
     a.http_not_found = metrics_counter(a.metrics, "llmtap_agent_http_not_found_total",
                                        "HTTP requests for unknown paths.", NULL);
+    metrics_gauge_fn(a.metrics, "llmtap_agent_http_in_flight",
+                     "HTTP requests in progress (this scrape included).", NULL, in_flight, &a);
     metrics_gauge_fn(a.metrics, "llmtap_agent_uptime_seconds", "Seconds since the agent started.",
                      NULL, uptime, &a);
     if (producer_create(a.cfg, a.metrics, &a.producer, err, sizeof err) != 0) {
@@ -142,9 +155,12 @@ int main(int argc, char **argv)
     daemon_wait("agent", NULL, NULL);
 
     httpd_quiesce(a.http);
-    httpd_stop(a.http); /* waits for requests in progress */
-    a.http = NULL;
     int grace = (int)config_int(a.cfg, "shutdown.grace");
+    int busy = httpd_drain(a.http, grace);
+    if (busy)
+        log_warn("agent", "%d requests still in progress after the grace period", busy);
+    httpd_stop(a.http);
+    a.http = NULL;
     int left = producer_flush(a.producer, grace);
     if (left)
         log_warn("agent", "%d events still unacknowledged after the %d ms grace period", left, grace);

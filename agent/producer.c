@@ -15,6 +15,7 @@
 
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -35,6 +36,8 @@ struct producer {
     pthread_t poller;
     bool poller_started;
     atomic_bool stop;
+    atomic_bool fatal;
+    char fatal_reason[400]; /* written once, before `fatal` is set */
     struct metric *delivered, *delivered_bytes, *failed, *enqueued;
 };
 
@@ -49,6 +52,25 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         metric_inc(p->delivered);
         metric_add(p->delivered_bytes, m->len);
     }
+}
+
+/* librdkafka reports errors here; most are transient (it retries by
+ * itself). A fatal error (e.g. the idempotent producer's sequence state is
+ * lost) ends the producer: it is logged and /healthz reports it. */
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    struct producer *p = opaque;
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        char buf[256];
+        rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, buf, sizeof buf);
+        if (!atomic_load(&p->fatal)) {
+            snprintf(p->fatal_reason, sizeof p->fatal_reason, "%s: %s", rd_kafka_err2name(orig), buf);
+            atomic_store(&p->fatal, true);
+        }
+        log_error("agent:kafka", "fatal producer error: %s: %s", rd_kafka_err2name(orig), buf);
+        return;
+    }
+    log_warn("agent:kafka", "%s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 }
 
 static double queue_depth(void *ud)
@@ -69,13 +91,18 @@ static void *poll_main(void *arg)
 int producer_create(const struct config *c, struct metrics *m, struct producer **out, char *err,
                     size_t errlen)
 {
-    static const struct kafkautil_default defs[] = {
+    /* librdkafka checks message.max.bytes against the uncompressed message:
+     * leave room for the largest event intake accepts plus key and headers. */
+    char max_msg[32];
+    snprintf(max_msg, sizeof max_msg, "%lld", (long long)config_int(c, "intake.max_event") + 65536);
+    const struct kafkautil_default defs[] = {
         {"client.id", "llmtap-agent"},
         {"enable.idempotence", "true"},
         {"acks", "all"},
         {"compression.type", "zstd"},
         {"linger.ms", "5"},
         {"batch.num.messages", "10000"},
+        {"message.max.bytes", max_msg},
     };
     struct producer *p = calloc(1, sizeof *p);
     if (!p) {
@@ -100,6 +127,7 @@ int producer_create(const struct config *c, struct metrics *m, struct producer *
     if (!conf)
         goto fail;
     rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+    rd_kafka_conf_set_error_cb(conf, error_cb);
     rd_kafka_conf_set_opaque(conf, p);
     char rerr[512];
     p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, rerr, sizeof rerr);
@@ -141,6 +169,11 @@ int producer_send(struct producer *p, const char *key, char *json, size_t len)
     }
     metric_inc(p->enqueued);
     return 0;
+}
+
+const char *producer_failure(struct producer *p)
+{
+    return atomic_load(&p->fatal) ? p->fatal_reason : NULL;
 }
 
 int producer_queue_len(struct producer *p) { return rd_kafka_outq_len(p->rk); }

@@ -25,6 +25,10 @@ int producer_create(const struct config *c, struct metrics *m, struct producer *
  * RD_KAFKA_RESP_ERR__QUEUE_FULL) and the caller still owns `json`. */
 int producer_send(struct producer *p, const char *key, char *json, size_t len);
 
+/* NULL while the producer works; after a fatal librdkafka error, its
+ * description (the producer then refuses every event). */
+const char *producer_failure(struct producer *p);
+
 /* Messages queued or in flight, not yet acknowledged or failed. */
 int producer_queue_len(struct producer *p);
 

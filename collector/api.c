@@ -19,6 +19,7 @@
 #include "metrics.h"
 #include "store.h"
 #include "timeutil.h"
+#include "ulid.h"
 
 static double store_events(void *ud)
 {
@@ -170,8 +171,16 @@ static void list_events(struct api *a, const struct httpd_req *req, struct httpd
     resp->body = buf_steal(&o.b, &resp->len);
 }
 
-static void get_event(struct api *a, const char *id, struct httpd_resp *resp)
+static void get_event(struct api *a, const char *raw_id, struct httpd_resp *resp)
 {
+    char id[STORE_ID_MAX + 1];
+    if (strlen(raw_id) > STORE_ID_MAX) {
+        metric_inc(a->not_found);
+        httpd_error(resp, 404, "no event with that id (ids are at most %d bytes)", STORE_ID_MAX);
+        return;
+    }
+    snprintf(id, sizeof id, "%s", raw_id);
+    event_id_canonical(id);
     char *json = NULL;
     size_t len = 0;
     int rc = store_get(a->st, id, &json, &len);

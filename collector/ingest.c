@@ -42,6 +42,7 @@
 #include "metrics.h"
 #include "store.h"
 #include "timeutil.h"
+#include "ulid.h"
 
 struct part_off {
     int32_t partition;
@@ -380,6 +381,7 @@ static void handle_message(struct ingest *g, rd_kafka_message_t *m)
     }
     struct event_fields f;
     event_fields_get(ev, &f);
+    event_id_canonical((char *)f.id); /* the store's key; the stored JSON is untouched */
     g->msgs[g->n] = m;
     g->trees[g->n] = ev;
     g->evs[g->n] = (struct store_event){

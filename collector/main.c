@@ -169,6 +169,7 @@ int main(int argc, char **argv)
     exit_code = 0;
 out:
     httpd_quiesce(http);
+    httpd_drain(http, 5000);
     httpd_stop(http);
     maint_stop(maint);
     ingest_destroy(g);

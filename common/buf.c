@@ -3,6 +3,8 @@
  */
 #include "buf.h"
 
+#include "utf8.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +70,17 @@ void buf_json_str(struct buf *b, const char *s)
     const char *run = s;
     for (const char *p = s; *p; p++) {
         unsigned char c = (unsigned char)*p;
+        if (c >= 0x80) {
+            size_t n = utf8_seq((const unsigned char *)p, strnlen(p, 4));
+            if (n) {
+                p += n - 1;
+                continue;
+            }
+            buf_append(b, run, (size_t)(p - run)); /* invalid UTF-8: U+FFFD */
+            buf_append(b, "\\ufffd", 6);
+            run = p + 1;
+            continue;
+        }
         if (c >= 0x20 && c != '"' && c != '\\')
             continue;
         buf_append(b, run, (size_t)(p - run));

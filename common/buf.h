@@ -20,7 +20,9 @@ struct buf {
 void buf_append(struct buf *b, const void *data, size_t n);
 void buf_puts(struct buf *b, const char *s);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Appends s as a JSON string literal (with quotes), escaping as RFC 8259 requires. */
+/* Appends s as a JSON string literal (with quotes), escaping as RFC 8259
+ * requires; bytes that are not valid UTF-8 become U+FFFD, so the output is
+ * always valid JSON text. */
 void buf_json_str(struct buf *b, const char *s);
 /* Hands the memory to the caller (who frees it) and resets the buffer. */
 char *buf_steal(struct buf *b, size_t *len);

@@ -23,6 +23,7 @@
 #include "buf.h"
 #include "timeutil.h"
 #include "ulid.h"
+#include "utf8.h"
 
 static const char *const reason_names[EVENT_REASON_COUNT] = {
     [EVENT_OK] = "ok",
@@ -45,23 +46,6 @@ const char *event_reason_name(enum event_reason r)
 static enum event_reason fail(struct event_error *err, enum event_reason r, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Cuts a UTF-8 sequence that truncation left incomplete at the end of s
- * (messages quote field names, which may hold any character). */
-static void utf8_trim_tail(char *s)
-{
-    size_t n = strlen(s), i = n, cont = 0;
-    while (i > 0 && ((unsigned char)s[i - 1] & 0xC0) == 0x80 && cont < 3) {
-        i--;
-        cont++;
-    }
-    if (i == 0)
-        return;
-    unsigned char lead = (unsigned char)s[i - 1];
-    size_t want = lead >= 0xF0 ? 3 : lead >= 0xE0 ? 2 : lead >= 0xC0 ? 1 : 0;
-    if (lead >= 0x80 && want != cont)
-        s[i - 1] = 0;
-}
-
 static enum event_reason fail(struct event_error *err, enum event_reason r, const char *fmt, ...)
 {
     if (err) {
@@ -74,35 +58,6 @@ static enum event_reason fail(struct event_error *err, enum event_reason r, cons
             utf8_trim_tail(err->msg);
     }
     return r;
-}
-
-/* Length of the valid UTF-8 sequence at p (1–4), or 0 when invalid. */
-static size_t utf8_seq(const unsigned char *p, size_t avail)
-{
-    unsigned char c = p[0];
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        return avail >= 2 && (p[1] & 0xC0) == 0x80 ? 2 : 0;
-    if (c >= 0xE0 && c <= 0xEF) {
-        if (avail < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80)
-            return 0;
-        if (c == 0xE0 && p[1] < 0xA0)
-            return 0; /* overlong */
-        if (c == 0xED && p[1] >= 0xA0)
-            return 0; /* surrogate */
-        return 3;
-    }
-    if (c >= 0xF0 && c <= 0xF4) {
-        if (avail < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80)
-            return 0;
-        if (c == 0xF0 && p[1] < 0x90)
-            return 0; /* overlong */
-        if (c == 0xF4 && p[1] >= 0x90)
-            return 0; /* > U+10FFFF */
-        return 4;
-    }
-    return 0;
 }
 
 enum event_reason event_scan(const char *buf, size_t len, const struct event_limits *lim,
@@ -347,12 +302,45 @@ static bool all_finite(const cJSON *n)
     return true;
 }
 
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The first top-level key that appears twice, or NULL. cJSON keeps both and
+ * we would validate the first while most readers keep the last, so an event
+ * could pass validation meaning something else: refuse it. */
+static const char *duplicate_key(const cJSON *obj, const char **scratch, size_t cap)
+{
+    size_t n = 0;
+    for (const cJSON *c = obj->child; c; c = c->next)
+        n++;
+    const char **names = n <= cap ? scratch : malloc(n * sizeof *names);
+    if (!names)
+        return NULL;
+    n = 0;
+    for (const cJSON *c = obj->child; c; c = c->next)
+        names[n++] = c->string ? c->string : "";
+    qsort(names, n, sizeof *names, cmp_names);
+    const char *dup = NULL;
+    for (size_t i = 1; i < n && !dup; i++)
+        if (strcmp(names[i - 1], names[i]) == 0)
+            dup = names[i];
+    if (names != scratch)
+        free(names);
+    return dup;
+}
+
 enum event_reason event_validate(const cJSON *ev, struct event_error *err)
 {
     struct vctx vc = {.err = err};
     struct vctx *v = &vc;
     if (!cJSON_IsObject(ev))
         return fail(err, EVENT_NOT_OBJECT, "an event must be a JSON object");
+    const char *scratch[64];
+    const char *dup = duplicate_key(ev, scratch, 64);
+    if (dup)
+        return vfail(v, EVENT_BAD_VALUE, dup, "appears more than once");
 
     const cJSON *schema = member(ev, "schema");
     if (!schema)

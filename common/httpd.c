@@ -11,12 +11,15 @@
  *   first call; a chunked body that grows past the limit is discarded as it
  *   arrives and answered at the end. Either way memory stays bounded.
  * - Threads: MHD's internal thread pool (epoll); quiesce closes the listen
- *   socket's polling so new connections are refused while in-flight requests
- *   finish.
+ *   socket's polling so new connections are refused, and drain waits for the
+ *   requests in progress (counted from their first callback to MHD's
+ *   completion notice) before stop closes every connection.
  */
 #include "httpd.h"
 
 #include <arpa/inet.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -26,9 +29,11 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "utf8.h"
 
 struct httpd {
     struct MHD_Daemon *d;
+    _Atomic int inflight; /* requests begun and not yet completed */
     struct httpd_opts o;
     MHD_socket quiesced_fd;
     uint16_t port;
@@ -42,11 +47,13 @@ struct reqctx {
 static void request_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                               enum MHD_RequestTerminationCode toe)
 {
+    struct httpd *h = cls;
     struct reqctx *ctx = *con_cls;
     if (ctx) {
         buf_free(&ctx->body);
         free(ctx);
         *con_cls = NULL;
+        atomic_fetch_sub(&h->inflight, 1);
     }
 }
 
@@ -81,6 +88,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c, const
         if (!ctx)
             return MHD_NO;
         *con_cls = ctx;
+        atomic_fetch_add(&h->inflight, 1);
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoull(cl, NULL, 10) > h->o.max_body)
             ctx->too_large = true;
@@ -203,6 +211,18 @@ void httpd_quiesce(struct httpd *h)
         h->quiesced_fd = MHD_quiesce_daemon(h->d);
 }
 
+int httpd_inflight(struct httpd *h) { return h ? atomic_load(&h->inflight) : 0; }
+
+int httpd_drain(struct httpd *h, int timeout_ms)
+{
+    if (!h)
+        return 0;
+    struct timespec ts = {0, 10 * 1000000};
+    for (int waited = 0; atomic_load(&h->inflight) > 0 && waited < timeout_ms; waited += 10)
+        nanosleep(&ts, NULL);
+    return atomic_load(&h->inflight);
+}
+
 void httpd_stop(struct httpd *h)
 {
     if (!h)
@@ -241,8 +261,10 @@ void httpd_error(struct httpd_resp *resp, int status, const char *fmt, ...)
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    int n = vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    if (n >= (int)sizeof msg)
+        utf8_trim_tail(msg);
     struct buf b = {0};
     buf_puts(&b, "{\"error\":");
     buf_json_str(&b, msg);

@@ -54,7 +54,12 @@ int httpd_start(const struct httpd_opts *o, struct httpd **out, char *err, size_
 uint16_t httpd_port(const struct httpd *h);
 /* Stops accepting new connections; requests in progress continue. */
 void httpd_quiesce(struct httpd *h);
-/* Waits for requests in progress, stops, frees. Accepts NULL. */
+/* Requests in progress now (including the caller's own, from a handler). */
+int httpd_inflight(struct httpd *h);
+/* Waits up to timeout_ms for the requests in progress to complete (idle
+ * keep-alive connections do not count). Returns how many are left. */
+int httpd_drain(struct httpd *h, int timeout_ms);
+/* Stops (closing every connection, so drain first), frees. Accepts NULL. */
 void httpd_stop(struct httpd *h);
 
 /* Request accessors (valid during the handler call). */

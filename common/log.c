@@ -4,8 +4,10 @@
  * DESIGN
  * - Each line is formatted into a stack buffer and written with one write(2),
  *   so lines from several threads never interleave.
- * - Rate limiting is keyed by the format string pointer (one call site, or a
- *   few sharing a format). A small fixed table of slots, protected by a
+ * - Rate limiting is keyed by the format string pointer, component and level
+ *   (one call site, or a few sharing a format: the librdkafka bridge logs
+ *   every line with one format, so its errors never share a budget with its
+ *   chatter). A small fixed table of slots, protected by a
  *   mutex, holds per-key counts for the current second. A key that finds no
  *   free slot is never limited (fail open: never lose a first occurrence).
  */
@@ -28,6 +30,7 @@ static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 
 struct rate_slot {
     const char *fmt;
+    enum log_level lvl;
     const char *component;
     time_t second;
     unsigned count;
@@ -83,7 +86,7 @@ static void write_line(char *buf, size_t len, size_t cap)
 
 /* Returns 1 to print, 0 to suppress; *flushed gets the count of lines
  * suppressed in an earlier second for this key (to report now). */
-static int rate_check(const char *fmt, const char *component, unsigned *flushed)
+static int rate_check(const char *fmt, const char *component, enum log_level lvl, unsigned *flushed)
 {
     time_t now = time(NULL);
     int print = 1;
@@ -91,7 +94,7 @@ static int rate_check(const char *fmt, const char *component, unsigned *flushed)
     pthread_mutex_lock(&g_mu);
     struct rate_slot *free_slot = NULL, *slot = NULL;
     for (int i = 0; i < LOG_SLOTS; i++) {
-        if (g_slots[i].fmt == fmt && g_slots[i].component == component) {
+        if (g_slots[i].fmt == fmt && g_slots[i].component == component && g_slots[i].lvl == lvl) {
             slot = &g_slots[i];
             break;
         }
@@ -103,6 +106,7 @@ static int rate_check(const char *fmt, const char *component, unsigned *flushed)
         memset(slot, 0, sizeof *slot);
         slot->fmt = fmt;
         slot->component = component;
+        slot->lvl = lvl;
         slot->second = now;
     }
     if (slot) {
@@ -126,7 +130,7 @@ void log_vmsg(enum log_level lvl, const char *component, const char *fmt, va_lis
     if ((int)lvl < atomic_load(&g_level))
         return;
     unsigned flushed;
-    int print = rate_check(fmt, component, &flushed);
+    int print = rate_check(fmt, component, lvl, &flushed);
     char buf[4096];
     if (flushed) {
         size_t n = format_prefix(buf, sizeof buf, lvl, component);

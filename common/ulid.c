@@ -106,3 +106,17 @@ bool uuid_valid(const char *s, size_t len)
     }
     return true;
 }
+
+void event_id_canonical(char *s)
+{
+    size_t n = strlen(s);
+    if (ulid_valid(s, n)) {
+        for (size_t i = 0; i < n; i++)
+            if (s[i] >= 'a' && s[i] <= 'z')
+                s[i] = (char)(s[i] - 'a' + 'A');
+    } else if (uuid_valid(s, n)) {
+        for (size_t i = 0; i < n; i++)
+            if (s[i] >= 'A' && s[i] <= 'F')
+                s[i] = (char)(s[i] - 'A' + 'a');
+    }
+}

@@ -25,4 +25,9 @@ bool ulid_valid(const char *s, size_t len);
 /* True for an RFC 4122 textual UUID (8-4-4-4-12 hex digits). */
 bool uuid_valid(const char *s, size_t len);
 
+/* Rewrites an event id in place into its canonical case — ULIDs upper
+ * case, UUIDs lower case — so the same id written in either case is one id
+ * (the dedup and lookup key). Other strings are left alone. */
+void event_id_canonical(char *s);
+
 #endif

@@ -90,6 +90,9 @@ def test():
         r = check("valid batch", json.dumps(batch), 202, '"accepted": 500')
 
         assert a.request("GET", "/healthz")[0] == 200, "agent must stay healthy"
+        # Error bodies are valid UTF-8 JSON even when they quote invalid bytes.
+        st, raw = s.c.request("GET", "/api/v1/events/%FF%FE")
+        assert st == 404 and "\ufffd" in json.loads(raw.decode("utf-8"))["error"], raw
         s.wait_stored(len(good_ids) + 500, 60)
         for i in good_ids:
             st, got = s.c.get_json(f"/api/v1/events/{i}")

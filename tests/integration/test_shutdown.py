@@ -4,6 +4,7 @@ With no broker reachable, queued events cannot be acknowledged:
 - SIGTERM: the agent stops accepting, waits out the grace period for Kafka,
   reports what stayed unacknowledged, and exits 0 — not before the grace
   period, and not long after it.
+- A request in progress when SIGTERM arrives is answered.
 - SIGINT, then a second SIGINT during the grace period: it exits at once
   with status 130.
 """
@@ -55,6 +56,26 @@ def test():
     assert rc == 0, out[-2000:]
     assert took >= GRACE_S - 0.5, f"exited after {took:.2f}s, before the grace period"
     assert "3 events still unacknowledged" in out, out[-2000:]
+
+    # A request in progress when SIGTERM arrives is finished, not cut off.
+    p, port = start_agent(tmp, "agent-drain")
+    body = json.dumps({"provider": "openai", "operation": "chat", "request_model": "m",
+                       "latency_ms": 1}).encode()
+    c = socket.create_connection(("127.0.0.1", port), timeout=10)
+    c.sendall(b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body[:10])
+    h = Http(port)
+    wait_for(lambda: h.metrics()["llmtap_agent_http_in_flight"] >= 2, 10,
+             "the partial request to be in progress", procs=[p])  # 2: it and this scrape
+    h.conn.close()
+    p.p.send_signal(signal.SIGTERM)
+    wait_for(lambda: "shutting down" in p.output(), 5, "shutdown to start", procs=[p])
+    c.sendall(body[10:])
+    reply = c.recv(65536).decode(errors="replace")
+    c.close()
+    log("in-flight request during shutdown:", reply.splitlines()[0] if reply else "(none)")
+    assert reply.startswith("HTTP/1.1 202"), reply[:300]
+    assert p.p.wait(GRACE_S + 15) == 0
 
     p, port = start_agent(tmp, "agent-int")
     p.p.send_signal(signal.SIGINT)

@@ -12,6 +12,7 @@
 
 #include "event.h"
 #include "timeutil.h"
+#include "ulid.h"
 
 #define VALID                                                                                      \
     "{\"schema\":\"llmtap.event/1\",\"id\":\"01JDQ6Z8V6M9T3K2W4X5Y6Z7A8\","                       \
@@ -223,6 +224,22 @@ static void test_error_message_utf8(void **state)
     }
 }
 
+static void test_duplicates_and_ids(void **state)
+{
+    char json[1024], msg[256];
+    snprintf(json, sizeof json, "{\"latency_ms\":\"x\",%s", VALID + 1);
+    assert_int_equal(check(json, msg), EVENT_BAD_VALUE);
+    assert_string_equal(msg, "latency_ms: appears more than once");
+    char ulid[] = "01jdq6z8v6m9t3k2w4x5y6z7a8", uuid[] = "123E4567-E89B-12D3-A456-426614174000";
+    char other[] = "not-an-id";
+    event_id_canonical(ulid);
+    event_id_canonical(uuid);
+    event_id_canonical(other);
+    assert_string_equal(ulid, "01JDQ6Z8V6M9T3K2W4X5Y6Z7A8");
+    assert_string_equal(uuid, "123e4567-e89b-12d3-a456-426614174000");
+    assert_string_equal(other, "not-an-id");
+}
+
 static void test_time(void **state)
 {
     int64_t us;
@@ -262,6 +279,7 @@ int main(void)
         cmocka_unit_test(test_types_and_values), cmocka_unit_test(test_scan_limits),
         cmocka_unit_test(test_fill_and_fields), cmocka_unit_test(test_time),
         cmocka_unit_test(test_number_round_trip), cmocka_unit_test(test_error_message_utf8),
+        cmocka_unit_test(test_duplicates_and_ids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
