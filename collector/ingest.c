@@ -62,9 +62,11 @@ struct ingest {
     bool started;
     atomic_bool stop, ready;
 
-    /* the batch in hand */
+    /* the batch in hand: the messages (their payloads are the stored JSON)
+     * and, per event, its indexed strings copied into a fixed arena, so each
+     * parsed tree is freed at once instead of 2,000 of them per commit */
     rd_kafka_message_t **msgs;
-    cJSON **trees;
+    char *arena;
     struct store_event *evs;
     size_t n;
     struct part_off *offs;
@@ -100,12 +102,26 @@ static void note_offset(struct ingest *g, int32_t partition, int64_t next)
     g->offs[g->noffs++] = (struct part_off){partition, next - 1, next};
 }
 
+/* Room per event in the arena: id, service, model, provider, operation at
+ * their validated maximum lengths plus NULs. */
+#define ARENA_PER_EVENT (STORE_ID_MAX + 128 + 256 + 128 + 128 + 5)
+
+static const char *arena_put(char **at, const char *s, size_t max)
+{
+    if (!s)
+        return NULL;
+    size_t n = strnlen(s, max);
+    char *p = *at;
+    memcpy(p, s, n);
+    p[n] = 0;
+    *at = p + n + 1;
+    return p;
+}
+
 static void batch_clear(struct ingest *g)
 {
-    for (size_t i = 0; i < g->n; i++) {
-        cJSON_Delete(g->trees[i]);
+    for (size_t i = 0; i < g->n; i++)
         rd_kafka_message_destroy(g->msgs[i]);
-    }
     g->n = 0;
     g->noffs = 0;
     g->dlq_pending = 0;
@@ -178,7 +194,6 @@ static int isolate_refused(struct ingest *g)
             struct event_error err = {.reason = EVENT_BAD_VALUE};
             snprintf(err.msg, sizeof err.msg, "the store refused the event: %s", store_strerror(rc));
             dead_letter(g, g->msgs[i], &err);
-            cJSON_Delete(g->trees[i]);
             rd_kafka_message_destroy(g->msgs[i]);
             rc = 0;
             continue;
@@ -188,14 +203,12 @@ static int isolate_refused(struct ingest *g)
         metric_add(g->stored, res.stored);
         metric_add(g->duplicates, res.duplicates);
         g->msgs[kept] = g->msgs[i];
-        g->trees[kept] = g->trees[i];
-        g->evs[kept] = g->evs[i];
+        g->evs[kept] = g->evs[i]; /* its strings stay in slot i of the arena */
         kept++;
     }
     /* Keep the events not yet tried (after an error) behind the kept ones. */
     for (; i < g->n; i++, kept++) {
         g->msgs[kept] = g->msgs[i];
-        g->trees[kept] = g->trees[i];
         g->evs[kept] = g->evs[i];
     }
     g->n = kept;
@@ -381,24 +394,26 @@ static void handle_message(struct ingest *g, rd_kafka_message_t *m)
     }
     struct event_fields f;
     event_fields_get(ev, &f);
-    event_id_canonical((char *)f.id); /* the store's key; the stored JSON is untouched */
+    char *at = g->arena + g->n * ARENA_PER_EVENT;
+    const char *id = arena_put(&at, f.id, STORE_ID_MAX);
+    event_id_canonical((char *)id); /* the store's key; the stored JSON is untouched */
     g->msgs[g->n] = m;
-    g->trees[g->n] = ev;
     g->evs[g->n] = (struct store_event){
         .json = m->payload,
         .json_len = m->len,
-        .id = f.id,
+        .id = id,
         .time_us = f.time_us,
-        .service = f.service,
-        .model = f.model,
-        .provider = f.provider,
-        .operation = f.operation,
+        .service = arena_put(&at, f.service, 128),
+        .model = arena_put(&at, f.model, 256),
+        .provider = arena_put(&at, f.provider, 128),
+        .operation = arena_put(&at, f.operation, 128),
         .cost_usd = f.cost_usd,
         .latency_ms = f.latency_ms,
         .status = f.status,
         .input_tokens = f.input_tokens,
         .output_tokens = f.output_tokens,
     };
+    cJSON_Delete(ev);
     g->n++;
 }
 
@@ -506,9 +521,9 @@ int ingest_create(const struct config *c, const char *brokers, struct store *st,
     g->lim.max_bytes = (size_t)config_int(c, "ingest.max_event");
     g->lim.max_depth = (int)config_int(c, "ingest.max_depth");
     g->msgs = calloc(g->batch_max, sizeof *g->msgs);
-    g->trees = calloc(g->batch_max, sizeof *g->trees);
+    g->arena = malloc(g->batch_max * ARENA_PER_EVENT);
     g->evs = calloc(g->batch_max, sizeof *g->evs);
-    if (!g->topic || !g->dlq_topic || !g->msgs || !g->trees || !g->evs) {
+    if (!g->topic || !g->dlq_topic || !g->msgs || !g->arena || !g->evs) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -625,7 +640,7 @@ void ingest_destroy(struct ingest *g)
         rd_kafka_destroy(g->dlq);
     }
     free(g->msgs);
-    free(g->trees);
+    free(g->arena);
     free(g->evs);
     free(g->offs);
     free(g->topic);

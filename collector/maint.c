@@ -69,10 +69,13 @@ static void *maint_main(void *arg)
         pthread_mutex_unlock(&mt->mu);
         maybe_train(mt);
         pthread_mutex_lock(&mt->mu);
+        /* Until the first dictionary exists every record is compressed
+         * without one: look often. */
+        int wait_ms = mt->events_at_training ? mt->o.check_ms : 250;
         struct timespec dl;
         clock_gettime(CLOCK_MONOTONIC, &dl);
-        dl.tv_sec += mt->o.check_ms / 1000;
-        dl.tv_nsec += (long)(mt->o.check_ms % 1000) * 1000000;
+        dl.tv_sec += wait_ms / 1000;
+        dl.tv_nsec += (long)(wait_ms % 1000) * 1000000;
         if (dl.tv_nsec >= 1000000000) {
             dl.tv_sec++;
             dl.tv_nsec -= 1000000000;

@@ -73,6 +73,23 @@ enum event_reason event_scan(const char *buf, size_t len, const struct event_lim
     int depth = 0;
     bool in_str = false;
     for (size_t i = 0; i < len;) {
+        /* Fast path: inside a string, skip 8 plain ASCII bytes at a time (no
+         * byte >= 0x80, < 0x20, '"' or '\\'): most of an event is text. */
+        if (in_str) {
+            while (i + 8 <= len) {
+                uint64_t x;
+                memcpy(&x, p + i, 8);
+                const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+                uint64_t ctl = (x - ones * 0x20) & ~x;            /* a byte < 0x20 */
+                uint64_t q = x ^ (ones * '"'), bs = x ^ (ones * '\\');
+                uint64_t special = ((q - ones) & ~q) | ((bs - ones) & ~bs); /* '"' or '\\' */
+                if ((x | ctl | special) & high)
+                    break;
+                i += 8;
+            }
+            if (i >= len)
+                break;
+        }
         unsigned char c = p[i];
         if (c >= 0x80) {
             size_t n = utf8_seq(p + i, len - i);

@@ -643,7 +643,7 @@ int store_append(struct store *st, const struct store_event *evs, size_t n,
         size_t kl = evkey_make(k, e->time_us, e->id, idl);
         /* event_ids first: MDB_NOOVERWRITE is the dedup check, and it also
          * sees ids put earlier in this same transaction (same batch). */
-        MDB_val idkey = {idl, (void *)e->id}, idval = {kl, k};
+        MDB_val idkey = {idl, (void *)e->id}, idval = {8, k}; /* the key's time part */
         rc = mdb_put(txn, st->event_ids, &idkey, &idval, MDB_NOOVERWRITE);
         if (rc == MDB_KEYEXIST) {
             r.duplicates++;
@@ -755,7 +755,16 @@ int store_get(struct store *st, const char *id, char **json, size_t *len)
             rc = STORE_ENOTFOUND;
         goto done;
     }
-    key = val;
+    /* The value is the 8-byte time part of the events key; the id is the rest. */
+    if (val.mv_size != 8) {
+        rc = STORE_ECORRUPT;
+        goto done;
+    }
+    uint8_t k[8 + STORE_ID_MAX];
+    memcpy(k, val.mv_data, 8);
+    memcpy(k + 8, id, idl);
+    key.mv_size = 8 + idl;
+    key.mv_data = k;
     rc = mdb_get(txn, st->events, &key, &val);
     if (rc) {
         if (rc == MDB_NOTFOUND)

@@ -904,8 +904,11 @@ static void test_corrupt(void **state)
     for (int i = 2; i <= 3; i++) {
         MDB_val k = {strlen(t[i].id), t[i].id}, ek, v;
         assert_int_equal(mdb_get(txn, ids, &k, &ek), 0);
-        uint8_t ekey[80];
-        memcpy(ekey, ek.mv_data, ek.mv_size);
+        uint8_t ekey[80]; /* events key = the index's 8-byte time part + the id */
+        assert_int_equal(ek.mv_size, 8);
+        memcpy(ekey, ek.mv_data, 8);
+        memcpy(ekey + 8, t[i].id, strlen(t[i].id));
+        ek.mv_size = 8 + strlen(t[i].id);
         ek.mv_data = ekey;
         assert_int_equal(mdb_get(txn, events, &ek, &v), 0);
         uint8_t *copy = malloc(v.mv_size);
@@ -1025,6 +1028,12 @@ static uint32_t record_dict_id(struct fx *fx, const struct tev *t)
     assert_int_equal(mdb_dbi_open(txn, "events", 0, &events), 0);
     MDB_val k = {strlen(t->id), (void *)t->id}, ek, v;
     assert_int_equal(mdb_get(txn, ids, &k, &ek), 0);
+    uint8_t ekey[80]; /* events key = the index's 8-byte time part + the id */
+    assert_int_equal(ek.mv_size, 8);
+    memcpy(ekey, ek.mv_data, 8);
+    memcpy(ekey + 8, t->id, strlen(t->id));
+    ek.mv_size = 8 + strlen(t->id);
+    ek.mv_data = ekey;
     assert_int_equal(mdb_get(txn, events, &ek, &v), 0);
     struct evrec r;
     assert_int_equal(evrec_parse(v.mv_data, v.mv_size, &r), 0);
