@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
 #include "config.h"
 #include "crash.h"
 #include "event.h"
@@ -67,6 +68,7 @@ struct ingest {
      * parsed tree is freed at once instead of 2,000 of them per commit */
     rd_kafka_message_t **msgs;
     char *arena;
+    struct arena *jarena; /* cJSON trees of the ingest thread; reset per message */
     struct store_event *evs;
     size_t n;
     struct part_off *offs;
@@ -383,11 +385,10 @@ static void handle_message(struct ingest *g, rd_kafka_message_t *m)
     note_offset(g, m->partition, m->offset + 1);
     struct event_error err = {0};
     cJSON *ev = event_parse_json(m->payload ? m->payload : "", m->len, &g->lim, 0, &err);
-    if (ev && event_validate(ev, &err) != EVENT_OK) {
-        cJSON_Delete(ev);
+    if (ev && event_validate(ev, &err) != EVENT_OK)
         ev = NULL;
-    }
     if (!ev) {
+        arena_reset(g->jarena); /* the tree lived in the arena */
         dead_letter(g, m, &err);
         rd_kafka_message_destroy(m);
         return;
@@ -413,7 +414,7 @@ static void handle_message(struct ingest *g, rd_kafka_message_t *m)
         .input_tokens = f.input_tokens,
         .output_tokens = f.output_tokens,
     };
-    cJSON_Delete(ev);
+    arena_reset(g->jarena); /* frees the whole tree at once (no cJSON_Delete walk) */
     g->n++;
 }
 
@@ -465,6 +466,7 @@ static void *ingest_main(void *arg)
 {
     struct ingest *g = arg;
     crash_thread_init();
+    arena_activate(g->jarena);
     atomic_store(&g->ready, true);
     while (!atomic_load(&g->stop)) {
         int64_t deadline = timeutil_mono_us() + (int64_t)g->batch_wait_ms * 1000;
@@ -481,6 +483,7 @@ static void *ingest_main(void *arg)
     }
     if (batch_commit(g) != 0)
         batch_clear(g); /* not committed: consumed again at the next start */
+    arena_activate(NULL);
     return NULL;
 }
 
@@ -522,8 +525,9 @@ int ingest_create(const struct config *c, const char *brokers, struct store *st,
     g->lim.max_depth = (int)config_int(c, "ingest.max_depth");
     g->msgs = calloc(g->batch_max, sizeof *g->msgs);
     g->arena = malloc(g->batch_max * ARENA_PER_EVENT);
+    g->jarena = arena_create(256 * 1024);
     g->evs = calloc(g->batch_max, sizeof *g->evs);
-    if (!g->topic || !g->dlq_topic || !g->msgs || !g->arena || !g->evs) {
+    if (!g->topic || !g->dlq_topic || !g->msgs || !g->arena || !g->jarena || !g->evs) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -641,6 +645,7 @@ void ingest_destroy(struct ingest *g)
     }
     free(g->msgs);
     free(g->arena);
+    arena_destroy(g->jarena);
     free(g->evs);
     free(g->offs);
     free(g->topic);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "arena.h"
 #include "crash.h"
 #include "log.h"
 
@@ -36,6 +37,7 @@ int daemon_start(const struct config_table *t, const char *program, int argc, ch
                  struct config **cfg)
 {
     char err[512];
+    arena_install_cjson_hooks(); /* before any thread parses JSON */
     int rc = config_load(t, argc, argv, cfg, err, sizeof err);
     if (rc == CONFIG_EXIT)
         return 0;
