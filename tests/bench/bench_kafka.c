@@ -96,7 +96,8 @@ static int preload(const char *brokers, const char *topic, const char *path)
         struct event_error err = {0};
         cJSON *ev = event_parse_json(nd.lines[i].p, nd.lines[i].len, NULL, 0, &err);
         if (!ev || event_validate(ev, &err) != EVENT_OK) {
-            fprintf(stderr, "llmtap-bench-kafka: line %zu is not a valid event: %s\n", i + 1, err.msg);
+            fprintf(stderr, "llmtap-bench-kafka: line %zu is not a valid event: %s\n", i + 1,
+                    err.msg);
             cJSON_Delete(ev);
             goto out;
         }

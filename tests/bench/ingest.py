@@ -31,7 +31,12 @@ What it measures, on one machine, with the real binaries and a real broker:
 Other environment: BENCH_COLLECTOR_ARGS (extra collector flags, split on
 blanks, e.g. "--store-sync=false"), BENCH_WRAPPER (a command to run the
 collector under, e.g. "valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.out"),
-BENCH_KEEP=1 (keep the temporary directory), BENCH_SEED (default 1).
+BENCH_KEEP=1 (keep the temporary directory), BENCH_SEED (default 1),
+BENCH_PERF=FILE (record a `perf record -g -e cpu-clock` profile of the
+collector over exactly the measured window into FILE and print its hottest
+symbols; perf's sampling costs the collector a few percent of CPU).
+LLMTAP_KAFKA_DATA and the other variables of tests/kafka/kafka.sh apply
+(e.g. a private broker: LLMTAP_KAFKA_DATA=/tmp/bench-kafka).
 
 Standard library only. Waits are polls with deadlines, never fixed sleeps.
 """
@@ -106,6 +111,26 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def thread_cpu(pid):
+    """{(tid, name): cpu seconds} for every live thread of pid."""
+    out = {}
+    tck = os.sysconf("SC_CLK_TCK")
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                line = f.read()
+        except OSError:
+            continue
+        name = line[line.index("(") + 1:line.rindex(")")]
+        fields = line.rsplit(")", 1)[1].split()
+        out[(tid, name)] = (int(fields[11]) + int(fields[12])) / tck
+    return out
+
+
 def peak_rss_mib(pid):
     try:
         with open(f"/proc/{pid}/status") as f:
@@ -169,7 +194,24 @@ class Collector:
         for cand in ([f"--{alias}"] if alias else []) + [f"--{base}", f"--{base.replace('_', '-')}"]:
             if cand in self.flags:
                 return cand
+        for cand in self.flags:
+            if cand.replace("_", "-") == f"--{base.replace('_', '-')}":
+                return cand
         raise Broke(f"llmtap-collector --help has no flag for setting {key!r}")
+
+    def spell(self, arg):
+        """A user's --flag[=value] in this build's spelling ('_' and '-' in
+        the flag name are interchangeable); anything else unchanged."""
+        if not arg.startswith("--"):
+            return arg
+        name, eq, value = arg.partition("=")
+        for cand in (name, name.replace("_", "-"), "--" + name[2:].replace("-", "_")):
+            if cand in self.flags:
+                return cand + eq + value
+        for cand in self.flags:  # mixed spellings, e.g. --store-zstd_level
+            if cand.replace("_", "-") == name.replace("_", "-"):
+                return cand + eq + value
+        return arg
 
     def effective_config(self, args):
         text = run([self.binary, *args, "--print-config"], "llmtap-collector --print-config").stdout.decode()
@@ -262,103 +304,192 @@ def save_cache(cache):
         say(f"(zstd size cache not saved: {e})")
 
 
+def perf_stop(r):
+    p, r.perf = r.perf, None
+    if p and p.poll() is None:
+        p.send_signal(signal.SIGINT)
+        try:
+            p.wait(60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def perf_report(path, top=25):
+    """Prints where a `perf record` of the window spent the collector's CPU:
+    by shared object, by thread, and the hottest symbols (self time). Symbols
+    of stripped libraries (libzstd, libcjson) show as addresses; their
+    per-object share is the useful figure."""
+    def report(*args):
+        r = subprocess.run(["perf", "report", "-i", path, "--stdio", "--no-children", "-g", "none", *args],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        return [l.rstrip() for l in r.stdout.decode(errors="replace").splitlines()
+                if l.strip() and not l.startswith("#")]
+    say(f"      perf profile of the window ({path}), self time:")
+    say("        by object: " + ", ".join(" ".join(l.split()[:2]) for l in report("--sort", "dso")[:9]))
+    say("        by thread: " + ", ".join(" ".join(l.split()[:2]) for l in report("--sort", "comm")[:6]))
+    for l in report("-F", "overhead,dso,sym", "--percent-limit", "0.5")[:top]:
+        say(f"        {l.strip()}")
+
+
+def store_breakdown(data_dir, n):
+    """Where the store's bytes go, from mdb_stat (lmdb-utils), if installed:
+    pages per database, and the mean size of an `events` value (mdb_dump)."""
+    if not shutil.which("mdb_stat"):
+        return ["(store breakdown skipped: mdb_stat not installed, Debian package lmdb-utils)"]
+    r = subprocess.run(["mdb_stat", "-a", "-e", data_dir], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if r.returncode != 0:
+        return [f"(mdb_stat failed: {r.stderr.decode()[-200:]})"]
+    text = r.stdout.decode()
+    page = int(re.search(r"Page size: (\d+)", text).group(1))
+    out = []
+    for name, body in re.findall(r"Status of (\S+)\n((?:  .*\n?)*)", text):
+        f = {k: int(v) for k, v in re.findall(r"  (\w[\w ]*?): (\d+)", body)}
+        pages = f.get("Branch pages", 0) + f.get("Leaf pages", 0) + f.get("Overflow pages", 0)
+        if pages * page >= 8 * n or name == "events":
+            out.append(f"{name}: {f.get('Entries', 0)} entries, {f.get('Leaf pages', 0)} leaf + "
+                       f"{f.get('Branch pages', 0)} branch + {f.get('Overflow pages', 0)} overflow pages "
+                       f"= {pages * page / n:,.0f} B/event")
+        if name == "events":
+            ev_pages = pages
+    if shutil.which("mdb_dump") and "ev_pages" in locals():
+        # Values are hex lines starting with a blank, alternating key, value.
+        p = subprocess.Popen(["mdb_dump", "-s", "events", data_dir], stdout=subprocess.PIPE)
+        body = False
+        i = vals = count = 0
+        for line in p.stdout:
+            if not body:
+                body = line.startswith(b"HEADER=END")
+                continue
+            if line.startswith(b" "):
+                if i % 2:
+                    vals += (len(line) - 2) // 2
+                    count += 1
+                i += 1
+        p.wait()
+        if count:
+            out.append(f"events values: mean {vals / count:,.0f} B (header + zstd body); "
+                       f"leaf/overflow page space used by them: {100 * vals / (ev_pages * page):.0f}%")
+    return out
+
+
+def delete_topics(r):
+    """Deletes the run's topics (once), so runs do not fill the broker's disk."""
+    topics, r.topics = r.topics, []
+    if not topics or not r.brokers:
+        return
+    p = subprocess.run([r.exe["llmtap-bench-kafka"], "delete-topics", "--brokers", r.brokers, *topics],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if p.returncode != 0:
+        say(f"deleting topics {topics} failed: {p.stderr.decode()[-500:]}")
+
+
 def kv(line):
     return {k: v for k, v in re.findall(r"(\w+)=(\S+)", line)}
 
 
-def bench(bindir, st):
-    n = env_int("BENCH_EVENTS", 100000)
-    partitions = env_int("BENCH_PARTITIONS", 3)
-    poll_s = env_int("BENCH_POLL_MS", 10) / 1000.0
-    timeout = env_int("BENCH_TIMEOUT", 900)
-    seed = env_int("BENCH_SEED", 1)
-    if n < 1 or partitions < 1:
-        raise Broke("BENCH_EVENTS and BENCH_PARTITIONS must be positive")
-    exe = {name: os.path.join(bindir, name) for name in
-           ("llmtap-sim", "llmtap-collector", "llmtap-kafkatool", "llmtap-bench-kafka", "llmtap-bench-parse")}
-    for name, path in exe.items():
-        if not os.access(path, os.X_OK):
-            raise Broke(f"{path} missing (build first: make build)")
-    if not shutil.which("zstd"):
-        raise Broke("the zstd command-line tool is missing (Debian package 'zstd')")
+class Run:
+    """What one run has set up (for cleanup) and measured (for the table)."""
 
-    st["tmp"] = tmp = tempfile.mkdtemp(prefix="llmtap-bench-")
-    events = os.path.join(tmp, "events.ndjson")
-    load = os.getloadavg()
-    say(f"llmtap ingest benchmark: {n} events, {partitions} partitions; "
-        f"{os.cpu_count()} CPUs, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; tmp {tmp}")
+    def __init__(self, bindir):
+        self.bindir = bindir
+        self.n = env_int("BENCH_EVENTS", 100000)
+        self.partitions = env_int("BENCH_PARTITIONS", 3)
+        self.poll_s = env_int("BENCH_POLL_MS", 10) / 1000.0
+        self.timeout = env_int("BENCH_TIMEOUT", 900)
+        self.seed = env_int("BENCH_SEED", 1)
+        if self.n < 1 or self.partitions < 1 or self.poll_s <= 0:
+            raise Broke("BENCH_EVENTS, BENCH_PARTITIONS and BENCH_POLL_MS must be positive")
+        self.exe = {name: os.path.join(bindir, name) for name in
+                    ("llmtap-sim", "llmtap-collector", "llmtap-kafkatool", "llmtap-bench-kafka",
+                     "llmtap-bench-parse")}
+        self.tmp = self.brokers = self.collector = self.perf = None
+        self.topics = []
+        self.broker_started = False
+        self.load = os.getloadavg()
 
-    # 1. events
+
+def make_events(r):
+    """Phase 1: the NDJSON file, byte-for-byte the same on every run."""
+    r.tmp = tempfile.mkdtemp(prefix="llmtap-bench-")
+    r.events = os.path.join(r.tmp, "events.ndjson")
+    say(f"llmtap ingest benchmark: {r.n} events, {r.partitions} partitions; {os.cpu_count()} CPUs, "
+        f"load average {' '.join(f'{x:.2f}' for x in r.load)}; tmp {r.tmp}")
     t0 = time.monotonic()
-    with open(events, "wb") as f:
-        run([exe["llmtap-sim"], "generate", "--count", str(n), "--seed", str(seed), "--start", GEN_START],
+    with open(r.events, "wb") as f:
+        run([r.exe["llmtap-sim"], "generate", "--count", str(r.n), "--seed", str(r.seed), "--start", GEN_START],
             "llmtap-sim generate", stdout=f)
-    file_bytes = os.path.getsize(events)
-    with open(events, "rb") as f:
+    r.file_bytes = os.path.getsize(r.events)
+    with open(r.events, "rb") as f:
         lines = sum(1 for line in f if line.strip())
-    if lines != n:
-        raise Broke(f"llmtap-sim generate wrote {lines} events, not {n}")
-    json_bytes = file_bytes - n  # one '\n' per event
-    say(f"[1/6] generated {n} events, {json_bytes / 1e6:.1f} MB of JSON "
-        f"({json_bytes / n:.0f} B/event) in {time.monotonic() - t0:.1f}s")
+    if lines != r.n:
+        raise Broke(f"llmtap-sim generate wrote {lines} events, not {r.n}")
+    r.json_bytes = r.file_bytes - r.n  # one '\n' per event
+    say(f"[1/6] generated {r.n} events, {r.json_bytes / 1e6:.1f} MB of JSON "
+        f"({r.json_bytes / r.n:.0f} B/event) in {time.monotonic() - t0:.1f}s")
 
-    # 2. broker, topics, preload
+
+def setup_kafka(r):
+    """Phase 2: the broker (started only if not running), fresh topics, the backlog."""
     status = subprocess.run([KAFKA_SH, "status"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    st["broker_started"] = status.returncode != 0
+    r.broker_started = status.returncode != 0
     say(f"[2/6] Kafka broker: {status.stdout.decode().strip() or 'stopped'}"
-        f"{'; starting it (stopped again at the end)' if st['broker_started'] else '; using it'}")
-    r = run([KAFKA_SH, "start"], "kafka.sh start", stderr=None)
-    brokers = r.stdout.decode().strip().splitlines()[-1].strip()
-    st["brokers"] = brokers
-    uniq = f"{time.strftime('%Y%m%d%H%M%S')}-{os.getpid()}"
-    topic, dlq = f"llmtap.bench.{uniq}", f"llmtap.bench.{uniq}.dlq"
-    st["topics"] = [topic, dlq]
-    run([exe["llmtap-kafkatool"], "create-topic", "--brokers", brokers, "--topic", topic,
-         "--partitions", str(partitions)], "create topic")
-    run([exe["llmtap-kafkatool"], "create-topic", "--brokers", brokers, "--topic", dlq,
-         "--partitions", "1"], "create DLQ topic")
-    r = run([exe["llmtap-bench-kafka"], "preload", "--brokers", brokers, "--topic", topic, "--file", events],
-            "preload", stderr=None)
-    pre = kv(r.stdout.decode())
-    say(f"[2/6] broker {brokers}: topic {topic} ({partitions} partitions) pre-loaded with "
+        f"{'; starting it (stopped again at the end)' if r.broker_started else '; using it'}")
+    out = run([KAFKA_SH, "start"], "kafka.sh start", stderr=None).stdout.decode().strip().splitlines()
+    if not out:
+        raise Broke("kafka.sh start printed no address")
+    r.brokers = out[-1].strip()
+    r.uniq = f"{time.strftime('%Y%m%d%H%M%S')}-{os.getpid()}"
+    r.topic, r.dlq = f"llmtap.bench.{r.uniq}", f"llmtap.bench.{r.uniq}.dlq"
+    r.topics = [r.topic, r.dlq]
+    for topic, parts in ((r.topic, r.partitions), (r.dlq, 1)):
+        run([r.exe["llmtap-kafkatool"], "create-topic", "--brokers", r.brokers, "--topic", topic,
+             "--partitions", str(parts)], f"create topic {topic}")
+    out = run([r.exe["llmtap-bench-kafka"], "preload", "--brokers", r.brokers, "--topic", r.topic,
+               "--file", r.events], "preload", stderr=None)
+    pre = kv(out.stdout.decode())
+    say(f"[2/6] broker {r.brokers}: topic {r.topic} ({r.partitions} partitions) pre-loaded with "
         f"{pre.get('produced')} events in {float(pre.get('seconds', 'nan')):.1f}s")
 
-    # 3. collector
-    col = Collector(exe["llmtap-collector"])
+
+def run_collector(r):
+    """Phase 3: the collector drains the backlog; the measured window."""
+    col = r.collector = Collector(r.exe["llmtap-collector"])
     port = free_port()
-    data_dir = os.path.join(tmp, "data")
-    group = f"llmtap-bench-{uniq}"
-    args = [col.flag("listen"), f"127.0.0.1:{port}", col.flag("data_dir", "data-dir"), data_dir,
-            col.flag("brokers", "kafka-brokers"), brokers, col.flag("topic"), topic,
-            col.flag("dlq_topic", "dlq-topic"), dlq, "--kafka", f"group.id={group}",
-            *shlex.split(os.environ.get("BENCH_COLLECTOR_ARGS", ""))]
+    r.data_dir = os.path.join(r.tmp, "data")
+    group = f"llmtap-bench-{r.uniq}"
+    args = [col.flag("listen"), f"127.0.0.1:{port}", col.flag("data_dir", "data-dir"), r.data_dir,
+            col.flag("brokers", "kafka-brokers"), r.brokers, col.flag("topic"), r.topic,
+            col.flag("dlq_topic", "dlq-topic"), r.dlq, "--kafka", f"group.id={group}",
+            *map(col.spell, shlex.split(os.environ.get("BENCH_COLLECTOR_ARGS", "")))]
     cfg = col.effective_config(args)
-    shown = " ".join(f"{k}={cfg.get(k, '?')}" for k in
-                     ("store.sync", "store.zstd_level", "batch.max_events", "batch.max_wait"))
+    r.settings = " ".join(f"{k}={cfg[k]}" for k in
+                          ("store.sync", "store.zstd_level", "store.dict_min_events", "batch.max_events",
+                           "batch.max_wait") if k in cfg)
     wrapper = shlex.split(os.environ.get("BENCH_WRAPPER", ""))
-    st["collector"] = col
-    st["collector_log"] = os.path.join(tmp, "collector.log")
-    col.start(args, st["collector_log"], wrapper)
+    r.collector_log = os.path.join(r.tmp, "collector.log")
+    col.start(args, r.collector_log, wrapper)
     pid = col.p.pid
-    say(f"[3/6] llmtap-collector pid {pid} on 127.0.0.1:{port}, group {group}: {shown}"
+    say(f"[3/6] llmtap-collector pid {pid} on 127.0.0.1:{port}, group {group}: {r.settings}"
         f"{' (under ' + wrapper[0] + ')' if wrapper else ''}")
+
     m = Metrics(port)
-    deadline = time.monotonic() + timeout
-    w0 = c0 = cpu0 = None
+    perf_out = os.environ.get("BENCH_PERF")
+    deadline = time.monotonic() + r.timeout
+    w0 = None
     saw_zero = False
     last = {}
     next_progress = 0.0
     while True:
         if not col.alive():
-            raise Broke(f"llmtap-collector exited ({col.p.returncode}) during the run:\n"
-                        f"{log_tail(st['collector_log'])}")
+            raise Broke(f"llmtap-collector exited ({col.p.returncode}) during the run:\n{log_tail(r.collector_log)}")
         if time.monotonic() > deadline:
-            raise Broke(f"only {last.get('llmtap_store_events', 0):.0f} of {n} events stored after "
-                        f"{timeout}s (BENCH_TIMEOUT)")
+            raise Broke(f"only {last.get('llmtap_store_events', 0):.0f} of {r.n} events stored after "
+                        f"{r.timeout}s (BENCH_TIMEOUT)")
         try:
             cur = m.get()
         except (OSError, http.client.HTTPException):
-            time.sleep(poll_s)
+            time.sleep(r.poll_s)  # not listening yet
             continue
         now, cpu = time.monotonic(), cpu_seconds(pid)
         last = cur
@@ -368,159 +499,193 @@ def bench(bindir, st):
             if consumed == 0:
                 saw_zero = True
             else:
-                w0, c0, cpu0 = now, consumed, cpu
+                w0, c0, cpu0, threads0 = now, consumed, cpu, thread_cpu(pid)
+                if perf_out:
+                    r.perf = subprocess.Popen(
+                        ["perf", "record", "-q", "-e", "cpu-clock", "-F", "1999", "-g", "-p", str(pid),
+                         "-o", perf_out], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if w0 is not None and now >= next_progress:
-            say(f"      t={now - w0:6.2f}s consumed={consumed:8.0f} stored={stored:8.0f} "
-                f"cpu={cpu - cpu0:6.2f}s")
+            say(f"      t={now - w0:6.2f}s consumed={consumed:8.0f} stored={stored:8.0f} cpu={cpu - cpu0:6.2f}s")
             next_progress = now + 1.0
-        if stored >= n:
-            w1, cpu1 = now, cpu
+        if stored >= r.n:
+            w1, cpu1, threads1 = now, cpu, thread_cpu(pid)
             break
         bad = cur.get("llmtap_collector_events_invalid_total", 0) + cur.get("llmtap_collector_dlq_total", 0)
         if bad:
-            raise Broke(f"the collector rejected {bad:.0f} events:\n{log_tail(st['collector_log'])}")
-        time.sleep(poll_s)
-    final = m.get()
+            raise Broke(f"the collector rejected {bad:.0f} events:\n{log_tail(r.collector_log)}")
+        time.sleep(r.poll_s)
+    perf_stop(r)
+    r.final = m.get()
     m.close()
-    rss = peak_rss_mib(pid)
-    window, cpu_window = w1 - w0, cpu1 - cpu0
-    counted = n - c0
-    dbfile = os.path.join(data_dir, "data.mdb")
-    mdb_live = os.path.getsize(dbfile)
+    r.rss = peak_rss_mib(pid)
+    r.window, r.cpu_window = w1 - w0, cpu1 - cpu0
+    r.counted = r.n - c0
     rc = col.stop()
     if rc != 0:
-        raise Broke(f"llmtap-collector exited {rc} on SIGTERM:\n{log_tail(st['collector_log'])}")
-    sb = os.stat(dbfile)
-    mdb_size, mdb_alloc = sb.st_size, sb.st_blocks * 512
-    say(f"[3/6] stored {n} events in {window:.3f}s wall, {cpu_window:.2f}s collector CPU; "
-        f"collector exited 0 on SIGTERM")
+        raise Broke(f"llmtap-collector exited {rc} on SIGTERM:\n{log_tail(r.collector_log)}")
+    sb = os.stat(os.path.join(r.data_dir, "data.mdb"))
+    r.mdb_size, r.mdb_alloc = sb.st_size, sb.st_blocks * 512
+    say(f"[3/6] stored {r.n} events in {r.window:.3f}s wall, {r.cpu_window:.2f}s collector CPU; "
+        "collector exited 0 on SIGTERM")
+    delete_topics(r)  # now, not after the minutes of zstd -19: the broker may be shared
+
+    r.thread_cpu = {}
+    for (tid, name), c in threads1.items():
+        r.thread_cpu[name] = r.thread_cpu.get(name, 0.0) + c - threads0.get((tid, name), 0.0)
+    gone = r.cpu_window - sum(r.thread_cpu.values())
+    say("      collector CPU in the window by thread: " +
+        ", ".join(f"{name} {c:.2f}s" for name, c in sorted(r.thread_cpu.items(), key=lambda x: -x[1]) if c > 0) +
+        (f" (threads that exited meanwhile: {gone:.2f}s)" if gone > 0.05 else ""))
+    for line in store_breakdown(r.data_dir, r.n):
+        say(f"      {line}")
+    for line in log_tail(r.collector_log, 1 << 20).splitlines():
+        if re.search(r"dictionary|ERROR|WARN", line):
+            say(f"      collector log: {line.strip()[:200]}")
     if not saw_zero:
         say("      note: the first successful /metrics poll already saw consumed messages; "
             f"the window opened late ({c0:.0f} events before it are left out)")
+    if perf_out:
+        perf_report(perf_out)
 
-    # 4. parse yardstick
-    r = run([exe["llmtap-bench-parse"], "--passes", "3", events], "llmtap-bench-parse")
-    parse = {}
-    for line in r.stdout.decode().splitlines():
-        if line.strip():
-            parse[line.split()[0]] = kv(line)
-    cj, lp = parse.get("cjson_parse_only"), parse.get("llmtap_parse")
-    if not cj or not lp:
-        raise Broke(f"llmtap-bench-parse printed no figures:\n{r.stdout.decode()}")
-    say(f"[4/6] parse yardstick (best of 3): cJSON parse-only {fmt_int(float(cj['events_per_cpu_s']))}/CPU-s, "
-        f"llmtap parse+validate+fields {fmt_int(float(lp['events_per_cpu_s']))}/CPU-s")
 
-    # 5. sizes
-    cache = load_cache(os.path.join(os.path.dirname(os.path.abspath(bindir)), "bench-cache", "zstd-sizes.json"),
-                       events)
-    z3, z3_cached, z3_s = zstd_size(events, ["-3", "-T1"], cache)
-    say(f"[5/6] zstd -3 -T1: {z3} bytes{' (cached)' if z3_cached else f' in {z3_s:.1f}s'}; "
+def parse_yardstick(r):
+    """Phase 4: cJSON parse-only and llmtap's parse path on the same events."""
+    out = run([r.exe["llmtap-bench-parse"], "--passes", "3", r.events], "llmtap-bench-parse").stdout.decode()
+    parse = {line.split()[0]: kv(line) for line in out.splitlines() if line.strip()}
+    if "cjson_parse_only" not in parse or "llmtap_parse" not in parse:
+        raise Broke(f"llmtap-bench-parse printed no figures:\n{out}")
+    r.cj, r.lp = parse["cjson_parse_only"], parse["llmtap_parse"]
+    say(f"[4/6] parse yardstick (best of 3): cJSON parse-only {fmt_int(float(r.cj['events_per_cpu_s']))}/CPU-s, "
+        f"llmtap parse+validate+fields {fmt_int(float(r.lp['events_per_cpu_s']))}/CPU-s")
+
+
+def compress_sizes(r):
+    """Phase 5: the whole JSONL file through the zstd CLI, single-threaded."""
+    cache = load_cache(os.path.join(os.path.dirname(os.path.abspath(r.bindir)), "bench-cache", "zstd-sizes.json"),
+                       r.events)
+    r.z3, cached, secs = zstd_size(r.events, ["-3", "-T1"], cache)
+    say(f"[5/6] zstd -3 -T1: {r.z3} bytes{' (cached)' if cached else f' in {secs:.1f}s'}; "
         "zstd -19 --long -T1 (minutes the first time; cached by content) ...")
-    z19, z19_cached, z19_s = zstd_size(events, ["-19", "--long", "-T1"], cache)
+    r.z19, cached, secs = zstd_size(r.events, ["-19", "--long", "-T1"], cache)
     save_cache(cache)
-    say(f"[5/6] zstd -19 --long -T1: {z19} bytes{' (cached)' if z19_cached else f' in {z19_s:.1f}s'}")
+    say(f"[5/6] zstd -19 --long -T1: {r.z19} bytes{' (cached)' if cached else f' in {secs:.1f}s'}")
 
-    # 6. table
-    used = final.get("llmtap_store_used_bytes", float("nan"))
-    wall_rate = counted / window if window > 0 else float("inf")
-    cpu_rate = counted / cpu_window if cpu_window > 0 else float("inf")
-    counted_bytes = json_bytes * counted / n
-    cj_rate = float(cj["events_per_cpu_s"])
-    lp_rate = float(lp["events_per_cpu_s"])
+
+def report(r):
+    """Phase 6: the table."""
+    n = r.n
+    used = r.final.get("llmtap_store_used_bytes", float("nan"))
+    wall_rate = r.counted / r.window if r.window > 0 else float("inf")
+    cpu_rate = r.counted / r.cpu_window if r.cpu_window > 0 else float("inf")
+    counted_mb = r.json_bytes * r.counted / n / 1e6
+    cj_rate, lp_rate = float(r.cj["events_per_cpu_s"]), float(r.lp["events_per_cpu_s"])
     r_cpu, r_wall = cpu_rate / cj_rate, wall_rate / cj_rate
-    size_ratio = mdb_size / z19
+    size_ratio = r.mdb_size / r.z19
     rows = []
 
     def row(name, value, target="", met=None):
-        rows.append((name, value, target, "" if met is None else ("yes" if met else "NO")))
+        rows.append((name, value, target, "" if met is None else ("yes" if met else "no")))
 
-    row("events", fmt_int(n), "", None)
-    row("JSON per event (raw, no newline)", f"{json_bytes / n:,.0f} B")
-    row("collector window (first consumed -> all stored)", f"{window:.3f} s wall, {cpu_window:.2f} s CPU")
-    row("collector rate, wall", f"{fmt_int(wall_rate)} ev/s  {counted_bytes / 1e6 / window:.1f} MB/s")
-    row("collector CPU use over the window", f"{cpu_window / window:.2f} cores")
-    row("collector rate per CPU-second (one core)",
-        f"{fmt_int(cpu_rate)} ev/s  {counted_bytes / 1e6 / cpu_window:.1f} MB/s",
+    def per_event(b):
+        return f"{b / n:,.0f} B  ({b / 1e6:.1f} MB)"
+
+    row("events (JSON per event, no newline)", f"{fmt_int(n)}  ({r.json_bytes / n:,.0f} B)")
+    row("collector window: first consumed -> all stored", f"{r.window:.3f} s wall, {r.cpu_window:.2f} s CPU")
+    row("collector rate, wall clock", f"{fmt_int(wall_rate)} ev/s  {counted_mb / r.window:.1f} MB/s")
+    row("collector CPU use over the window", f"{r.cpu_window / r.window:.2f} cores")
+    row("collector rate per CPU-second (one core)", f"{fmt_int(cpu_rate)} ev/s  {counted_mb / r.cpu_window:.1f} MB/s",
         f">= {fmt_int(TARGET_CPU_RATE)} ev/s", cpu_rate >= TARGET_CPU_RATE)
-    row("collector peak RSS", f"{rss:.0f} MiB" if rss is not None else "?")
-    row("cJSON parse-only (best of 3)",
-        f"{fmt_int(cj_rate)} ev/s  {float(cj['mb_per_s']):.1f} MB/s")
-    row("llmtap parse+validate+fields (best of 3)",
-        f"{fmt_int(lp_rate)} ev/s  {float(lp['mb_per_s']):.1f} MB/s")
-    row("full pipeline per CPU-s / cJSON parse-only", f"{r_cpu:.2f}",
-        f">= {TARGET_PARSE_RATIO:.2f}", r_cpu >= TARGET_PARSE_RATIO)
+    ingest_cpu = r.thread_cpu.get("ingest")
+    if ingest_cpu:
+        row("  of which the ingest thread alone", f"{fmt_int(r.counted / ingest_cpu)} ev/CPU-s  "
+            f"({ingest_cpu:.2f} s, {1e6 * ingest_cpu / r.counted:.1f} us/event)")
+    batches = r.final.get("llmtap_collector_batches_total", 0)
+    if batches:
+        row("store transactions (one fsync each)", f"{batches:.0f}  ({n / batches:,.0f} events each)")
+    if "llmtap_store_dict_trainings_total" in r.final:
+        row("zstd dictionary trainings done in the window", f"{r.final['llmtap_store_dict_trainings_total']:.0f}")
+    row("collector peak RSS", f"{r.rss:.0f} MiB" if r.rss is not None else "?")
+    row("cJSON parse-only, best of 3", f"{fmt_int(cj_rate)} ev/s  {float(r.cj['mb_per_s']):.1f} MB/s")
+    row("llmtap parse+validate+fields, best of 3", f"{fmt_int(lp_rate)} ev/s  {float(r.lp['mb_per_s']):.1f} MB/s")
+    row("full pipeline per CPU-s / cJSON parse-only", f"{r_cpu:.2f}", f">= {TARGET_PARSE_RATIO:.2f}",
+        r_cpu >= TARGET_PARSE_RATIO)
     row("full pipeline wall / cJSON parse-only", f"{r_wall:.2f}", "(info)")
     row("llmtap parse / cJSON parse-only", f"{lp_rate / cj_rate:.2f}", "(info)")
-    row("store: data.mdb per event", f"{mdb_size / n:,.0f} B  ({mdb_size / 1e6:.1f} MB"
-        f"{', ' + format(mdb_alloc / 1e6, '.1f') + ' MB allocated' if abs(mdb_alloc - mdb_size) > 1 << 20 else ''})")
-    row("store: llmtap_store_used_bytes per event", f"{used / n:,.0f} B  ({used / 1e6:.1f} MB)")
-    row("raw JSONL per event", f"{file_bytes / n:,.0f} B  ({file_bytes / 1e6:.1f} MB)")
-    row("zstd -3 -T1 (whole file) per event", f"{z3 / n:,.0f} B  ({z3 / 1e6:.1f} MB)")
-    row("zstd -19 --long -T1 (whole file) per event", f"{z19 / n:,.0f} B  ({z19 / 1e6:.1f} MB)")
-    row("data.mdb / zstd -19 --long", f"{size_ratio:.2f}x", f"<= {TARGET_SIZE_RATIO}x",
-        size_ratio <= TARGET_SIZE_RATIO)
-    row("used_bytes / zstd -19 --long", f"{used / z19:.2f}x", "(info)")
-    row("data.mdb / zstd -3", f"{mdb_size / z3:.2f}x", "(info)")
+    alloc = (f", {r.mdb_alloc / 1e6:.1f} MB allocated" if abs(r.mdb_alloc - r.mdb_size) > 1 << 20 else "")
+    row("store: data.mdb per event", f"{r.mdb_size / n:,.0f} B  ({r.mdb_size / 1e6:.1f} MB{alloc})")
+    row("store: llmtap_store_used_bytes per event", per_event(used))
+    row("raw JSONL per event", per_event(r.file_bytes))
+    row("zstd -3 -T1 of the whole file, per event", per_event(r.z3))
+    row("zstd -19 --long -T1 of the whole file, per event", per_event(r.z19))
+    row("data.mdb / zstd -19 --long", f"{size_ratio:.2f}x", f"<= {TARGET_SIZE_RATIO}x", size_ratio <= TARGET_SIZE_RATIO)
+    row("used_bytes / zstd -19 --long", f"{used / r.z19:.2f}x", "(info)")
+    row("data.mdb / zstd -3", f"{r.mdb_size / r.z3:.2f}x", "(info)")
 
-    w = [max(len(r[i]) for r in rows + [("figure", "value", "target", "met")]) for i in range(4)]
+    head = ("figure", "value", "target", "met")
+    w = [max(len(x[i]) for x in rows + [head]) for i in range(4)]
+    rule = "-+-".join("-" * x for x in w)
     say("")
-    say(f"llmtap ingest benchmark — {n} events (llmtap-sim --seed {seed}), {partitions} partitions, "
-        f"{os.cpu_count()} CPUs, load {load[0]:.2f}")
-    say(f"collector: {shown}; /metrics polled every {poll_s * 1000:.0f} ms")
-    line = "+".join("-" * (x + 2) for x in w)
-    say(line)
-    say(" | ".join(h.ljust(x) for h, x in zip(("figure", "value", "target", "met"), w)))
-    say(line)
-    for r in rows:
-        say(" | ".join(c.ljust(x) for c, x in zip(r, w)))
-    say(line)
-    met = [r for r in rows if r[3]]
-    say(f"targets met: {sum(r[3] == 'yes' for r in met)} of {len(met)} "
-        "(a benchmark reports; it does not fail on its figures)")
+    say(f"[6/6] llmtap ingest benchmark: {n} events (llmtap-sim --seed {r.seed}), {r.partitions} partitions, "
+        f"{os.cpu_count()} CPUs, load average {r.load[0]:.2f} at the start")
+    say(f"      collector {r.settings}; /metrics polled every {r.poll_s * 1000:.0f} ms")
+    say(rule)
+    say(" | ".join(h.ljust(x) for h, x in zip(head, w)))
+    say(rule)
+    for x in rows:
+        say(" | ".join(c.ljust(wi) for c, wi in zip(x, w)).rstrip())
+    say(rule)
+    targets = [x for x in rows if x[3]]
+    say(f"targets met: {sum(x[3] == 'yes' for x in targets)} of {len(targets)} "
+        "(a benchmark reports figures; it does not fail on them)")
 
 
-def cleanup(st):
-    col = st.get("collector")
-    if col and col.alive():
+def cleanup(r):
+    """Undoes what the run set up, whatever phase it stopped in."""
+    if r.collector and r.collector.alive():
         try:
-            col.stop(timeout=30)
+            r.collector.stop(timeout=30)
         except Broke as e:
             say(f"cleanup: {e}")
-    if st.get("topics") and st.get("brokers"):
-        bindir = st["bindir"]
-        r = subprocess.run([os.path.join(bindir, "llmtap-bench-kafka"), "delete-topics", "--brokers",
-                            st["brokers"], *st["topics"]], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        if r.returncode != 0:
-            say(f"cleanup: deleting topics {st['topics']} failed: {r.stderr.decode()[-500:]}")
-    if st.get("broker_started"):
+    perf_stop(r)
+    delete_topics(r)
+    if r.broker_started:
         subprocess.run([KAFKA_SH, "stop"], stdout=subprocess.DEVNULL)
-    if st.get("tmp"):
+    if r.tmp:
         if os.environ.get("BENCH_KEEP"):
-            say(f"(kept {st['tmp']})")
+            say(f"(kept {r.tmp})")
         else:
-            shutil.rmtree(st["tmp"], ignore_errors=True)
+            shutil.rmtree(r.tmp, ignore_errors=True)
 
 
 def main():
     if len(sys.argv) != 2:
         print("usage: ingest.py BIN_DIR   (see the docstring for the BENCH_* environment)", file=sys.stderr)
         return 2
-    st = {"bindir": sys.argv[1]}
 
     def on_term(sig, frame):
         raise Broke(f"interrupted by signal {sig}")
 
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
+    r = None
+    rc = 1
     try:
-        bench(sys.argv[1], st)
+        r = Run(sys.argv[1])
+        for name in r.exe.values():
+            if not os.access(name, os.X_OK):
+                raise Broke(f"{name} missing (build first: make build)")
+        if not shutil.which("zstd"):
+            raise Broke("the zstd command-line tool is missing (Debian package 'zstd')")
+        for phase in (make_events, setup_kafka, run_collector, parse_yardstick, compress_sizes, report):
+            phase(r)
         rc = 0
     except Broke as e:
         say(f"ingest benchmark: error: {e}")
-        rc = 1
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # let cleanup finish
-        cleanup(st)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if r:
+            cleanup(r)
     return rc
 
 
