@@ -14,9 +14,12 @@
  *      invalid_json; schema: not_an_object, missing_field, wrong_type,
  *      invalid_value), a reason name that is not "unknown", and a non-empty
  *      message that is valid UTF-8 (messages are sent back in JSON bodies).
- *   2. For a valid event, event_fields_get() returns what validation
+ *   2. event_parse_json() accepts exactly the inputs that a plain
+ *      byte-at-a-time reference of event_scan's rules accepts and cJSON
+ *      parses (a differential check of the scanner's fast path).
+ *   3. For a valid event, event_fields_get() returns what validation
  *      promised: the required strings are present, numbers are in range.
- *   3. event_encode() of a valid event parses and validates again, is equal
+ *   4. event_encode() of a valid event parses and validates again, is equal
  *      to the original (cJSON_Compare, and an order-preserving exact
  *      comparison), and yields the same indexed fields.
  * - Duplicate object keys: cJSON keeps every duplicate and the encoder
@@ -25,8 +28,8 @@
  *   trees with duplicate keys only the order-preserving comparison is
  *   asserted.
  * - The re-parse uses the default depth limit but a byte limit of at least
- *   the encoding's length: encoding may lengthen an event ("1e15" prints as
- *   "1000000000000000"); the intake checks the encoded size itself.
+ *   the encoding's length: encoding may lengthen an event ("1e14" prints as
+ *   "100000000000000"); the intake checks the encoded size itself.
  */
 #include <math.h>
 #include <stdbool.h>
@@ -87,6 +90,65 @@ static bool utf8_valid(const char *s)
                 return false;
         p += n + 1;
     }
+    return true;
+}
+
+/* The rules event_scan() documents, checked one byte at a time with no
+ * shortcuts: valid UTF-8 everywhere, no NUL, no raw control character and no
+ * \u0000 inside strings, nesting at most max_depth. A reference for the
+ * differential check below (event_scan has a word-at-a-time fast path). */
+static bool ref_scan_ok(const unsigned char *p, size_t len, int max_depth)
+{
+    int depth = 0;
+    bool in_str = false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = p[i];
+        if (c >= 0x80) {
+            char tmp[5] = {0};
+            size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+            if (i + n > len)
+                return false;
+            memcpy(tmp, p + i, n);
+            if (memchr(tmp, 0, n) || !utf8_valid(tmp))
+                return false;
+            i += n - 1;
+        } else if (c == 0) {
+            return false;
+        } else if (in_str) {
+            if (c < 0x20)
+                return false;
+            if (c == '"') {
+                in_str = false;
+            } else if (c == '\\' && i + 1 < len) {
+                if (p[i + 1] < 0x20 || p[i + 1] >= 0x80)
+                    return false; /* not an escape JSON has; cJSON refuses it too */
+                if (p[i + 1] == 'u' && i + 5 < len && memcmp(p + i + 2, "0000", 4) == 0)
+                    return false;
+                i++;
+            }
+        } else if (c == '"') {
+            in_str = true;
+        } else if (c == '{' || c == '[') {
+            if (++depth > max_depth)
+                return false;
+        } else if (c == '}' || c == ']') {
+            depth--;
+        }
+    }
+    return true;
+}
+
+/* True when cJSON alone parses buf as one value followed only by whitespace. */
+static bool cjson_accepts(const char *buf, size_t len)
+{
+    const char *end = NULL;
+    cJSON *t = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+    if (!t)
+        return false;
+    cJSON_Delete(t);
+    for (; end < buf + len; end++)
+        if (*end != ' ' && *end != '\t' && *end != '\n' && *end != '\r')
+            return false;
     return true;
 }
 
@@ -169,6 +231,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct event_error err;
     memset(&err, 0, sizeof err);
     cJSON *ev = event_parse_json((const char *)data, size, NULL, 0, &err);
+    /* Differential: event_parse_json accepts exactly what meets the limits
+     * (per the reference scanner) and cJSON parses. */
+    bool want = size <= EVENT_MAX_BYTES_DEFAULT &&
+                ref_scan_ok(data, size, EVENT_MAX_DEPTH_DEFAULT) &&
+                cjson_accepts((const char *)data, size);
+    FUZZ_ASSERT((ev != NULL) == want, "event_parse_json %s, but the reference %s (%s: %s)",
+                ev ? "accepted" : "refused", want ? "accepts" : "refuses",
+                ev ? "-" : event_reason_name(err.reason), ev ? "-" : err.msg);
     if (!ev) {
         check_error("event_parse_json", err.reason, &err, true);
         return 0;
@@ -200,13 +270,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct event_error err2;
     memset(&err2, 0, sizeof err2);
     cJSON *again = event_parse_json(enc, enc_len, &lim, 0, &err2);
-    FUZZ_ASSERT(again, "the encoding of a valid event does not parse: %s (%s)\n  encoding: %.2000s",
+    FUZZ_ASSERT(again,
+                "the encoding of a valid event does not parse: %s (%s)\n  encoding: %.2000s",
                 err2.msg, event_reason_name(err2.reason), enc);
     r = event_validate(again, &err2);
-    FUZZ_ASSERT(r == EVENT_OK, "the encoding of a valid event does not validate: %s\n  encoding: %.2000s",
+    FUZZ_ASSERT(r == EVENT_OK,
+                "the encoding of a valid event does not validate: %s\n  encoding: %.2000s",
                 err2.msg, enc);
     FUZZ_ASSERT(has_duplicate_keys(ev) || cJSON_Compare(ev, again, 1),
-                "cJSON_Compare: the encoding differs from the parsed event\n  encoding: %.2000s", enc);
+                "cJSON_Compare: the encoding differs from the parsed event\n  encoding: %.2000s",
+                enc);
     FUZZ_ASSERT(same_tree(ev, again),
                 "the encoding differs from the parsed event (order-preserving compare)\n"
                 "  encoding: %.2000s",
@@ -224,8 +297,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* Encoding is a fixed point after one round. */
     char *enc2 = event_encode(again);
-    FUZZ_ASSERT(!enc2 || strcmp(enc, enc2) == 0, "encode is not stable:\n  1: %.2000s\n  2: %.2000s", enc,
-                enc2);
+    FUZZ_ASSERT(!enc2 || strcmp(enc, enc2) == 0,
+                "encode is not stable:\n  1: %.2000s\n  2: %.2000s", enc, enc2);
     free(enc2);
     free(enc);
     cJSON_Delete(again);

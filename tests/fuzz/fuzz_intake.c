@@ -9,9 +9,12 @@
  *             max body 1 MiB; 1 = no default service, small limits (event
  *             2048 bytes, depth 8, body 16384 bytes) so that the size and
  *             depth paths are reachable with short inputs
- *   bits 3-7  queue-full pattern: the n-th producer_send of a request
- *             (from 0) answers RD_KAFKA_RESP_ERR__QUEUE_FULL when bit n % 5
- *             of this field is set (0 = never, 31 = always)
+ *   bits 3-6  failure pattern: the n-th producer_send of a request (from 0)
+ *             fails when bit n % 4 of this field is set (0 = never,
+ *             15 = always)
+ *   bit 7     how it fails: 0 = RD_KAFKA_RESP_ERR__QUEUE_FULL (the common
+ *             case), 1 = another librdkafka error
+ *             (RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)
  *
  * DESIGN
  * - Doubles: producer_send() checks that every event handed to Kafka is
@@ -36,7 +39,14 @@
  *   accepted = the producer_send calls that succeeded, one error entry per
  *   rejection up to 100 with increasing indexes below the item count, and
  *   the status the counts imply (202 when something was accepted or there
- *   were no items, 503 when every rejection was a full queue, else 400).
+ *   were no items; else 503 when some item failed in the producer — queue
+ *   full or another Kafka error, worth a retry; else 400).
+ * - Nothing is lost or changed on the way to Kafka: when the error list is
+ *   complete (at most 100 rejections), the producer_send calls map in order
+ *   onto the items, each accepted item was sent, and each sent event is its
+ *   item with only the defaults filled in (schema, id, time, service): every
+ *   non-null member kept with an identical value, nothing else added. The
+ *   double parses each sent event back, so this also checks event_encode.
  * - Two intakes are created on the first call and kept (as the agent keeps
  *   one for its lifetime); they never hold per-request state.
  */
@@ -69,6 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
     } while (0)
 
 enum { CT_JSON, CT_NDJSON, CT_NONE, CT_TEXT };
+enum { MAX_SENT = 4096 }; /* more items than this per body are checked by count only */
 static const char *const content_types[] = {"application/json", "application/x-ndjson", NULL,
                                             "text/plain"};
 
@@ -85,8 +96,13 @@ static struct fuzz_intake intakes[2] = {
 static struct {
     const struct fuzz_intake *fi;
     const char *content_type;
-    unsigned queue_full_mask;
-    int sends, successes, queue_full;
+    unsigned fail_mask; /* bit n % 4 set: the n-th producer_send fails */
+    int fail_code;      /* with this librdkafka error */
+    int sends, successes, refused; /* producer_send calls: all, succeeded, failed */
+    struct sent {
+        cJSON *ev;    /* the event as parsed back from what producer_send got */
+        bool refused; /* answered with an error */
+    } sent[MAX_SENT];
 } cur;
 
 /* ---- test doubles ------------------------------------------------------- */
@@ -101,19 +117,23 @@ int producer_send(struct producer *p, const char *key, char *json, size_t len)
     memset(&err, 0, sizeof err);
     cJSON *ev = event_parse_json(json, len, &cur.fi->o.limits, 0, &err);
     FUZZ_ASSERT(ev != NULL, "producer_send: not event JSON: %s\n  json: %.2000s", err.msg, json);
-    FUZZ_ASSERT(event_validate(ev, &err) == EVENT_OK, "producer_send: invalid event: %s\n  json: %.2000s",
-                err.msg, json);
+    FUZZ_ASSERT(event_validate(ev, &err) == EVENT_OK,
+                "producer_send: invalid event: %s\n  json: %.2000s", err.msg, json);
     struct event_fields f;
     event_fields_get(ev, &f);
     FUZZ_ASSERT(key && f.service && strcmp(key, f.service) == 0,
                 "producer_send: key \"%s\" is not the service \"%s\"", key ? key : "(null)",
                 f.service ? f.service : "(null)");
-    cJSON_Delete(ev);
 
     int n = cur.sends++;
-    if (cur.queue_full_mask & (1u << (n % 5))) {
-        cur.queue_full++;
-        return RD_KAFKA_RESP_ERR__QUEUE_FULL; /* the caller keeps json */
+    bool refuse = cur.fail_mask & (1u << (n % 4));
+    if (n < MAX_SENT)
+        cur.sent[n] = (struct sent){.ev = ev, .refused = refuse};
+    else
+        cJSON_Delete(ev);
+    if (refuse) { /* the caller keeps json */
+        cur.refused++;
+        return cur.fail_code;
     }
     free(json);
     cur.successes++;
@@ -127,28 +147,143 @@ const char *httpd_header(const struct httpd_req *r, const char *name)
 
 /* ---- the oracle ---------------------------------------------------------- */
 
-/* The number of items intake should see in a body it did not refuse whole. */
-static int count_items(const char *body, size_t len, bool ndjson)
+/* The items intake should see in a body it did not refuse whole, parsed
+ * here with plain cJSON (NULL for an NDJSON line cJSON cannot parse). Sets
+ * *n; the caller frees with free_items(). */
+static cJSON **split_items(const char *body, size_t len, bool ndjson, int *n)
 {
+    cJSON **items = NULL;
+    int cap = 0;
+    *n = 0;
     if (ndjson) {
-        int n = 0;
-        bool blank = true;
+        size_t ls = 0;
         for (size_t i = 0; i <= len; i++) {
-            if (i == len || body[i] == '\n') {
-                n += !blank;
-                blank = true;
-            } else if (body[i] != ' ' && body[i] != '\t' && body[i] != '\r') {
-                blank = false;
+            if (i < len && body[i] != '\n')
+                continue;
+            size_t a = ls, e = i;
+            ls = i + 1;
+            while (a < e && (body[a] == ' ' || body[a] == '\t' || body[a] == '\r'))
+                a++;
+            while (e > a && (body[e - 1] == ' ' || body[e - 1] == '\t' || body[e - 1] == '\r'))
+                e--;
+            if (a == e)
+                continue; /* blank */
+            if (*n == cap) {
+                cap = cap ? cap * 2 : 16;
+                items = realloc(items, (size_t)cap * sizeof *items);
+                FUZZ_ASSERT(items, "out of memory");
             }
+            items[(*n)++] = cJSON_ParseWithLength(body + a, e - a);
         }
-        return n;
+        return items;
     }
     cJSON *root = cJSON_ParseWithLength(body, len);
     FUZZ_ASSERT(root && (cJSON_IsObject(root) || cJSON_IsArray(root)),
                 "intake answered with counts for a body that is not a JSON object or array");
-    int n = cJSON_IsObject(root) ? 1 : cJSON_GetArraySize(root);
+    if (cJSON_IsObject(root)) {
+        items = malloc(sizeof *items);
+        FUZZ_ASSERT(items, "out of memory");
+        items[0] = root;
+        *n = 1;
+        return items;
+    }
+    cap = cJSON_GetArraySize(root);
+    items = calloc(cap ? (size_t)cap : 1, sizeof *items);
+    FUZZ_ASSERT(items, "out of memory");
+    cJSON *it;
+    while ((it = cJSON_DetachItemFromArray(root, 0)) != NULL)
+        items[(*n)++] = it;
     cJSON_Delete(root);
-    return n;
+    return items;
+}
+
+static void free_items(cJSON **items, int n)
+{
+    for (int i = 0; i < n; i++)
+        cJSON_Delete(items[i]);
+    free(items);
+}
+
+/* Order-preserving, exact structural equality (numbers compared with ==). */
+static bool same_tree(const cJSON *a, const cJSON *b)
+{
+    if ((a->type & 0xFF) != (b->type & 0xFF))
+        return false;
+    if ((a->string == NULL) != (b->string == NULL))
+        return false;
+    if (a->string && strcmp(a->string, b->string) != 0)
+        return false;
+    if (cJSON_IsNumber(a))
+        return a->valuedouble == b->valuedouble;
+    if (cJSON_IsString(a))
+        return strcmp(a->valuestring, b->valuestring) == 0;
+    if (cJSON_IsArray(a) || cJSON_IsObject(a)) {
+        const cJSON *x = a->child, *y = b->child;
+        for (; x && y; x = x->next, y = y->next)
+            if (!same_tree(x, y))
+                return false;
+        return x == NULL && y == NULL;
+    }
+    return true;
+}
+
+/* True when obj has a member equal (key and value) to m. */
+static bool has_member(const cJSON *obj, const cJSON *m)
+{
+    for (const cJSON *c = obj->child; c; c = c->next)
+        if (same_tree(c, m))
+            return true;
+    return false;
+}
+
+static bool is_fill_key(const char *k)
+{
+    return strcmp(k, "schema") == 0 || strcmp(k, "id") == 0 || strcmp(k, "time") == 0 ||
+           strcmp(k, "service") == 0;
+}
+
+/* True when `sent` is `item` with only intake's defaults filled in: every
+ * non-null member of the item is kept unchanged, and every other member of
+ * `sent` is a filled key (schema, id, time, service). */
+static bool is_filled_item(const cJSON *item, const cJSON *sent)
+{
+    if (!item || !cJSON_IsObject(item))
+        return false;
+    for (const cJSON *m = item->child; m; m = m->next)
+        if (!cJSON_IsNull(m) && !has_member(sent, m))
+            return false;
+    for (const cJSON *m = sent->child; m; m = m->next)
+        if (!is_fill_key(m->string) && !has_member(item, m))
+            return false;
+    return true;
+}
+
+/* Maps producer_send calls to items: an item without an error entry was
+ * accepted and must be the next send (not refused); an item with one was
+ * either rejected before sending or is the next send, refused. Needs the
+ * complete error list (at most 100 rejections). */
+static void check_sends(cJSON **items, int nitems, const cJSON *errors)
+{
+    int s = 0;
+    const cJSON *e = errors->child;
+    for (int i = 0; i < nitems; i++) {
+        bool has_err = e && cJSON_GetObjectItemCaseSensitive(e, "index")->valueint == i;
+        if (has_err)
+            e = e->next;
+        struct sent *snd = s < cur.sends ? &cur.sent[s] : NULL;
+        if (!has_err) {
+            FUZZ_ASSERT(snd && !snd->refused, "item %d counted accepted but not sent", i);
+            char *got = cJSON_PrintUnformatted(snd->ev);
+            FUZZ_ASSERT(is_filled_item(items[i], snd->ev),
+                        "item %d was sent changed (beyond filled defaults):\n  sent: %.2000s", i,
+                        got ? got : "?");
+            free(got);
+            s++;
+        } else if (snd && snd->refused && is_filled_item(items[i], snd->ev)) {
+            s++;
+        }
+    }
+    FUZZ_ASSERT(s == cur.sends, "%d producer_send calls but only %d match items", cur.sends, s);
 }
 
 static bool all_blank(const char *body, size_t len)
@@ -189,8 +324,8 @@ static void check_response(const struct httpd_req *req, int ct, const struct htt
     if (!acc) {
         const cJSON *e = cJSON_GetObjectItemCaseSensitive(rj, "error");
         FUZZ_ASSERT(st == 400 || st == 413 || st == 415, "status %d without counts", st);
-        FUZZ_ASSERT(cJSON_IsString(e) && e->valuestring[0], "error response without a message: %.2000s",
-                    resp->body);
+        FUZZ_ASSERT(cJSON_IsString(e) && e->valuestring[0],
+                    "error response without a message: %.2000s", resp->body);
         FUZZ_ASSERT(cur.sends == 0, "a body refused whole still sent %d events", cur.sends);
         cJSON_Delete(rj);
         return;
@@ -198,15 +333,16 @@ static void check_response(const struct httpd_req *req, int ct, const struct htt
     FUZZ_ASSERT(cJSON_IsNumber(acc) && cJSON_IsNumber(rej) && cJSON_IsArray(errors),
                 "malformed counts: %.2000s", resp->body);
     int accepted = acc->valueint, rejected = rej->valueint;
-    int items = count_items(req->body ? req->body : "", req->body_len, ct == CT_NDJSON);
+    int items = 0;
+    cJSON **item = split_items(req->body ? req->body : "", req->body_len, ct == CT_NDJSON, &items);
     FUZZ_ASSERT(accepted >= 0 && rejected >= 0 && accepted + rejected == items,
                 "accepted %d + rejected %d != %d items\n  body: %.2000s", accepted, rejected, items,
                 resp->body);
     FUZZ_ASSERT(accepted == cur.successes, "accepted %d but producer_send succeeded %d times",
                 accepted, cur.successes);
-    int want = accepted > 0 || items == 0 ? 202 : cur.queue_full == rejected ? 503 : 400;
-    FUZZ_ASSERT(st == want, "status %d, expected %d (accepted %d rejected %d queue_full %d)", st,
-                want, accepted, rejected, cur.queue_full);
+    int want = accepted > 0 || items == 0 ? 202 : cur.refused > 0 ? 503 : 400;
+    FUZZ_ASSERT(st == want, "status %d, expected %d (accepted %d rejected %d producer errors %d)",
+                st, want, accepted, rejected, cur.refused);
     int nerr = cJSON_GetArraySize(errors);
     FUZZ_ASSERT(nerr == (rejected < 100 ? rejected : 100), "%d error entries for %d rejections",
                 nerr, rejected);
@@ -221,6 +357,9 @@ static void check_response(const struct httpd_req *req, int ct, const struct htt
                     resp->body);
         last = idx->valueint;
     }
+    if (rejected <= 100 && cur.sends <= MAX_SENT)
+        check_sends(item, items, errors);
+    free_items(item, items);
     cJSON_Delete(rj);
 }
 
@@ -241,10 +380,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     uint8_t shape = data[0];
     int ct = shape & 3;
-    memset(&cur, 0, sizeof cur);
+    cur.sends = cur.successes = cur.refused = 0;
     cur.fi = &intakes[(shape >> 2) & 1];
     cur.content_type = content_types[ct];
-    cur.queue_full_mask = shape >> 3;
+    cur.fail_mask = (shape >> 3) & 15;
+    cur.fail_code =
+        shape & 0x80 ? RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE : RD_KAFKA_RESP_ERR__QUEUE_FULL;
 
     struct httpd_req req = {
         .method = "POST",
@@ -261,5 +402,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     intake_handle(cur.fi->in, &req, &resp);
     check_response(&req, ct, &resp);
     free(resp.body);
+    for (int i = 0; i < cur.sends && i < MAX_SENT; i++)
+        cJSON_Delete(cur.sent[i].ev);
     return 0;
 }

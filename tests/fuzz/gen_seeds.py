@@ -8,7 +8,7 @@ alone. Run it after editing the lists below; the output is checked in.
 intake inputs start with one "shape" byte (see fuzz_intake.c):
   bits 0-1 Content-Type (0 JSON, 1 NDJSON, 2 none, 3 text/plain),
   bit 2 the small-limits intake without a default service,
-  bits 3-7 the queue-full pattern.
+  bits 3-6 the producer failure pattern, bit 7 the failure (queue full or not).
 """
 import json
 import os
@@ -126,6 +126,13 @@ def event_seeds():
     s["wrong-type-context-score"] = j(with_(m, context=[{"id": "a", "score": "high"}]))
     s["wrong-type-tags"] = j(with_(m, tags={"a": 1}))
     s["wrong-type-error"] = j(with_(m, error="boom"))
+    s["wrong-type-error-message"] = j(with_(m, error={"type": "x", "message": 5}))
+    s["valid-error-object"] = j(with_(m, status=429, error={"type": "rate_limit", "message": "slow down"}))
+    s["wrong-type-context-item"] = j(with_(m, context=[1]))
+    s["wrong-type-request"] = j(with_(m, request="x"))
+    s["wrong-type-usage"] = j(with_(m, usage=[1]))
+    s["wrong-type-response"] = j(with_(m, response=1))
+    s["wrong-type-tool-calls"] = j(with_(m, response={"tool_calls": {}}))
     s["bad-value-usage"] = j(with_(m, usage={"input_tokens": -1}))
     s["bad-value-usage-fraction"] = j(with_(m, usage={"input_tokens": 1.5}))
     s["bad-value-schema"] = j(with_(m, schema="llmtap.event/2"))
@@ -196,9 +203,11 @@ def intake_seeds():
     s["ndjson-all-broken"] = (NDJSON, b"{\n[\n\xff\n")
     s["ndjson-array-line"] = (NDJSON, j([m]) + b"\n" + b"null\n")
     s["ndjson-crlf"] = (NDJSON, j(m) + b"\r\n" + j(m) + b"\r\n")
-    s["queue-full-all"] = (JSON | qf(31), j([m, m]))
-    s["queue-full-some"] = (JSON | qf(0b00101), j([m, m, m, m]))
-    s["queue-full-ndjson"] = (NDJSON | qf(0b11111), j(m) + b"\n{}\n")
+    s["queue-full-all"] = (JSON | qf(0b1111), j([m, m]))
+    s["queue-full-some"] = (JSON | qf(0b0101), j([m, m, m, m]))
+    s["queue-full-ndjson"] = (NDJSON | qf(0b1111), j(m) + b"\n{}\n")
+    s["kafka-error-all"] = (JSON | qf(0b11111), j([m, m]))
+    s["kafka-error-some"] = (NDJSON | qf(0b10010), j(m) + b"\n" + j(m) + b"\n")
     s["small-single-too-large"] = (JSON | SMALL, j(with_(m, pad="p" * 2100)))
     s["small-item-too-large"] = (JSON | SMALL, j([with_(m, pad="p" * 2100), m]))
     s["small-item-grows"] = (JSON | SMALL, b"[" + splice(m, b'"n":[' + b",".join([b"1e15"] * 170) + b"]") + b"]")

@@ -64,11 +64,13 @@ for name in "$@"; do
     mkdir -p "$out/corpus" "$out/artifacts"
     log="$out/fuzz.log"
     echo "== fuzz_$name: ${seconds}s, new inputs in $out/corpus, log $log"
+    start=$(date +%s)
     # shellcheck disable=SC2086  # mode, dict and FUZZ_ARGS are word lists
     "$bin" -max_len=65536 -max_total_time="$seconds" -timeout=10 -print_final_stats=1 \
         -artifact_prefix="$out/artifacts/" $mode $dict ${FUZZ_ARGS:-} \
         "$out/corpus" "$corpus" >"$log" 2>&1
     rc=$?
+    elapsed=$(($(date +%s) - start))
     # The last status line: "#N DONE cov: C ft: F corp: ..." (or "#N: cov: ..." in fork mode).
     last=$(grep -E '^#[0-9]+:? +(DONE|INITED|NEW|REDUCE|pulse|RELOAD)? *:? *cov:' "$log" | tail -n 1)
     [ -n "$last" ] || last=$(grep -E '^#[0-9]+' "$log" | tail -n 1)
@@ -84,15 +86,20 @@ for name in "$@"; do
         status=FAILED
         failed=1
     fi
-    line="fuzz_$name: $status  execs=${execs:-?} cov=${cov:-?} ft=${ft:-?} new_inputs=$new peak_rss_mb=${rss:-?} exit=$rc"
+    line="fuzz_$name: $status  time=${elapsed}s execs=${execs:-?} cov=${cov:-?} ft=${ft:-?} corpus_out=$new peak_rss_mb=${rss:-?} exit=$rc"
     echo "$line"
     summary="$summary$line
 "
     if [ -n "$artifacts" ]; then
         echo "  artifacts (reproduce: $bin FILE; keep one: copy it to $corpus/repro-<what>):"
-        printf '%s\n' "$artifacts" | sed 's/^/    /'
-        grep -E '^(SUMMARY|==[0-9]+==ERROR|fuzz_[a-z]+: invariant failed)' "$log" | sort | uniq -c |
-            sed 's/^/    /'
+        # Re-run each (the first 20) to show what it breaks: the first
+        # invariant or sanitizer line.
+        printf '%s\n' "$artifacts" | head -n 20 | while read -r a; do
+            why=$("$bin" "$a" 2>&1 | grep -a -m 1 -E 'invariant failed|ERROR: [A-Za-z]+Sanitizer|runtime error|ERROR: libFuzzer' |
+                sed 's/^ *//')
+            echo "    $a"
+            echo "      ${why:-(did not crash again)}"
+        done
     elif [ $rc -ne 0 ]; then
         echo "  exit status $rc; the end of $log:"
         tail -n 20 "$log" | sed 's/^/    /'
