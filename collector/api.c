@@ -48,8 +48,9 @@ static double store_map(void *ud)
 static double ready_gauge(void *ud) { return ingest_ready(ud) ? 1 : 0; }
 
 void api_init(struct api *a, struct store *st, struct ingest *g, struct metrics *m,
-              size_t max_limit)
+              size_t max_limit, size_t max_examined)
 {
+    a->max_examined = max_examined;
     a->st = st;
     a->ingest = g;
     a->metrics = m;
@@ -120,7 +121,8 @@ static int scan_cb(void *ud, const struct store_summary *s)
 
 static void list_events(struct api *a, const struct httpd_req *req, struct httpd_resp *resp)
 {
-    struct store_filter f = {.start_us = INT64_MIN, .end_us = INT64_MAX, .limit = 100};
+    struct store_filter f = {.start_us = INT64_MIN, .end_us = INT64_MAX, .limit = 100,
+                             .max_examined = a->max_examined};
     const char *v;
     if ((v = httpd_query(req, "start")) && *v && parse_time(v, &f.start_us) != 0) {
         metric_inc(a->bad_requests);
@@ -155,6 +157,14 @@ static void list_events(struct api *a, const struct httpd_req *req, struct httpd
     struct scan_out o = {0};
     buf_puts(&o.b, "[");
     int rc = store_scan(a->st, &f, scan_cb, &o);
+    if (rc == STORE_EPARTIAL) {
+        /* A filter that matches rarely would otherwise walk the whole store
+         * in one read transaction: say the answer is partial. */
+        resp->header = "X-Llmtap-Partial";
+        snprintf(resp->header_value, sizeof resp->header_value,
+                 "examined %zu events; narrow start/end to see older ones", a->max_examined);
+        rc = 0;
+    }
     if (rc != 0 && rc != STORE_EABORT) {
         buf_free(&o.b);
         httpd_error(resp, 500, "store: %s", store_strerror(rc));

@@ -18,12 +18,13 @@ struct api {
     struct ingest *ingest;
     struct metrics *metrics;
     size_t max_limit;
+    size_t max_examined;
     struct metric *requests, *bad_requests, *not_found;
 };
 
 /* Registers the API's own metrics. */
 void api_init(struct api *a, struct store *st, struct ingest *g, struct metrics *m,
-              size_t max_limit);
+              size_t max_limit, size_t max_examined);
 /* The httpd handler; ud is a struct api. Thread-safe. */
 void api_handle(void *ud, const struct httpd_req *req, struct httpd_resp *resp);
 

@@ -55,6 +55,8 @@ static const struct config_setting settings[] = {
     {"ingest.max_depth", NULL, CONFIG_INT, "32", 4, 256, "deepest JSON nesting in an event"},
     {"http.threads", NULL, CONFIG_INT, "4", 1, 256, "HTTP worker threads"},
     {"api.max_limit", NULL, CONFIG_INT, "1000", 1, 1000000, "largest `limit` of /api/v1/events"},
+    {"api.max_examined", NULL, CONFIG_INT, "200000", 1000, 1e12,
+     "most records one /api/v1/events request examines (bounds its read transaction)"},
     {"dev", NULL, CONFIG_BOOL, "false", 0, 0,
      "start an embedded Kafka-protocol broker (development and demo only)"},
     {"dev_partitions", NULL, CONFIG_INT, "3", 1, 64, "partitions of the topic on the dev broker"},
@@ -137,7 +139,8 @@ int main(int argc, char **argv)
         log_error("collector", "%s", err);
         goto out;
     }
-    api_init(&api, st, g, m, (size_t)config_int(cfg, "api.max_limit"));
+    api_init(&api, st, g, m, (size_t)config_int(cfg, "api.max_limit"),
+             (size_t)config_int(cfg, "api.max_examined"));
     struct httpd_opts ho = {
         .listen = config_str(cfg, "listen"),
         .threads = (unsigned)config_int(cfg, "http.threads"),

@@ -71,6 +71,8 @@ static enum MHD_Result respond(struct MHD_Connection *c, struct httpd_resp *resp
     }
     MHD_add_response_header(r, "Content-Type",
                             resp->content_type ? resp->content_type : "application/json");
+    if (resp->header)
+        MHD_add_response_header(r, resp->header, resp->header_value);
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)resp->status, r);
     MHD_destroy_response(r);
     return ret;

@@ -34,6 +34,8 @@ struct httpd_resp {
     const char *content_type; /* static string; default application/json */
     char *body;               /* malloc'd; freed by httpd */
     size_t len;
+    const char *header;       /* one extra header (static name), or NULL */
+    char header_value[160];
 };
 
 typedef void (*httpd_handler_fn)(void *ud, const struct httpd_req *req, struct httpd_resp *resp);

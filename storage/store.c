@@ -210,6 +210,8 @@ const char *store_strerror(int rc)
         return "out of memory";
     case STORE_EABORT:
         return "scan stopped by its callback";
+    case STORE_EPARTIAL:
+        return "scan stopped after examining the most records allowed";
     case STORE_ETRAIN:
         return "dictionary training failed (too few or too small samples)";
     default:
@@ -803,11 +805,11 @@ static int str_eq(const struct evrec *r, int i, const char *s)
 
 int store_scan(struct store *st, const struct store_filter *f, store_scan_fn fn, void *ud)
 {
-    static const struct store_filter all = {INT64_MIN, INT64_MAX, NULL, NULL, 0};
+    static const struct store_filter all = {INT64_MIN, INT64_MAX, NULL, NULL, 0, 0};
     MDB_txn *txn = NULL;
     MDB_cursor *cur = NULL;
     char *sbuf = NULL;
-    size_t scap = 0, matched = 0;
+    size_t scap = 0, matched = 0, examined = 0;
     int rc;
 
     if (!st || !fn)
@@ -839,6 +841,10 @@ int store_scan(struct store *st, const struct store_filter *f, store_scan_fn fn,
         }
         if (get_time_key(key.mv_data) < f->start_us)
             break;
+        if (f->max_examined && examined++ >= f->max_examined) {
+            rc = STORE_EPARTIAL;
+            break;
+        }
         struct evrec r;
         if (evrec_parse(val.mv_data, val.mv_size, &r) != 0) {
             rc = STORE_ECORRUPT;

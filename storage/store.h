@@ -34,7 +34,8 @@ enum {
     STORE_ECORRUPT = -30003,  /* a record failed to decode */
     STORE_EINVAL = -30004,    /* bad argument */
     STORE_ENOMEM = -30005,
-    STORE_EABORT = -30006,    /* a scan callback asked to stop (not an error to report) */
+    STORE_EABORT = -30006,
+    STORE_EPARTIAL = -30008,  /* a scan stopped at filter->max_examined */    /* a scan callback asked to stop (not an error to report) */
     STORE_ETRAIN = -30007,    /* dictionary training failed (too few / too small samples) */
 };
 
@@ -104,6 +105,8 @@ struct store_filter {
     const char *service;      /* NULL for any */
     const char *model;        /* NULL for any */
     size_t limit;             /* 0 for no limit */
+    size_t max_examined;      /* stop after looking at this many records, matching
+                               * or not (bounds a scan's read transaction); 0 = none */
 };
 
 /* Return 0 to continue, non-zero to stop the scan. */
@@ -155,6 +158,8 @@ int store_get(struct store *st, const char *id, char **json, size_t *len);
  * events). Returns 0 when the scan reached its end or limit, STORE_EABORT
  * when fn stopped it, else an error (STORE_ECORRUPT for a bad record). */
 int store_scan(struct store *st, const struct store_filter *f, store_scan_fn fn, void *ud);
+/* As store_scan; when f->max_examined stopped the scan early, returns
+ * STORE_EPARTIAL (results delivered so far are valid). */
 
 int store_stats(struct store *st, struct store_stats *out);
 

@@ -453,6 +453,21 @@ static void test_scan(void **state)
     assert_int_equal(c->times[0], 1000);
     assert_int_equal(c->times[9], -3000);
 
+    /* max_examined bounds the records looked at, matching or not. */
+    f = (struct store_filter){.start_us = INT64_MIN, .end_us = INT64_MAX, .service = "no-such",
+                              .max_examined = 50};
+    memset(c, 0, sizeof *c);
+    assert_int_equal(store_scan(fx->st, &f, col_fn, c), STORE_EPARTIAL);
+    assert_int_equal(c->n, 0);
+    f = (struct store_filter){.start_us = INT64_MIN, .end_us = INT64_MAX, .max_examined = 50};
+    memset(c, 0, sizeof *c);
+    assert_int_equal(store_scan(fx->st, &f, col_fn, c), STORE_EPARTIAL);
+    assert_int_equal(c->n, 50);
+    f = (struct store_filter){.start_us = -3000, .end_us = 2000, .max_examined = 50};
+    memset(c, 0, sizeof *c);
+    assert_int_equal(store_scan(fx->st, &f, col_fn, c), 0); /* ended before the cap */
+    assert_int_equal(c->n, 10);
+
     /* Empty and inverted ranges; range past either end. */
     f = (struct store_filter){.start_us = 5, .end_us = 5};
     memset(c, 0, sizeof *c);
