@@ -108,9 +108,12 @@ static int scan_cb(void *ud, const struct store_summary *s)
         buf_puts(&o->b, ",\"operation\":");
         buf_json_str(&o->b, s->operation);
     }
-    buf_printf(&o->b, ",\"status\":%d,\"latency_ms\":%.17g", s->status, s->latency_ms);
-    if (!isnan(s->cost_usd))
-        buf_printf(&o->b, ",\"cost_usd\":%.17g", s->cost_usd);
+    buf_printf(&o->b, ",\"status\":%d,\"latency_ms\":", s->status);
+    buf_json_number(&o->b, s->latency_ms);
+    if (!isnan(s->cost_usd)) {
+        buf_puts(&o->b, ",\"cost_usd\":");
+        buf_json_number(&o->b, s->cost_usd);
+    }
     if (s->input_tokens >= 0)
         buf_printf(&o->b, ",\"input_tokens\":%lld", (long long)s->input_tokens);
     if (s->output_tokens >= 0)

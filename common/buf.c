@@ -5,6 +5,7 @@
 
 #include "utf8.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +100,29 @@ void buf_json_str(struct buf *b, const char *s)
     }
     buf_append(b, run, strlen(run));
     buf_append(b, "\"", 1);
+}
+
+void buf_json_number(struct buf *b, double d)
+{
+    if (d == 0) {
+        buf_puts(b, signbit(d) ? "-0" : "0");
+        return;
+    }
+    if (!isfinite(d)) {
+        buf_puts(b, "null"); /* JSON has no infinity or NaN */
+        return;
+    }
+    if (floor(d) == d && fabs(d) < 1e15) {
+        buf_printf(b, "%.0f", d);
+        return;
+    }
+    char tmp[32];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*g", prec, d);
+        if (strtod(tmp, NULL) == d)
+            break;
+    }
+    buf_puts(b, tmp);
 }
 
 char *buf_steal(struct buf *b, size_t *len)

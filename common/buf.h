@@ -24,6 +24,11 @@ void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(print
  * requires; bytes that are not valid UTF-8 become U+FFFD, so the output is
  * always valid JSON text. */
 void buf_json_str(struct buf *b, const char *s);
+/* Appends d as a JSON number that parses back to the identical double
+ * (integers exactly; else the shortest of %.15g/%.16g/%.17g that
+ * round-trips — cJSON's own printer accepts a 1-ulp difference). Non-finite
+ * values, which JSON cannot carry, are written as null. */
+void buf_json_number(struct buf *b, double d);
 /* Hands the memory to the caller (who frees it) and resets the buffer. */
 char *buf_steal(struct buf *b, size_t *len);
 void buf_reset(struct buf *b); /* keeps capacity */

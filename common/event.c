@@ -611,36 +611,13 @@ void event_fields_get(const cJSON *ev, struct event_fields *f)
     f->output_tokens = int_or(usage, "output_tokens", -1);
 }
 
-/* Numbers are written so that they parse back to the identical double:
- * integers exactly, others with the shortest of %.15g/%.16g/%.17g that
- * round-trips. (cJSON's own printer accepts a 1-ulp difference, so it can
- * turn 0.30000000000000004 into 0.3 and DBL_MAX into an overflow.) */
-static void encode_number(struct buf *b, double d)
-{
-    if (d == 0) {
-        buf_puts(b, signbit(d) ? "-0" : "0");
-        return;
-    }
-    if (floor(d) == d && fabs(d) < 1e15) {
-        buf_printf(b, "%.0f", d);
-        return;
-    }
-    char tmp[32];
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(tmp, sizeof tmp, "%.*g", prec, d);
-        if (strtod(tmp, NULL) == d)
-            break;
-    }
-    buf_puts(b, tmp);
-}
-
 static void encode_value(struct buf *b, const cJSON *v)
 {
     switch (v->type & 0xff) {
     case cJSON_NULL: buf_puts(b, "null"); break;
     case cJSON_False: buf_puts(b, "false"); break;
     case cJSON_True: buf_puts(b, "true"); break;
-    case cJSON_Number: encode_number(b, v->valuedouble); break;
+    case cJSON_Number: buf_json_number(b, v->valuedouble); break;
     case cJSON_String: buf_json_str(b, v->valuestring ? v->valuestring : ""); break;
     case cJSON_Raw: buf_puts(b, v->valuestring ? v->valuestring : "null"); break;
     case cJSON_Array:
