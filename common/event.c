@@ -13,6 +13,7 @@
  */
 #include "event.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -106,9 +107,22 @@ enum event_reason event_scan(const char *buf, size_t len, const struct event_lim
                             c, i);
             if (c == '"') {
                 in_str = false;
-            } else if (c == '\\' && i + 1 < len) {
-                if (p[i + 1] == 'u' && i + 5 < len && memcmp(p + i + 2, "0000", 4) == 0)
-                    return fail(err, EVENT_BAD_CHAR, "\\u0000 in a string at byte %zu is not supported", i);
+            } else if (c == '\\') {
+                /* cJSON decodes a malformed u-escape as U+0000 and cuts the
+                 * string there: escapes are checked here. */
+                unsigned char e = i + 1 < len ? p[i + 1] : 0;
+                if (e == 'u') {
+                    if (i + 5 >= len || !isxdigit(p[i + 2]) || !isxdigit(p[i + 3]) ||
+                        !isxdigit(p[i + 4]) || !isxdigit(p[i + 5]))
+                        return fail(err, EVENT_BAD_JSON, "not JSON: invalid \\u escape at byte %zu", i);
+                    if (memcmp(p + i + 2, "0000", 4) == 0)
+                        return fail(err, EVENT_BAD_CHAR,
+                                    "\\u0000 in a string at byte %zu is not supported", i);
+                    i += 6;
+                    continue;
+                }
+                if (!e || !strchr("\"\\/bfnrt", e))
+                    return fail(err, EVENT_BAD_JSON, "not JSON: invalid escape at byte %zu", i);
                 i += 2;
                 continue;
             }

@@ -31,6 +31,7 @@
  *   the encoding's length: encoding may lengthen an event ("1e14" prints as
  *   "100000000000000"); the intake checks the encoded size itself.
  */
+#include <ctype.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -95,8 +96,12 @@ static bool utf8_valid(const char *s)
 
 /* The rules event_scan() documents, checked one byte at a time with no
  * shortcuts: valid UTF-8 everywhere, no NUL, no raw control character and no
- * \u0000 inside strings, nesting at most max_depth. A reference for the
- * differential check below (event_scan has a word-at-a-time fast path). */
+ * \u0000 inside strings, nesting at most max_depth; plus what makes a string
+ * valid JSON (RFC 8259 escapes, \u with four hex digits), which cJSON does
+ * not fully check. A reference for the differential check below (event_scan
+ * has a word-at-a-time fast path). Number syntax is left to cJSON: it takes
+ * a few non-RFC forms ("01", "1.", "-.5"), but those parse to one value
+ * that the encoder writes back in standard form. */
 static bool ref_scan_ok(const unsigned char *p, size_t len, int max_depth)
 {
     int depth = 0;
@@ -119,11 +124,18 @@ static bool ref_scan_ok(const unsigned char *p, size_t len, int max_depth)
                 return false;
             if (c == '"') {
                 in_str = false;
-            } else if (c == '\\' && i + 1 < len) {
-                if (p[i + 1] < 0x20 || p[i + 1] >= 0x80)
-                    return false; /* not an escape JSON has; cJSON refuses it too */
-                if (p[i + 1] == 'u' && i + 5 < len && memcmp(p + i + 2, "0000", 4) == 0)
+            } else if (c == '\\') {
+                /* RFC 8259 escapes only; \u takes exactly four hex digits. */
+                if (i + 1 >= len || !strchr("\"\\/bfnrtu", p[i + 1]) || p[i + 1] == 0)
                     return false;
+                if (p[i + 1] == 'u') {
+                    if (i + 5 >= len || memcmp(p + i + 2, "0000", 4) == 0)
+                        return false;
+                    for (size_t k = 2; k < 6; k++)
+                        if (!isxdigit(p[i + k]))
+                            return false;
+                    i += 4;
+                }
                 i++;
             }
         } else if (c == '"') {
