@@ -130,6 +130,11 @@ int main(int argc, char **argv)
         .map_size = (size_t)config_int(cfg, "store.map_size"),
         .zstd_level = (int)config_int(cfg, "store.zstd_level"),
         .no_sync = !config_bool(cfg, "store.sync"),
+        /* one read transaction per HTTP thread at most, plus ingest and
+         * maintenance; never below LMDB's default of 126 */
+        .max_readers = (unsigned)config_int(cfg, "http.threads") + 16 > 126
+                           ? (unsigned)config_int(cfg, "http.threads") + 16
+                           : 126,
     };
     if ((rc = store_open(&so, &st)) != 0) {
         log_error("collector", "cannot open the store in %s: %s", data_dir, store_strerror(rc));
