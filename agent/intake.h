@@ -11,7 +11,8 @@
  *   400 the body is not JSON (or not an object/array), or no item was accepted
  *   413 the body (or a single-object body) is over the size limit
  *   415 the Content-Type is neither JSON nor NDJSON
- *   503 nothing could be queued (the producer queue is full)
+ *   503 nothing was accepted and at least one item failed in the producer
+ *       (queue full or another Kafka error): a retry may succeed
  */
 #ifndef LLMTAP_AGENT_INTAKE_H
 #define LLMTAP_AGENT_INTAKE_H

@@ -100,6 +100,8 @@ for name in "$@"; do
             echo "    $a"
             echo "      ${why:-(did not crash again)}"
         done
+        count=$(printf '%s\n' "$artifacts" | wc -l)
+        [ "$count" -gt 20 ] && echo "    ... and $((count - 20)) more in $out/artifacts"
     elif [ $rc -ne 0 ]; then
         echo "  exit status $rc; the end of $log:"
         tail -n 20 "$log" | sed 's/^/    /'
