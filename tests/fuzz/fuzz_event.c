@@ -43,18 +43,11 @@
 #include "event.h"
 #include "timeutil.h"
 
+#define FUZZ_NAME "fuzz_event"
+#include "fuzz_util.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FUZZ_ASSERT(cond, ...)                                                                    \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            fprintf(stderr, "fuzz_event: invariant failed: %s (%s:%d)\n  ", #cond, __FILE__,      \
-                    __LINE__);                                                                    \
-            fprintf(stderr, __VA_ARGS__);                                                         \
-            fputc('\n', stderr);                                                                  \
-            abort();                                                                              \
-        }                                                                                         \
-    } while (0)
 
 /* True when s is valid UTF-8 (RFC 3629: no overlongs, surrogates or > U+10FFFF). */
 static bool utf8_valid(const char *s)
@@ -181,28 +174,6 @@ static void check_error(const char *stage, enum event_reason got, const struct e
                 name);
 }
 
-/* Order-preserving, exact structural equality (numbers compared with ==). */
-static bool same_tree(const cJSON *a, const cJSON *b)
-{
-    if ((a->type & 0xFF) != (b->type & 0xFF))
-        return false;
-    if ((a->string == NULL) != (b->string == NULL))
-        return false;
-    if (a->string && strcmp(a->string, b->string) != 0)
-        return false;
-    if (cJSON_IsNumber(a))
-        return a->valuedouble == b->valuedouble;
-    if (cJSON_IsString(a) || cJSON_IsRaw(a))
-        return strcmp(a->valuestring, b->valuestring) == 0;
-    if (cJSON_IsArray(a) || cJSON_IsObject(a)) {
-        const cJSON *x = a->child, *y = b->child;
-        for (; x && y; x = x->next, y = y->next)
-            if (!same_tree(x, y))
-                return false;
-        return x == NULL && y == NULL;
-    }
-    return true;
-}
 
 static bool has_duplicate_keys(const cJSON *t)
 {

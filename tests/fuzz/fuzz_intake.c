@@ -65,18 +65,11 @@
 #include "metrics.h"
 #include "producer.h"
 
+#define FUZZ_NAME "fuzz_intake"
+#include "fuzz_util.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FUZZ_ASSERT(cond, ...)                                                                    \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            fprintf(stderr, "fuzz_intake: invariant failed: %s (%s:%d)\n  ", #cond, __FILE__,     \
-                    __LINE__);                                                                    \
-            fprintf(stderr, __VA_ARGS__);                                                         \
-            fputc('\n', stderr);                                                                  \
-            abort();                                                                              \
-        }                                                                                         \
-    } while (0)
 
 enum { CT_JSON, CT_NDJSON, CT_NONE, CT_TEXT };
 enum { MAX_SENT = 4096 }; /* more items than this per body are checked by count only */
@@ -204,28 +197,6 @@ static void free_items(cJSON **items, int n)
     free(items);
 }
 
-/* Order-preserving, exact structural equality (numbers compared with ==). */
-static bool same_tree(const cJSON *a, const cJSON *b)
-{
-    if ((a->type & 0xFF) != (b->type & 0xFF))
-        return false;
-    if ((a->string == NULL) != (b->string == NULL))
-        return false;
-    if (a->string && strcmp(a->string, b->string) != 0)
-        return false;
-    if (cJSON_IsNumber(a))
-        return a->valuedouble == b->valuedouble;
-    if (cJSON_IsString(a))
-        return strcmp(a->valuestring, b->valuestring) == 0;
-    if (cJSON_IsArray(a) || cJSON_IsObject(a)) {
-        const cJSON *x = a->child, *y = b->child;
-        for (; x && y; x = x->next, y = y->next)
-            if (!same_tree(x, y))
-                return false;
-        return x == NULL && y == NULL;
-    }
-    return true;
-}
 
 /* True when obj has a member equal (key and value) to m. */
 static bool has_member(const cJSON *obj, const cJSON *m)

@@ -6,9 +6,7 @@ agent stays healthy (and exits 0 on SIGTERM).
 """
 import json
 
-from llmtap_it import Stack, log, main, wait_for
-
-N_GOOD = 0
+from llmtap_it import Stack, log, main
 
 
 def ev(**kw):
