@@ -16,23 +16,26 @@
  * - The YAML file is read with libyaml's event parser, not its document
  *   loader: a recursive walk over mappings that builds dotted paths and
  *   decides, per path, whether it is a setting, a section (a proper prefix
- *   of settings), the pass-through mapping, or unknown. Every error carries
+ *   of settings), a pass-through mapping, or unknown. Every error carries
  *   file:line. Scalars are taken as text: the YAML "type" of a plain scalar
  *   does not matter, the setting's type does. A plain empty/~/null scalar
  *   unsets a string setting and is an error for the other types.
- * - Pass-through pairs (librdkafka properties) are kept unique by name: a
- *   later value for a name replaces the earlier one in place. They come from
- *   the file (nested or flat-dotted under the prefix mapping), the
- *   environment (LLMTAP_<COMPONENT>_<PREFIX>_<NAME>, '_' read as '.') and
- *   `--<prefix> NAME=VALUE` flags, in that order; config_passthrough_add
- *   only fills names nobody set.
+ * - Pass-through prefixes: t->passthrough is a comma-separated list
+ *   ("kafka,upstream"; pt_at gives item k). The config keeps one struct
+ *   pairs per item, in order (config_passthrough_* use item 0), each kept
+ *   unique by name: a later value replaces the earlier one in place. They
+ *   come from the file (nested or flat-dotted under the prefix mapping),
+ *   the environment (LLMTAP_<COMPONENT>_<PREFIX>_<NAME>, '_' read as '.')
+ *   and `--<prefix> NAME=VALUE` flags ('_' written '-'), in that order;
+ *   config_pairs_add only fills names nobody set.
  * - The table is checked on every config_load/config_help: a bad default,
- *   a duplicate key, flag or environment name is a programming error and
- *   aborts with a message naming the setting.
+ *   a duplicate key, flag or environment name, a bad, duplicate or
+ *   overlapping pass-through prefix is a programming error and aborts with a
+ *   message naming the setting or prefix.
  * - Ownership: struct config owns every string in it; it points at the
  *   caller's table, which must outlive it (tables are static in practice).
  *   A loaded config is read-only and may be read from any thread;
- *   config_set and config_passthrough_add need external serialisation.
+ *   config_set and config_pairs_add need external serialisation.
  */
 #include "config.h"
 
@@ -71,11 +74,17 @@ struct pair {
     enum source src;
 };
 
+struct pairs { /* the pairs of one pass-through prefix */
+    char prefix[NAME_MAX_LEN];
+    struct pair *v;
+    size_t n, cap;
+};
+
 struct config {
     const struct config_table *t;
     struct value *vals; /* t->n entries */
-    struct pair *pairs;
-    size_t npairs, cappairs;
+    struct pairs *pts;  /* one per pass-through prefix, in the table's order */
+    size_t npts;
     char *file; /* the config file read, or NULL */
 };
 
@@ -144,6 +153,42 @@ static void env_name(const struct config_table *t, const char *suffix, char *buf
     env_append(buf, cap, "_");
     if (suffix)
         env_append(buf, cap, suffix);
+}
+
+/* "LLMTAP_<COMPONENT>_<PREFIX>_": the start of a pass-through variable. */
+static void pt_env(const struct config_table *t, const char *prefix, char *buf, size_t cap)
+{
+    env_name(t, prefix, buf, cap);
+    env_append(buf, cap, "_");
+}
+
+/* Copies prefix k (item k of t->passthrough) into buf, as_flag: with '_'
+ * written '-' like a key's flag; false past the last. An item too long for
+ * buf comes out empty, which table_check rejects. */
+static bool pt_at(const struct config_table *t, size_t k, char buf[NAME_MAX_LEN], bool as_flag)
+{
+    const char *s = t->passthrough;
+    for (; s && k; k--)
+        if ((s = strchr(s, ',')))
+            s++;
+    if (!s)
+        return false;
+    size_t n = strcspn(s, ",");
+    n = n < NAME_MAX_LEN ? n : 0;
+    for (size_t i = 0; i < n; i++)
+        buf[i] = as_flag && s[i] == '_' ? '-' : s[i];
+    buf[n] = '\0';
+    return true;
+}
+
+/* The index of the prefix (as_flag: whose flag) is name[0..len), or -1. */
+static int pt_find(const struct config_table *t, const char *name, size_t len, bool as_flag)
+{
+    char p[NAME_MAX_LEN];
+    for (size_t k = 0; pt_at(t, k, p, as_flag); k++)
+        if (strlen(p) == len && memcmp(p, name, len) == 0)
+            return (int)k;
+    return -1;
 }
 
 static int find_key(const struct config_table *t, const char *key)
@@ -470,9 +515,24 @@ static void table_check(const struct config_table *t)
         bug(t, "component must be a non-empty name of letters, digits, '_' and '-'");
     if (t->n && !t->settings)
         bug(t, "n is %zu but settings is NULL", t->n);
-    if (t->passthrough && (!key_ok(t->passthrough) || strchr(t->passthrough, '.')))
-        bug(t, "bad pass-through prefix \"%s\"", t->passthrough);
     static const char *const builtin[] = {"config", "help", "print-config", "h"};
+    char p[NAME_MAX_LEN], q[NAME_MAX_LEN], pe[ENV_MAX_LEN], qe[ENV_MAX_LEN];
+    for (size_t k = 0; pt_at(t, k, p, false); k++) {
+        if (!key_ok(p) || strchr(p, '.'))
+            bug(t, "bad pass-through prefix \"%s\" in \"%s\"", p, t->passthrough);
+        pt_at(t, k, q, true);
+        for (size_t b = 0; b < sizeof builtin / sizeof *builtin; b++)
+            if (strcmp(q, builtin[b]) == 0)
+                bug(t, "pass-through prefix \"%s\": flag --%s is reserved", p, q);
+        pt_env(t, p, pe, sizeof pe);
+        for (size_t j = 0; j < k; j++) { /* also catches a repeat, and two with one flag */
+            pt_at(t, j, q, false);
+            pt_env(t, q, qe, sizeof qe);
+            if (strncmp(pe, qe, strlen(pe) < strlen(qe) ? strlen(pe) : strlen(qe)) == 0)
+                bug(t, "pass-through prefix \"%s\" repeats or overlaps \"%s\" (environment %s, %s)",
+                    p, q, pe, qe);
+        }
+    }
     char env_cfg[ENV_MAX_LEN];
     env_name(t, "config", env_cfg, sizeof env_cfg);
     for (size_t i = 0; i < t->n; i++) {
@@ -500,18 +560,16 @@ static void table_check(const struct config_table *t)
         for (size_t b = 0; b < sizeof builtin / sizeof *builtin; b++)
             if (strcmp(f, builtin[b]) == 0)
                 bug(t, "%s: flag --%s is reserved", s->key, f);
-        if (t->passthrough && strcmp(f, t->passthrough) == 0)
-            bug(t, "%s: flag --%s is the pass-through flag", s->key, f);
         if (strcmp(e, env_cfg) == 0)
             bug(t, "%s: environment name %s is reserved for the config file", s->key, e);
-        if (t->passthrough) {
-            size_t pl = strlen(t->passthrough);
-            if (strncmp(s->key, t->passthrough, pl) == 0 &&
-                (s->key[pl] == '\0' || s->key[pl] == '.'))
-                bug(t, "%s: key is under the pass-through prefix \"%s\"", s->key, t->passthrough);
-            char pe[ENV_MAX_LEN];
-            env_name(t, t->passthrough, pe, sizeof pe);
-            env_append(pe, sizeof pe, "_");
+        for (size_t k = 0; pt_at(t, k, p, false); k++) {
+            pt_at(t, k, q, true);
+            pt_env(t, p, pe, sizeof pe);
+            size_t pl = strlen(p);
+            if (strcmp(f, q) == 0)
+                bug(t, "%s: flag --%s is a pass-through flag", s->key, f);
+            if (strncmp(s->key, p, pl) == 0 && (s->key[pl] == '\0' || s->key[pl] == '.'))
+                bug(t, "%s: key is under the pass-through prefix \"%s\"", s->key, p);
             if (strncmp(e, pe, strlen(pe)) == 0)
                 bug(t, "%s: environment name %s is under the pass-through prefix %s", s->key, e,
                     pe);
@@ -565,43 +623,43 @@ static int value_set(struct config *c, size_t i, const char *text, enum source s
     return 0;
 }
 
-static struct pair *pair_find(const struct config *c, const char *name)
+static struct pair *pair_find(const struct pairs *ps, const char *name)
 {
-    for (size_t i = 0; i < c->npairs; i++)
-        if (strcmp(c->pairs[i].name, name) == 0)
-            return &c->pairs[i];
+    for (size_t i = 0; i < ps->n; i++)
+        if (strcmp(ps->v[i].name, name) == 0)
+            return &ps->v[i];
     return NULL;
 }
 
 /* Sets name=value, replacing an existing value of that name in place. */
-static int pair_set(struct config *c, const char *name, const char *value, enum source src)
+static int pair_set(struct pairs *ps, const char *name, const char *value, enum source src)
 {
     char *v = strdup(value);
     if (!v)
         return -1;
-    struct pair *p = pair_find(c, name);
+    struct pair *p = pair_find(ps, name);
     if (p) {
         free(p->value);
         p->value = v;
         p->src = src;
         return 0;
     }
-    if (c->npairs == c->cappairs) {
-        size_t cap = c->cappairs ? c->cappairs * 2 : 8;
-        struct pair *np = realloc(c->pairs, cap * sizeof *np);
+    if (ps->n == ps->cap) {
+        size_t cap = ps->cap ? ps->cap * 2 : 8;
+        struct pair *np = realloc(ps->v, cap * sizeof *np);
         if (!np) {
             free(v);
             return -1;
         }
-        c->pairs = np;
-        c->cappairs = cap;
+        ps->v = np;
+        ps->cap = cap;
     }
     char *n = strdup(name);
     if (!n) {
         free(v);
         return -1;
     }
-    c->pairs[c->npairs++] = (struct pair){.name = n, .value = v, .src = src};
+    ps->v[ps->n++] = (struct pair){.name = n, .value = v, .src = src};
     return 0;
 }
 
@@ -648,10 +706,10 @@ static int y_mapping(struct yload *y, const char *path);
 static int y_value(struct yload *y, const char *full, int line, yaml_event_t *ev)
 {
     const struct config_table *t = y->c->t;
-    const char *pt = t->passthrough;
-    size_t ptl = pt ? strlen(pt) : 0;
-    bool is_pt = pt && strcmp(full, pt) == 0;
-    bool under_pt = pt && strncmp(full, pt, ptl) == 0 && full[ptl] == '.';
+    size_t ptl = strcspn(full, "."); /* a prefix is the first component */
+    int pt = pt_find(t, full, ptl, false);
+    bool is_pt = pt >= 0 && full[ptl] == '\0';
+    bool under_pt = pt >= 0 && full[ptl] == '.';
     int idx = find_key(t, full);
     bool section = idx < 0 && !is_pt && !under_pt && is_section(t, full);
     int rc = 0;
@@ -692,12 +750,13 @@ static int y_value(struct yload *y, const char *full, int line, yaml_event_t *ev
                       line, full);
         } else if (under_pt) {
             const char *name = full + ptl + 1;
-            struct pair *p = pair_find(y->c, name);
+            struct pairs *ps = &y->c->pts[pt];
+            struct pair *p = pair_find(ps, name);
             if (null)
                 rc = fail(y->err, y->errlen, "%s:%d: %s: missing value", y->file, line, full);
             else if (p && p->src == SRC_FILE)
                 rc = fail(y->err, y->errlen, "%s:%d: %s: given twice", y->file, line, full);
-            else if (pair_set(y->c, name, text, SRC_FILE))
+            else if (pair_set(ps, name, text, SRC_FILE))
                 rc = fail(y->err, y->errlen, "out of memory");
         } else if (is_pt || section) {
             if (!null)
@@ -838,14 +897,10 @@ fail:
 static int load_env(struct config *c, char *err, size_t errlen)
 {
     const struct config_table *t = c->t;
-    char prefix[ENV_MAX_LEN], ptprefix[ENV_MAX_LEN] = "", cfg[ENV_MAX_LEN], e[ENV_MAX_LEN];
+    char prefix[ENV_MAX_LEN], ptprefix[ENV_MAX_LEN], cfg[ENV_MAX_LEN], e[ENV_MAX_LEN];
     char why[512];
     env_name(t, NULL, prefix, sizeof prefix);
     env_name(t, "config", cfg, sizeof cfg);
-    if (t->passthrough) {
-        env_name(t, t->passthrough, ptprefix, sizeof ptprefix);
-        env_append(ptprefix, sizeof ptprefix, "_");
-    }
 
     /* Declared settings, in table order. An empty variable counts as unset. */
     for (size_t i = 0; i < t->n; i++) {
@@ -858,7 +913,7 @@ static int load_env(struct config *c, char *err, size_t errlen)
     }
 
     /* Anything else with our prefix is a typo or pass-through. */
-    size_t pl = strlen(prefix), ptl = strlen(ptprefix);
+    size_t pl = strlen(prefix);
     for (char **ep = environ; ep && *ep; ep++) {
         const char *kv = *ep, *eq = strchr(kv, '=');
         size_t nl = eq ? (size_t)(eq - kv) : strlen(kv);
@@ -874,27 +929,28 @@ static int load_env(struct config *c, char *err, size_t errlen)
             env_name(t, t->settings[i].key, se, sizeof se);
             known = strcmp(se, e) == 0;
         }
-        if (known)
-            continue;
-        if (ptl && nl > ptl && strncmp(e, ptprefix, ptl) == 0) {
-            if (!eq[1])
-                continue;
-            char name[ENV_MAX_LEN];
-            size_t k = 0;
-            for (const char *p = e + ptl; *p; p++)
-                name[k++] = *p == '_' ? '.' : (char)tolower((unsigned char)*p);
-            name[k] = '\0';
-            if (pair_set(c, name, eq + 1, SRC_ENV))
-                return fail(err, errlen, "out of memory");
-            continue;
+        /* table_check made the prefixes' variables disjoint: at most one matches */
+        struct pairs *ps = NULL;
+        size_t ptl = 0;
+        for (size_t j = 0; j < c->npts && !ps; j++) {
+            pt_env(t, c->pts[j].prefix, ptprefix, sizeof ptprefix);
+            ptl = strlen(ptprefix);
+            if (nl > ptl && strncmp(e, ptprefix, ptl) == 0)
+                ps = &c->pts[j];
         }
-        char key[ENV_MAX_LEN];
+        if (known || (ps && !eq[1]))
+            continue;
+        char name[ENV_MAX_LEN]; /* the pair's name or the key meant: '_' read as '.' */
         size_t k = 0;
-        for (const char *p = e + pl; *p; p++)
-            key[k++] = *p == '_' ? '.' : (char)tolower((unsigned char)*p);
-        key[k] = '\0';
+        for (const char *p = e + (ps ? ptl : pl); *p; p++)
+            name[k++] = *p == '_' ? '.' : (char)tolower((unsigned char)*p);
+        name[k] = '\0';
+        if (ps && pair_set(ps, name, eq + 1, SRC_ENV))
+            return fail(err, errlen, "out of memory");
+        if (ps)
+            continue;
         char hint[NAME_MAX_LEN + 32];
-        suggest(t, key, false, hint, sizeof hint);
+        suggest(t, name, false, hint, sizeof hint);
         return fail(err, errlen, "%s: unknown setting in the environment%s", e, hint);
     }
     return CONFIG_OK;
@@ -904,24 +960,25 @@ static int load_env(struct config *c, char *err, size_t errlen)
 /* flags                                                                     */
 
 struct flag_action {
-    int idx;           /* setting, or -1 for a pass-through NAME=VALUE */
+    int idx, pt;       /* setting; or idx -1 and prefix pt for a pass-through NAME=VALUE */
     const char *value; /* points into argv */
     const char *arg;   /* the flag as given, for messages */
 };
 
 static bool is_flag_like(const char *a) { return a[0] == '-' && a[1] == '-'; }
 
-/* Applies one pass-through flag value "NAME=VALUE". */
-static int apply_pt_flag(struct config *c, const char *nv, char *err, size_t errlen)
+/* Applies pass-through flag f ("--upstream NAME=VALUE") to the pairs ps. */
+static int apply_pt_flag(struct pairs *ps, const struct flag_action *f, char *err, size_t errlen)
 {
-    const char *eq = strchr(nv, '=');
+    const char *nv = f->value, *eq = strchr(nv, '=');
     if (!eq || eq == nv)
-        return fail(err, errlen, "--%s: expected NAME=VALUE, got \"%s\"", c->t->passthrough, nv);
+        return fail(err, errlen, "%.*s: expected NAME=VALUE, got \"%s\"", (int)strcspn(f->arg, "="),
+                    f->arg, nv);
     size_t nl = (size_t)(eq - nv);
     char *name = strndup(nv, nl);
     if (!name)
         return fail(err, errlen, "out of memory");
-    int rc = pair_set(c, name, eq + 1, SRC_FLAG);
+    int rc = pair_set(ps, name, eq + 1, SRC_FLAG);
     free(name);
     return rc ? fail(err, errlen, "out of memory") : CONFIG_OK;
 }
@@ -935,10 +992,17 @@ static struct config *config_new(const struct config_table *t)
     if (!c)
         return NULL;
     c->t = t;
-    if (t->n && !(c->vals = calloc(t->n, sizeof *c->vals))) {
+    char p[NAME_MAX_LEN];
+    while (pt_at(t, c->npts, p, false))
+        c->npts++;
+    if ((t->n && !(c->vals = calloc(t->n, sizeof *c->vals))) ||
+        (c->npts && !(c->pts = calloc(c->npts, sizeof *c->pts)))) {
+        free(c->vals);
         free(c);
         return NULL;
     }
+    for (size_t k = 0; k < c->npts; k++)
+        pt_at(t, k, c->pts[k].prefix, false);
     char why[256];
     for (size_t i = 0; i < t->n; i++)
         if (value_set(c, i, t->settings[i].def, SRC_DEFAULT, 0, why, sizeof why)) {
@@ -999,11 +1063,10 @@ int config_load(const struct config_table *t, int argc, char **argv, struct conf
             print = true;
             continue;
         }
-        int idx = -1;
+        int idx = -1, pt = pt_find(t, name, nl, true);
         bool is_config = FLAG_IS("config");
-        bool is_pt = t->passthrough && FLAG_IS(t->passthrough);
 #undef FLAG_IS
-        if (!is_config && !is_pt) {
+        if (!is_config && pt < 0) {
             idx = find_flag(t, name, nl);
             if (idx < 0) {
                 char got[NAME_MAX_LEN + 8], hint[NAME_MAX_LEN + 32] = "";
@@ -1030,7 +1093,7 @@ int config_load(const struct config_table *t, int argc, char **argv, struct conf
         if (is_config)
             file = value;
         else
-            acts[nacts++] = (struct flag_action){.idx = is_pt ? -1 : idx, .value = value, .arg = a};
+            acts[nacts++] = (struct flag_action){.idx = idx, .pt = pt, .value = value, .arg = a};
     }
 
     if (!(c = config_new(t))) {
@@ -1055,7 +1118,7 @@ int config_load(const struct config_table *t, int argc, char **argv, struct conf
     for (size_t i = 0; i < nacts; i++) {
         const struct flag_action *f = &acts[i];
         if (f->idx < 0) {
-            if (apply_pt_flag(c, f->value, err, errlen))
+            if (apply_pt_flag(&c->pts[f->pt], f, err, errlen))
                 goto fail;
             continue;
         }
@@ -1144,26 +1207,57 @@ int config_set(struct config *c, const char *key, const char *value, char *err, 
     return CONFIG_OK;
 }
 
-size_t config_passthrough_count(const struct config *c) { return c->npairs; }
+/* The pairs of prefix, or abort: asking for an undeclared prefix is a bug. */
+static struct pairs *pairs_of(const struct config *c, const char *prefix, const char *fn)
+{
+    int k = c && prefix ? pt_find(c->t, prefix, strlen(prefix), false) : -1;
+    if (k < 0) {
+        fprintf(stderr, "%s(\"%s\"): no such pass-through prefix in the table of \"%s\"\n", fn,
+                prefix ? prefix : "NULL", c ? c->t->component : "NULL config");
+        abort();
+    }
+    return &c->pts[k];
+}
+
+size_t config_pairs_count(const struct config *c, const char *prefix)
+{
+    return pairs_of(c, prefix, "config_pairs_count")->n;
+}
+
+void config_pairs_get(const struct config *c, const char *prefix, size_t i, const char **name,
+                      const char **value)
+{
+    const struct pairs *ps = pairs_of(c, prefix, "config_pairs_get");
+    if (i >= ps->n) {
+        fprintf(stderr, "config_pairs_get(\"%s\"): index %zu out of %zu\n", prefix, i, ps->n);
+        abort();
+    }
+    *name = ps->v[i].name;
+    *value = ps->v[i].value;
+}
+
+int config_pairs_add(struct config *c, const char *prefix, const char *name, const char *value)
+{
+    struct pairs *ps = pairs_of(c, prefix, "config_pairs_add");
+    if (!name || !*name || !value)
+        return CONFIG_ERROR;
+    if (pair_find(ps, name))
+        return CONFIG_OK; /* the user's value stands */
+    return pair_set(ps, name, value, SRC_DEFAULT) ? CONFIG_ERROR : CONFIG_OK;
+}
+
+/* The config_passthrough_* functions address the first prefix. */
+size_t config_passthrough_count(const struct config *c) { return c->npts ? c->pts[0].n : 0; }
 
 void config_passthrough_get(const struct config *c, size_t i, const char **name,
                             const char **value)
 {
-    if (i >= c->npairs) {
-        fprintf(stderr, "config_passthrough_get: index %zu out of %zu\n", i, c->npairs);
-        abort();
-    }
-    *name = c->pairs[i].name;
-    *value = c->pairs[i].value;
+    config_pairs_get(c, c->npts ? c->pts[0].prefix : NULL, i, name, value);
 }
 
 int config_passthrough_add(struct config *c, const char *name, const char *value)
 {
-    if (!name || !*name || !value)
-        return CONFIG_ERROR;
-    if (pair_find(c, name))
-        return CONFIG_OK; /* the user's value stands */
-    return pair_set(c, name, value, SRC_DEFAULT) ? CONFIG_ERROR : CONFIG_OK;
+    return c->npts ? config_pairs_add(c, c->pts[0].prefix, name, value) : CONFIG_ERROR;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1239,24 +1333,24 @@ static bool is_secret(const char *name)
     return strcasestr(name, "password") || strcasestr(name, "secret") || strcasestr(name, "key");
 }
 
-/* Entry i of the printed tree: settings, then the pass-through prefix. */
+/* Entry i of the printed tree: settings, then the pass-through prefixes. */
 static const char *entry_key(const struct config *c, size_t i)
 {
-    return i < c->t->n ? c->t->settings[i].key : c->t->passthrough;
+    return i < c->t->n ? c->t->settings[i].key : c->pts[i - c->t->n].prefix;
 }
 
-static void print_pairs(const struct config *c, FILE *out, int depth)
+static void print_pairs(const struct pairs *ps, FILE *out, int depth)
 {
-    if (!c->npairs) {
+    if (!ps->n) {
         fputs(" {}\n", out);
         return;
     }
     fputc('\n', out);
-    for (size_t i = 0; i < c->npairs; i++) {
+    for (size_t i = 0; i < ps->n; i++) {
         fprintf(out, "%*s", 2 * depth, "");
-        print_scalar(out, c->pairs[i].name, true);
+        print_scalar(out, ps->v[i].name, true);
         fputs(": ", out);
-        print_scalar(out, is_secret(c->pairs[i].name) ? "<redacted>" : c->pairs[i].value, true);
+        print_scalar(out, is_secret(ps->v[i].name) ? "<redacted>" : ps->v[i].value, true);
         fputc('\n', out);
     }
 }
@@ -1266,7 +1360,7 @@ static void print_pairs(const struct config *c, FILE *out, int depth)
 static void print_level(const struct config *c, FILE *out, const char *prefix, size_t plen,
                         int depth)
 {
-    size_t n = c->t->n + (c->t->passthrough ? 1 : 0);
+    size_t n = c->t->n + c->npts;
     for (size_t i = 0; i < n; i++) {
         const char *key = entry_key(c, i);
         if (strncmp(key, prefix, plen) != 0)
@@ -1285,8 +1379,8 @@ static void print_level(const struct config *c, FILE *out, const char *prefix, s
         if (rest[cl] == '.') { /* a section */
             fputc('\n', out);
             print_level(c, out, key, plen + cl + 1, depth + 1);
-        } else if (i == c->t->n) {
-            print_pairs(c, out, depth + 1);
+        } else if (i >= c->t->n) {
+            print_pairs(&c->pts[i - c->t->n], out, depth + 1);
         } else {
             const struct config_setting *s = &c->t->settings[i];
             const struct value *v = &c->vals[i];
@@ -1339,7 +1433,7 @@ void config_help(const struct config_table *t, FILE *out)
 {
     table_check(t);
     char left[NAME_MAX_LEN + 32], desc[1024], e[ENV_MAX_LEN], f[NAME_MAX_LEN + 8];
-    char lo[64], hi[64];
+    char p[NAME_MAX_LEN], pf[NAME_MAX_LEN], lo[64], hi[64];
     fprintf(out, "usage: %s\n\nSettings (flag, description, default, environment variable):\n",
             t->usage ? t->usage : t->component);
     for (size_t i = 0; i < t->n; i++) {
@@ -1362,13 +1456,13 @@ void config_help(const struct config_table *t, FILE *out)
     env_name(t, "config", e, sizeof e);
     snprintf(desc, sizeof desc, "read settings from a YAML file [env: %s]", e);
     help_line(out, "--config FILE", desc);
-    if (t->passthrough) {
-        snprintf(left, sizeof left, "--%s NAME=VALUE", t->passthrough);
-        env_name(t, t->passthrough, e, sizeof e);
+    for (size_t k = 0; pt_at(t, k, p, false) && pt_at(t, k, pf, true); k++) {
+        snprintf(left, sizeof left, "--%s NAME=VALUE", pf);
+        pt_env(t, p, e, sizeof e);
         snprintf(desc, sizeof desc,
-                 "pass a %s property through unchanged; repeatable "
-                 "[env: %s_<NAME>, '.' written '_'] [file: %s: mapping]",
-                 t->passthrough, e, t->passthrough);
+                 "pass %s.NAME through unchanged; repeatable "
+                 "[env: %s<NAME>, '.' written '_'] [file: %s: mapping]",
+                 p, e, p);
         help_line(out, left, desc);
     }
     help_line(out, "--print-config", "print the effective configuration as YAML and exit");
@@ -1388,11 +1482,14 @@ void config_destroy(struct config *c)
         for (size_t i = 0; i < c->t->n; i++)
             free(c->vals[i].text);
     free(c->vals);
-    for (size_t i = 0; i < c->npairs; i++) {
-        free(c->pairs[i].name);
-        free(c->pairs[i].value);
+    for (size_t k = 0; k < c->npts; k++) {
+        for (size_t i = 0; i < c->pts[k].n; i++) {
+            free(c->pts[k].v[i].name);
+            free(c->pts[k].v[i].value);
+        }
+        free(c->pts[k].v);
     }
-    free(c->pairs);
+    free(c->pts);
     free(c->file);
     free(c);
 }

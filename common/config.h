@@ -21,24 +21,32 @@
  * arguments are errors. `--config ""` reads no file even if
  * LLMTAP_<COMPONENT>_CONFIG names one.
  *
- * Pass-through: when the table names a pass-through prefix (e.g.
- * "librdkafka"), every YAML key under the `librdkafka:` mapping (nested
- * mappings joined with '.', or flat dotted names like `bootstrap.servers: x`),
- * every LLMTAP_<COMPONENT>_LIBRDKAFKA_<NAME> variable (NAME lower-cased, '_'
- * read as '.'), and every `--librdkafka NAME=VALUE` flag (repeatable) is
- * collected unchanged as a (name, value) pair instead of being validated
- * (for librdkafka's own properties, which librdkafka checks). Same
- * precedence: file < environment < flags.
+ * Pass-through: the table may name pass-through prefixes, a comma-separated
+ * list without spaces ("kafka,upstream"). For each prefix, e.g. "kafka",
+ * every YAML key under the `kafka:` mapping (nested mappings joined with '.',
+ * or flat dotted names like `bootstrap.servers: x`), every
+ * LLMTAP_<COMPONENT>_KAFKA_<NAME> variable (NAME lower-cased, '_' read as
+ * '.'), and every `--kafka NAME=VALUE` flag (repeatable) is collected
+ * unchanged as a (name, value) pair of that prefix instead of being validated
+ * (for librdkafka's own properties, which librdkafka checks, or named
+ * upstreams: `upstream: {vllm: {url: U}}` gives the pair ("vllm.url", U) of
+ * "upstream"). Same precedence: file < environment < flags. Each prefix has
+ * its own pairs: a name given under one never appears under another. A '_'
+ * in a prefix is written '-' in its flag, as for keys: the flag of
+ * "redact_rule" is --redact-rule (its mapping `redact_rule:`).
  *
  * Errors are precise and name the key: "kafka.topic: unknown setting",
  * "http.threads: \"0\" is below the minimum 1 (flag --http-threads)",
  * "config.yaml:12: kafka.topik: unknown setting (did you mean kafka.topic?)".
  *
  * A programming error in the table (a bad or missing default, a duplicate
- * key, flag or environment name, a key that is also a section) aborts with
- * a message in config_load and config_help. Thread safety: a loaded config
- * is read-only and may be read from any number of threads; config_set and
- * config_passthrough_add must not run concurrently with anything else.
+ * key, flag or environment name, a key that is also a section; a bad or
+ * duplicate pass-through prefix, two prefixes whose environment names
+ * overlap, a setting whose key, flag or environment name falls under a
+ * prefix) aborts with a message in config_load and config_help. Thread
+ * safety: a loaded config is read-only and may be read from any number of
+ * threads; config_set, config_pairs_add and config_passthrough_add must not
+ * run concurrently with anything else.
  */
 #ifndef LLMTAP_CONFIG_H
 #define LLMTAP_CONFIG_H
@@ -75,7 +83,7 @@ struct config_table {
     const char *usage;                 /* first line of --help, e.g. "llmtap-agent [flags]" */
     const struct config_setting *settings;
     size_t n;
-    const char *passthrough;           /* e.g. "librdkafka", or NULL */
+    const char *passthrough;           /* prefixes, e.g. "kafka" or "kafka,upstream"; or NULL */
 };
 
 struct config;
@@ -113,28 +121,38 @@ bool config_bool(const struct config *c, const char *key);
  * invalid. */
 int config_set(struct config *c, const char *key, const char *value, char *err, size_t errlen);
 
-/* Pass-through pairs. Names are unique: a later value for a name (file <
- * environment < flags) replaces the earlier one and keeps its place, so
- * the pairs can be applied in any order. The strings are owned by the config
- * and valid until config_destroy. i must be
- * below the count (aborts otherwise). */
+/* Pass-through pairs of prefix (one of the table's, e.g. "upstream"; an
+ * undeclared or NULL prefix is a programming error: aborts with a message).
+ * Names are unique per prefix: a later value for a name (file < environment
+ * < flags) replaces the earlier one and keeps its place, so the pairs can be
+ * applied in any order. The strings are owned by the config and valid until
+ * config_destroy. i must be below the count (aborts otherwise). */
+size_t config_pairs_count(const struct config *c, const char *prefix);
+void config_pairs_get(const struct config *c, const char *prefix, size_t i, const char **name,
+                      const char **value);
+/* Adds a program default for a name of prefix: it is appended only when the
+ * user did not set that name, so user values always win. Returns CONFIG_OK
+ * (also when the user's value was kept), or CONFIG_ERROR for a NULL/empty
+ * name, a NULL value or no memory; aborts on an undeclared prefix. */
+int config_pairs_add(struct config *c, const char *prefix, const char *name, const char *value);
+
+/* The same for the FIRST prefix of the table ("kafka" in "kafka,upstream"),
+ * so code written for a single prefix keeps working. With no prefix
+ * declared, the count is 0, any get aborts and add returns CONFIG_ERROR. */
 size_t config_passthrough_count(const struct config *c);
 void config_passthrough_get(const struct config *c, size_t i, const char **name, const char **value);
-/* Adds a program default for a pass-through name: it is appended only when
- * the user did not set that name, so user values always win. Returns
- * CONFIG_OK (also when the user's value was kept), or CONFIG_ERROR for a
- * NULL/empty name, a NULL value or no memory. */
 int config_passthrough_add(struct config *c, const char *name, const char *value);
 
-/* Writes the effective configuration as YAML, nested by dotted key, with the
- * pass-through pairs under the prefix mapping; values of pass-through names
+/* Writes the effective configuration as YAML, nested by dotted key, with
+ * each prefix's pairs under its own mapping; values of pass-through names
  * containing "password", "secret" or "key" (any case) are shown as
  * <redacted>. An unset string prints as ~. The output is itself a valid
  * config file giving the same values (apart from redacted ones). */
 void config_print(const struct config *c, FILE *out);
 /* Writes --help text generated from the table: the usage line, then one
  * line per setting (`--flag TYPE  description (default: X, range A..B)
- * [env: LLMTAP_...]`), the built-in flags and the value syntax. */
+ * [env: LLMTAP_...]`), one `--<prefix> NAME=VALUE` line per pass-through
+ * prefix, the built-in flags and the value syntax. */
 void config_help(const struct config_table *t, FILE *out);
 
 /* Accepts NULL. */

@@ -10,7 +10,15 @@
  * - Too-large bodies: a Content-Length over the limit is answered on the
  *   first call; a chunked body that grows past the limit is discarded as it
  *   arrives and answered at the end. Either way memory stays bounded.
- * - Threads: MHD's internal thread pool (epoll); quiesce closes the listen
+ * - The per-request context is allocated by MHD's URI-log callback (which
+ *   sees the URI as sent, query string included, before MHD splits it) and
+ *   freed by the completion callback.
+ * - Streaming responses wrap the handler's stream()/stream_done() in MHD's
+ *   content-reader callbacks. stream_done learns whether the body went out
+ *   whole from two facts: stream() returned END, and MHD's completion notice
+ *   (which comes before the response is destroyed) said COMPLETED_OK.
+ * - Threads: MHD's internal thread pool (epoll), or one thread per
+ *   connection when a handler or stream may block (the proxy); quiesce closes the listen
  *   socket's polling so new connections are refused, and drain waits for the
  *   requests in progress (counted from their first callback to MHD's
  *   completion notice) before stop closes every connection.
@@ -39,10 +47,39 @@ struct httpd {
     uint16_t port;
 };
 
+struct stream_state {
+    struct httpd_resp r; /* stream, stream_done, stream_cls */
+    bool ended;          /* stream() returned END, or the known length was sent */
+    uint64_t sent;
+    bool aborted;        /* the completion notice was not COMPLETED_OK */
+    _Atomic int refs;    /* the request context and the MHD response */
+};
+
+static void stream_release(struct stream_state *st)
+{
+    if (atomic_fetch_sub(&st->refs, 1) == 1)
+        free(st);
+}
+
 struct reqctx {
     struct buf body;
     bool too_large;
+    bool started; /* the access handler has seen this request */
+    char *uri;
+    struct stream_state *stream;
 };
+
+static void *uri_logger(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    struct reqctx *ctx = calloc(1, sizeof *ctx);
+    if (ctx)
+        ctx->uri = strdup(uri ? uri : "");
+    if (ctx && !ctx->uri) {
+        free(ctx);
+        ctx = NULL;
+    }
+    return ctx;
+}
 
 static void request_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                               enum MHD_RequestTerminationCode toe)
@@ -50,15 +87,87 @@ static void request_completed(void *cls, struct MHD_Connection *c, void **con_cl
     struct httpd *h = cls;
     struct reqctx *ctx = *con_cls;
     if (ctx) {
+        if (ctx->stream) {
+            ctx->stream->aborted = toe != MHD_REQUEST_TERMINATED_COMPLETED_OK;
+            stream_release(ctx->stream);
+        }
         buf_free(&ctx->body);
+        free(ctx->uri);
+        if (ctx->started)
+            atomic_fetch_sub(&h->inflight, 1);
         free(ctx);
         *con_cls = NULL;
-        atomic_fetch_sub(&h->inflight, 1);
     }
 }
 
-static enum MHD_Result respond(struct MHD_Connection *c, struct httpd_resp *resp)
+static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 {
+    struct stream_state *st = cls;
+    long n = st->r.stream(st->r.stream_cls, buf, max);
+    if (n > 0) {
+        st->sent += (uint64_t)n;
+        /* With a known length MHD stops calling once it has that many. */
+        if (st->r.stream_len >= 0 && st->sent >= (uint64_t)st->r.stream_len)
+            st->ended = true;
+        return (ssize_t)n;
+    }
+    if (n == HTTPD_STREAM_END) {
+        st->ended = true;
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    }
+    return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void stream_free(void *cls)
+{
+    struct stream_state *st = cls;
+    if (st->r.stream_done)
+        st->r.stream_done(st->r.stream_cls, st->ended && !st->aborted);
+    stream_release(st);
+}
+
+static void add_headers(struct MHD_Response *r, const struct httpd_resp *resp)
+{
+    for (size_t i = 0; i < resp->nheaders; i++)
+        MHD_add_response_header(r, resp->headers[i].name, resp->headers[i].value);
+    if (resp->header)
+        MHD_add_response_header(r, resp->header, resp->header_value);
+}
+
+static enum MHD_Result respond_stream(struct MHD_Connection *c, struct reqctx *ctx,
+                                      struct httpd_resp *resp)
+{
+    free(resp->body);
+    struct stream_state *st = calloc(1, sizeof *st);
+    if (!st) {
+        if (resp->stream_done)
+            resp->stream_done(resp->stream_cls, false);
+        return MHD_NO;
+    }
+    st->r = *resp;
+    atomic_init(&st->refs, 1);
+    uint64_t size = resp->stream_len >= 0 ? (uint64_t)resp->stream_len : MHD_SIZE_UNKNOWN;
+    struct MHD_Response *r =
+        MHD_create_response_from_callback(size, 32 * 1024, stream_reader, st, stream_free);
+    if (!r) {
+        stream_free(st);
+        return MHD_NO;
+    }
+    atomic_fetch_add(&st->refs, 1);
+    ctx->stream = st;
+    if (resp->content_type)
+        MHD_add_response_header(r, "Content-Type", resp->content_type);
+    add_headers(r, resp);
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)resp->status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result respond(struct MHD_Connection *c, struct reqctx *ctx,
+                               struct httpd_resp *resp)
+{
+    if (resp->stream)
+        return respond_stream(c, ctx, resp);
     if (!resp->body) {
         resp->body = strdup("");
         resp->len = 0;
@@ -71,8 +180,7 @@ static enum MHD_Result respond(struct MHD_Connection *c, struct httpd_resp *resp
     }
     MHD_add_response_header(r, "Content-Type",
                             resp->content_type ? resp->content_type : "application/json");
-    if (resp->header)
-        MHD_add_response_header(r, resp->header, resp->header_value);
+    add_headers(r, resp);
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)resp->status, r);
     MHD_destroy_response(r);
     return ret;
@@ -85,11 +193,10 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c, const
 {
     struct httpd *h = cls;
     struct reqctx *ctx = *con_cls;
-    if (!ctx) {
-        ctx = calloc(1, sizeof *ctx);
-        if (!ctx)
-            return MHD_NO;
-        *con_cls = ctx;
+    if (!ctx)
+        return MHD_NO; /* the URI logger could not allocate */
+    if (!ctx->started) {
+        ctx->started = true;
         atomic_fetch_add(&h->inflight, 1);
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoull(cl, NULL, 10) > h->o.max_body)
@@ -112,17 +219,18 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c, const
     struct httpd_req req = {
         .method = method,
         .path = url,
+        .uri = ctx->uri,
         .body = ctx->too_large || ctx->body.len == 0 ? NULL : ctx->body.p,
         .body_len = ctx->too_large ? 0 : ctx->body.len,
         .body_too_large = ctx->too_large,
         .conn = c,
     };
-    struct httpd_resp resp = {.status = 200};
+    struct httpd_resp resp = {.status = 200, .stream_len = -1};
     if (ctx->body.oom)
         httpd_error(&resp, 503, "out of memory reading the request body");
     else
         h->o.handler(h->o.ud, &req, &resp);
-    return respond(c, &resp);
+    return respond(c, ctx, &resp);
 }
 
 static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *slen,
@@ -186,14 +294,28 @@ int httpd_start(const struct httpd_opts *o, struct httpd **out, char *err, size_
     }
     h->o = *o;
     h->quiesced_fd = MHD_INVALID_SOCKET;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+                     (v6 ? MHD_USE_IPv6 : 0);
+    struct MHD_OptionItem opts[8];
+    int no = 0;
+    if (o->per_connection) {
+        flags |= MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
+        opts[no++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_STACK_SIZE, 256 * 1024, NULL};
+    } else {
+        flags |= MHD_USE_EPOLL;
+        opts[no++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE,
+                                             (intptr_t)(o->threads ? o->threads : 1), NULL};
+    }
+    if (o->max_connections)
+        opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
+                                             (intptr_t)o->max_connections, NULL};
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     h->d = MHD_start_daemon(flags, 0, NULL, NULL, access_handler, h, MHD_OPTION_SOCK_ADDR,
-                            (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
-                            (unsigned)(o->threads ? o->threads : 1),
+                            (struct sockaddr *)&ss, MHD_OPTION_URI_LOG_CALLBACK, uri_logger, h,
                             MHD_OPTION_NOTIFY_COMPLETED, request_completed, h,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-                            MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+                            MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_ARRAY,
+                            opts, MHD_OPTION_END);
     if (!h->d) {
         snprintf(err, errlen, "cannot listen on %s (address in use or not available)", o->listen);
         free(h);
@@ -244,6 +366,32 @@ const char *httpd_query(const struct httpd_req *r, const char *key)
 const char *httpd_header(const struct httpd_req *r, const char *name)
 {
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+struct each_ud {
+    bool (*fn)(void *ud, const char *name, const char *value);
+    void *ud;
+};
+
+static enum MHD_Result each_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    struct each_ud *e = cls;
+    return e->fn(e->ud, key, value ? value : "") ? MHD_YES : MHD_NO;
+}
+
+void httpd_headers_each(const struct httpd_req *r,
+                        bool (*fn)(void *ud, const char *name, const char *value), void *ud)
+{
+    struct each_ud e = {fn, ud};
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, each_header, &e);
+}
+
+int httpd_client_fd(const struct httpd_req *r)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    return ci ? (int)ci->connect_fd : -1;
 }
 
 void httpd_json(struct httpd_resp *resp, int status, const char *json, size_t len)

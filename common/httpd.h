@@ -9,7 +9,14 @@
  * the handler is called with body_too_large set (Content-Length over the
  * limit is detected before any byte is read).
  *
- * Threads: the handler runs on libmicrohttpd's pool threads, concurrently.
+ * Streaming responses (the proxy): a handler may set resp->stream instead of
+ * a body; the server then pulls the body from that callback as the client
+ * can take it, so bytes reach the client as soon as the callback returns
+ * them. The callback may block only in the thread-per-connection mode
+ * (httpd_opts.per_connection), where each connection has its own thread.
+ *
+ * Threads: the handler runs on libmicrohttpd's threads, concurrently: a
+ * fixed pool (default), or one thread per connection (per_connection).
  */
 #ifndef LLMTAP_HTTPD_H
 #define LLMTAP_HTTPD_H
@@ -23,10 +30,15 @@ struct MHD_Connection;
 struct httpd_req {
     const char *method;
     const char *path;      /* without the query string */
+    const char *uri;       /* as the client sent it, query string included */
     const char *body;      /* NULL when empty or too large */
     size_t body_len;
     bool body_too_large;
     struct MHD_Connection *conn;
+};
+
+struct httpd_hdr {
+    const char *name, *value;
 };
 
 struct httpd_resp {
@@ -36,13 +48,38 @@ struct httpd_resp {
     size_t len;
     const char *header;       /* one extra header (static name), or NULL */
     char header_value[160];
+
+    /* Headers copied into the response (e.g. relayed from an upstream);
+     * the array and strings must stay valid until the handler returns. */
+    const struct httpd_hdr *headers;
+    size_t nheaders;
+
+    /* Streaming body (body and len are then ignored). stream() fills up to
+     * max bytes and returns how many (> 0), HTTPD_STREAM_END at the end, or
+     * HTTPD_STREAM_ABORT to cut the response off (the client sees an
+     * incomplete body). stream_done(stream_cls, completed) is called exactly
+     * once when the server is finished with the response: completed is true
+     * when stream() returned HTTPD_STREAM_END and the last byte was handed to
+     * the socket, false when the client went away or the response was cut
+     * off. stream_len is the body length when known (Content-Length), else
+     * -1 (chunked). content_type NULL means: no default Content-Type (the
+     * handler passes its own in headers). */
+    long (*stream)(void *stream_cls, char *buf, size_t max);
+    void (*stream_done)(void *stream_cls, bool completed);
+    void *stream_cls;
+    int64_t stream_len;
 };
+
+#define HTTPD_STREAM_END (-1L)
+#define HTTPD_STREAM_ABORT (-2L)
 
 typedef void (*httpd_handler_fn)(void *ud, const struct httpd_req *req, struct httpd_resp *resp);
 
 struct httpd_opts {
     const char *listen;  /* "HOST:PORT", "[V6]:PORT" or ":PORT" (all interfaces) */
-    unsigned threads;    /* pool size, >= 1 */
+    unsigned threads;    /* pool size, >= 1 (ignored when per_connection) */
+    bool per_connection; /* a thread per connection (handlers and streams may block) */
+    unsigned max_connections; /* 0 = libmicrohttpd's default */
     size_t max_body;     /* bytes */
     httpd_handler_fn handler;
     void *ud;
@@ -67,6 +104,13 @@ void httpd_stop(struct httpd *h);
 /* Request accessors (valid during the handler call). */
 const char *httpd_query(const struct httpd_req *r, const char *key);
 const char *httpd_header(const struct httpd_req *r, const char *name);
+/* Calls fn for every request header, in the order received; fn returns
+ * false to stop. */
+void httpd_headers_each(const struct httpd_req *r,
+                        bool (*fn)(void *ud, const char *name, const char *value), void *ud);
+/* The client connection's socket (for poll: a hang-up while a handler
+ * waits), or -1. */
+int httpd_client_fd(const struct httpd_req *r);
 
 /* Helpers that fill a response: a JSON body (copied), or an error object
  * {"error": msg}. */

@@ -9,8 +9,9 @@ PKGS=(
   libcjson-dev libunwind-dev libcurl4-openssl-dev libyaml-dev libpcre2-dev
   libcmocka-dev
   clang libclang-rt-14-dev                    # libFuzzer
-  python3 curl
+  python3 python3-venv curl
   default-jdk-headless maven                  # the real Apache Kafka broker for tests
+  wrk nginx                                   # make bench-proxy (runs its own nginx)
 )
 
 missing=()
@@ -24,3 +25,10 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 echo "install-deps: installing ${missing[*]}"
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Debian's nginx package enables and starts a system web server on port 80.
+# Nothing here uses it (bench-proxy runs its own nginx on a free port from a
+# temporary prefix), so when this script installed it, stop and disable it.
+# Harmless without systemd (containers).
+if [[ " ${missing[*]} " == *" nginx "* ]] && [ -d /run/systemd/system ]; then
+  $SUDO systemctl disable --now nginx 2>/dev/null || true
+fi

@@ -250,6 +250,41 @@ def compare_all(stack, sent):
     return mismatches
 
 
+SDK_VENV = os.path.join(SRC, "tests", ".venv-sdk")
+
+
+def sdk_python():
+    """A virtualenv with the pinned official SDKs (tests/integration/
+    requirements-sdk.txt), created once and reused while the pins are
+    unchanged. Returns its python."""
+    import fcntl
+    req = os.path.join(SRC, "tests", "integration", "requirements-sdk.txt")
+    want = open(req).read()
+    stamp = os.path.join(SDK_VENV, "requirements.txt")
+    py = os.path.join(SDK_VENV, "bin", "python")
+    os.makedirs(os.path.dirname(SDK_VENV), exist_ok=True)
+    with open(SDK_VENV + ".lock", "w") as lk:
+        fcntl.flock(lk, fcntl.LOCK_EX)
+        if not (os.path.exists(stamp) and open(stamp).read() == want and os.path.exists(py)):
+            log("creating", SDK_VENV, "with", " ".join(l for l in want.splitlines()
+                                                        if l and not l.startswith("#")))
+            subprocess.run([sys.executable, "-m", "venv", "--clear", SDK_VENV], check=True)
+            subprocess.run([py, "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                            "-r", req], check=True, timeout=900)
+            with open(stamp, "w") as f:
+                f.write(want)
+    return py
+
+
+def in_sdk_venv():
+    """Re-runs the calling script under the SDK virtualenv's python (once)."""
+    if os.environ.get("LLMTAP_IN_SDK_VENV") == "1":
+        return
+    py = sdk_python()
+    sys.stdout.flush()
+    os.execve(py, [py, *sys.argv], {**os.environ, "LLMTAP_IN_SDK_VENV": "1"})
+
+
 def main(test):
     """Runs test() and prints the plain closing line."""
     try:

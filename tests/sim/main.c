@@ -4,12 +4,14 @@
  *
  *   llmtap-sim traffic  --target URL ...   post events to an agent's intake
  *   llmtap-sim generate --count N ...      write events as NDJSON to stdout
+ *   llmtap-sim upstream [--listen H:P] ...  fake OpenAI/Anthropic provider
  *
  * DESIGN: this file only parses flags and runs the chosen command; the
  * events come from gen.c (shared by both commands, so `generate` and
  * `traffic` with the same seed produce the same event contents) and the
- * posting logic lives in traffic.c. Flags take `--name value` or
- * `--name=value`; unknown flags are an error.
+ * posting logic lives in traffic.c; the fake provider lives in
+ * upstream*.c. Flags take `--name value` or `--name=value`; unknown flags
+ * are an error.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -23,6 +25,7 @@
 #include "jbuf.h"
 #include "rng.h"
 #include "traffic.h"
+#include "upstream.h"
 
 static const char usage_main[] =
     "usage: llmtap-sim <command> [flags]\n"
@@ -30,6 +33,7 @@ static const char usage_main[] =
     "Commands:\n"
     "  traffic    post generated llmtap.event/1 events to an agent (POST URL/v1/events)\n"
     "  generate   write generated events as NDJSON to stdout\n"
+    "  upstream   serve a fake OpenAI/Anthropic API (for proxy tests and benchmarks)\n"
     "\n"
     "Run `llmtap-sim <command> --help` for the flags of a command.\n";
 
@@ -85,6 +89,41 @@ static const char usage_generate[] =
     "  --pii P             fraction of events with PII in the user message (default 0)\n"
     "  --source NAME       the events' `source` field (default agent-intake)\n"
     "  --stats             print the size distribution to stderr at the end\n";
+
+static const char usage_upstream[] =
+    "usage: llmtap-sim upstream [flags]\n"
+    "\n"
+    "Serves a fake LLM provider: OpenAI POST /v1/chat/completions, /v1/completions,\n"
+    "/v1/embeddings, /v1/responses, GET /v1/models, and Anthropic POST /v1/messages,\n"
+    "streamed (SSE) or not, in the providers' wire shapes. A response is a pure\n"
+    "function of (seed, path, request body): the same request gets the same bytes.\n"
+    "Prints \"upstream: HOST:PORT\" as the first line of stdout once listening; runs\n"
+    "until SIGINT/SIGTERM (a second one kills), then exits 0.\n"
+    "\n"
+    "  --listen HOST:PORT       address (default 127.0.0.1:0; port 0 = any free port)\n"
+    "  --port-file PATH         also write the bound port to PATH\n"
+    "  --seed K                 response generator seed (default 1)\n"
+    "  --latency-ms N           delay before the response headers (default 0)\n"
+    "  --ttft-ms N              streaming: delay before the first content event (default 0)\n"
+    "  --chunks N               streaming: split each content block into N events\n"
+    "                           (default 0 = by --chunk-bytes)\n"
+    "  --chunk-bytes N          streaming: bytes of text per event (default 12)\n"
+    "  --chunk-interval-ms N    streaming: delay between content events (default 0)\n"
+    "  --error-rate F           fraction of API requests answered 429/500/503 in the\n"
+    "                           provider's error shape (default 0; a per-run sequence\n"
+    "                           drawn from the seed, not from the request)\n"
+    "  --threads N              simultaneous connections, one thread each (default 512)\n"
+    "\n"
+    "Per-request headers (tests): x-sim-status: CODE (answer that error),\n"
+    "x-sim-delay-ms: N (added before the headers), x-sim-ttft-ms: N,\n"
+    "x-sim-chunk-interval-ms: N, x-sim-chunks: N, x-sim-hang: 1 (headers, then\n"
+    "nothing until the client leaves or shutdown), x-sim-drop: N (close the\n"
+    "connection after N body bytes).\n"
+    "\n"
+    "Requests need an Authorization or x-api-key header (else 401); /v1/messages\n"
+    "also needs anthropic-version (else 400). GET /sim/requests?n=K returns the last\n"
+    "K requests received (method, path, query, headers, body; 256 kept, bodies up to\n"
+    "1 MiB); DELETE /sim/requests forgets them; GET /sim/healthz answers ok.\n";
 
 /* ---- flag parsing ------------------------------------------------------- */
 
@@ -381,6 +420,44 @@ static int cmd_traffic(struct args *a)
     return traffic_run(&o);
 }
 
+/* ---- upstream ---------------------------------------------------------- */
+
+static int cmd_upstream(struct args *a)
+{
+    struct upstream_opts o = {
+        .listen = "127.0.0.1:0", .seed = 1, .chunk_bytes = 12, .max_conns = 512};
+    const char *v;
+    while (a->i < a->argc) {
+        if (flag(a, "help", false, &v) || strcmp(a->argv[a->i], "-h") == 0) {
+            fputs(usage_upstream, stdout);
+            return 0;
+        } else if (flag(a, "listen", true, &v)) {
+            o.listen = v;
+        } else if (flag(a, "port-file", true, &v)) {
+            o.port_file = v;
+        } else if (flag(a, "seed", true, &v)) {
+            o.seed = parse_u64(a, "seed", v, 0, UINT64_MAX);
+        } else if (flag(a, "latency-ms", true, &v)) {
+            o.latency_ms = (unsigned)parse_u64(a, "latency-ms", v, 0, 3600000);
+        } else if (flag(a, "ttft-ms", true, &v)) {
+            o.ttft_ms = (unsigned)parse_u64(a, "ttft-ms", v, 0, 3600000);
+        } else if (flag(a, "chunks", true, &v)) {
+            o.chunks = (unsigned)parse_u64(a, "chunks", v, 0, 1000000);
+        } else if (flag(a, "chunk-bytes", true, &v)) {
+            o.chunk_bytes = (unsigned)parse_u64(a, "chunk-bytes", v, 1, 1 << 20);
+        } else if (flag(a, "chunk-interval-ms", true, &v)) {
+            o.chunk_interval_ms = (unsigned)parse_u64(a, "chunk-interval-ms", v, 0, 3600000);
+        } else if (flag(a, "error-rate", true, &v)) {
+            o.error_rate = parse_double(a, "error-rate", v, 0, 1);
+        } else if (flag(a, "threads", true, &v)) {
+            o.max_conns = (unsigned)parse_u64(a, "threads", v, 1, 65536);
+        } else {
+            unknown(a, usage_upstream);
+        }
+    }
+    return upstream_run(&o);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
@@ -392,6 +469,8 @@ int main(int argc, char **argv)
         return cmd_traffic(&a);
     if (strcmp(argv[1], "generate") == 0)
         return cmd_generate(&a);
+    if (strcmp(argv[1], "upstream") == 0)
+        return cmd_upstream(&a);
     fprintf(stderr, "llmtap-sim: unknown command '%s'\n\n%s", argv[1], usage_main);
     return 2;
 }

@@ -1,8 +1,8 @@
 /*
  * test_config.c — the settings table: defaults, YAML, environment, flags,
- * precedence, value syntax and bounds, pass-through, --help and
- * --print-config (including a print → load round trip), and the
- * programming-error aborts.
+ * precedence, value syntax and bounds, pass-through (one prefix, and two
+ * prefixes side by side), --help and --print-config (including a print →
+ * load round trip), and the programming-error aborts.
  *
  * Every test starts from a clean environment (setup removes all
  * LLMTAP_TEST_* variables) and removes the files it wrote, so the tests are
@@ -51,9 +51,26 @@ static const struct config_table table = {
     .passthrough = "librdkafka",
 };
 
+/* A table with two pass-through prefixes; "kafkaesque" and "upstreams.max"
+ * start with a prefix's text but are under neither. */
+static const struct config_setting pt_settings[] = {
+    {"listen", NULL, CONFIG_STRING, "127.0.0.1:7311", 0, 0, "address to listen on"},
+    {"kafkaesque", NULL, CONFIG_BOOL, "false", 0, 0, "not a pass-through name"},
+    {"upstreams.max", NULL, CONFIG_INT, "4", 1, 16, "not a pass-through name either"},
+};
+
+static const struct config_table pt_table = {
+    .component = "test_pt",
+    .usage = "test-pt [flags]",
+    .settings = pt_settings,
+    .n = sizeof pt_settings / sizeof *pt_settings,
+    .passthrough = "kafka,upstream",
+};
+
 /* ------------------------------------------------------------------------ */
 /* helpers                                                                   */
 
+static const struct config_table *g_table = &table; /* what the load helpers load */
 static char g_files[32][64];
 static int g_nfiles;
 
@@ -79,6 +96,7 @@ static int setup(void **state)
     (void)state;
     clean_env();
     g_nfiles = 0;
+    g_table = &table;
     return 0;
 }
 
@@ -118,7 +136,7 @@ static int vload(struct config **c, char *err, size_t errlen, va_list ap)
         argv[argc++] = (char *)a;
     }
     argv[argc] = NULL;
-    return config_load(&table, argc, argv, c, err, errlen);
+    return config_load(g_table, argc, argv, c, err, errlen);
 }
 
 /* Loads and expects success. */
@@ -137,7 +155,7 @@ static struct config *load_ok(const char *first, ...)
     }
     va_end(ap);
     argv[argc] = NULL;
-    int rc = config_load(&table, argc, argv, &c, err, sizeof err);
+    int rc = config_load(g_table, argc, argv, &c, err, sizeof err);
     if (rc != CONFIG_OK)
         print_error("config_load: %s\n", err);
     assert_int_equal(rc, CONFIG_OK);
@@ -159,7 +177,7 @@ static void load_fails(const char *first, ...)
     argv[argc] = NULL;
     struct config *c = (struct config *)&argc; /* must be reset to NULL */
     char err[512] = "";
-    int rc = config_load(&table, argc, argv, &c, err, sizeof err);
+    int rc = config_load(g_table, argc, argv, &c, err, sizeof err);
     if (rc != CONFIG_ERROR)
         print_error("expected an error, got %d\n", rc);
     assert_int_equal(rc, CONFIG_ERROR);
@@ -228,6 +246,28 @@ static const char *pt_value(const struct config *c, const char *name)
             return v;
     }
     return NULL;
+}
+
+/* The value of name under prefix, or NULL. */
+static const char *pair_value(const struct config *c, const char *prefix, const char *name)
+{
+    for (size_t i = 0; i < config_pairs_count(c, prefix); i++) {
+        const char *n, *v;
+        config_pairs_get(c, prefix, i, &n, &v);
+        if (strcmp(n, name) == 0)
+            return v;
+    }
+    return NULL;
+}
+
+/* Expects pair i of prefix to be name=value. */
+static void pair_is(const struct config *c, const char *prefix, size_t i, const char *name,
+                    const char *value)
+{
+    const char *n, *v;
+    config_pairs_get(c, prefix, i, &n, &v);
+    assert_string_equal(n, name);
+    assert_string_equal(v, value);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -659,6 +699,278 @@ static void test_passthrough(void **state)
 }
 
 /* ------------------------------------------------------------------------ */
+/* several pass-through prefixes                                             */
+
+static void test_multi_yaml(void **state)
+{
+    (void)state;
+    g_table = &pt_table;
+    const char *f = write_file("kafka:\n"
+                               "  bootstrap.servers: a:9092\n"
+                               "  sasl:\n"
+                               "    username: bob\n"
+                               "  timeout: 5\n"
+                               "upstream:\n"
+                               "  openai: https://api.openai.com/v1\n"
+                               "  vllm:\n"
+                               "    url: http://gpu-box:8000/v1\n"
+                               "    format: openai\n"
+                               "  timeout: 120s\n"
+                               "kafka.linger.ms: 10\n"
+                               "upstream.anthropic.url: https://api.anthropic.com\n"
+                               "kafkaesque: true\n"
+                               "upstreams:\n"
+                               "  max: 8\n");
+    struct config *c = load_ok("--config", f, NULL);
+    assert_int_equal(config_pairs_count(c, "kafka"), 4);
+    pair_is(c, "kafka", 0, "bootstrap.servers", "a:9092");
+    pair_is(c, "kafka", 1, "sasl.username", "bob");
+    pair_is(c, "kafka", 2, "timeout", "5");
+    pair_is(c, "kafka", 3, "linger.ms", "10");
+    assert_int_equal(config_pairs_count(c, "upstream"), 5);
+    pair_is(c, "upstream", 0, "openai", "https://api.openai.com/v1");
+    pair_is(c, "upstream", 1, "vllm.url", "http://gpu-box:8000/v1");
+    pair_is(c, "upstream", 2, "vllm.format", "openai");
+    pair_is(c, "upstream", 3, "timeout", "120s"); /* the same name, its own value */
+    pair_is(c, "upstream", 4, "anthropic.url", "https://api.anthropic.com");
+    /* A name under one prefix is not under the other. */
+    assert_null(pair_value(c, "kafka", "openai"));
+    assert_null(pair_value(c, "kafka", "vllm.url"));
+    assert_null(pair_value(c, "upstream", "bootstrap.servers"));
+    assert_null(pair_value(c, "upstream", "linger.ms"));
+    /* The config_passthrough_* functions are the first prefix's. */
+    assert_int_equal(config_passthrough_count(c), 4);
+    assert_string_equal(pt_value(c, "linger.ms"), "10");
+    assert_null(pt_value(c, "openai"));
+    /* Settings that only look like a prefix are settings. */
+    assert_true(config_bool(c, "kafkaesque"));
+    assert_int_equal(config_int(c, "upstreams.max"), 8);
+    config_destroy(c);
+
+    /* Empty mappings; no pairs at all. */
+    c = load_ok("--config", write_file("kafka:\nupstream: {}\n"), NULL);
+    assert_int_equal(config_pairs_count(c, "kafka"), 0);
+    assert_int_equal(config_pairs_count(c, "upstream"), 0);
+    config_destroy(c);
+
+    /* The same name under both prefixes in one file is not "given twice". */
+    c = load_ok("--config", write_file("kafka:\n  x: 1\nupstream:\n  x: 2\n"), NULL);
+    assert_string_equal(pair_value(c, "kafka", "x"), "1");
+    assert_string_equal(pair_value(c, "upstream", "x"), "2");
+    config_destroy(c);
+
+    /* Errors name the prefix the key was under. */
+    load_fails("--config", write_file("upstream:\n  vllm: [a]\n"), NULL,
+               ":2:", "upstream.vllm: expected a single value, got a list", NULL);
+    load_fails("--config", write_file("upstream: 5\n"), NULL, "upstream: expected a mapping", NULL);
+    load_fails("--config", write_file("upstream:\n  - openai\n"), NULL,
+               "upstream: expected a mapping, got a list", NULL);
+    load_fails("--config", write_file("upstream:\n  vllm:\n    url:\n"), NULL,
+               ":3:", "upstream.vllm.url: missing value", NULL);
+    load_fails("--config", write_file("upstream:\n  vllm:\n    url: a\nupstream.vllm.url: b\n"),
+               NULL, ":4:", "upstream.vllm.url: given twice", NULL);
+    load_fails("--config", write_file("kafka:\n  acks: 1\nkafka.acks: 2\n"), NULL,
+               "kafka.acks: given twice", NULL);
+    load_fails("--config", write_file("upstreams:\n  min: 1\n"), NULL,
+               "upstreams.min: unknown setting", NULL);
+}
+
+static void test_multi_env(void **state)
+{
+    (void)state;
+    g_table = &pt_table;
+    setenv("LLMTAP_TEST_PT_UPSTREAM_VLLM_URL", "http://env:8000/v1", 1);
+    setenv("LLMTAP_TEST_PT_UPSTREAM_OPENAI", "https://env.openai/v1", 1);
+    setenv("LLMTAP_TEST_PT_UPSTREAM_EMPTY", "", 1); /* empty: ignored */
+    setenv("LLMTAP_TEST_PT_KAFKA_CLIENT_ID", "from-env", 1);
+    setenv("LLMTAP_TEST_PT_KAFKAESQUE", "yes", 1);
+    struct config *c = load_ok(NULL);
+    assert_int_equal(config_pairs_count(c, "upstream"), 2);
+    assert_string_equal(pair_value(c, "upstream", "vllm.url"), "http://env:8000/v1");
+    assert_string_equal(pair_value(c, "upstream", "openai"), "https://env.openai/v1");
+    assert_int_equal(config_pairs_count(c, "kafka"), 1);
+    assert_string_equal(pair_value(c, "kafka", "client.id"), "from-env");
+    assert_null(pair_value(c, "kafka", "vllm.url"));
+    assert_null(pair_value(c, "upstream", "client.id"));
+    assert_true(config_bool(c, "kafkaesque"));
+    config_destroy(c);
+
+    /* The prefix alone, or a misspelt one, is an unknown setting. */
+    setenv("LLMTAP_TEST_PT_UPSTREAM", "x", 1);
+    load_fails(NULL, "LLMTAP_TEST_PT_UPSTREAM: unknown setting in the environment", NULL);
+    unsetenv("LLMTAP_TEST_PT_UPSTREAM");
+    setenv("LLMTAP_TEST_PT_UPSTREAMS_X", "x", 1);
+    load_fails(NULL, "LLMTAP_TEST_PT_UPSTREAMS_X: unknown setting in the environment", NULL);
+}
+
+static void test_multi_flags_and_precedence(void **state)
+{
+    (void)state;
+    g_table = &pt_table;
+    const char *f = write_file("kafka:\n  acks: 1\n  linger.ms: 5\n"
+                               "upstream:\n  openai: file-url\n  vllm:\n    url: file-vllm\n"
+                               "    timeout: 30s\n  acks: up-file\n");
+    setenv("LLMTAP_TEST_PT_KAFKA_ACKS", "2", 1);
+    setenv("LLMTAP_TEST_PT_UPSTREAM_VLLM_URL", "env-vllm", 1);
+    setenv("LLMTAP_TEST_PT_UPSTREAM_OPENAI", "env-url", 1);
+    struct config *c = load_ok("--config", f, "--upstream", "openai=flag-url", "--kafka",
+                               "acks=all", "--upstream=vllm.timeout=120s", "--upstream",
+                               "local=http://127.0.0.1:1/v1?a=b", "--kafkaesque", NULL);
+    /* kafka: flag > env > file; untouched names keep the file's value */
+    assert_int_equal(config_pairs_count(c, "kafka"), 2);
+    pair_is(c, "kafka", 0, "acks", "all");
+    pair_is(c, "kafka", 1, "linger.ms", "5");
+    /* upstream: the same rule, on its own pairs; replaced values keep their place */
+    assert_int_equal(config_pairs_count(c, "upstream"), 5);
+    pair_is(c, "upstream", 0, "openai", "flag-url");   /* flag > env > file */
+    pair_is(c, "upstream", 1, "vllm.url", "env-vllm"); /* env > file */
+    pair_is(c, "upstream", 2, "vllm.timeout", "120s"); /* flag > file */
+    pair_is(c, "upstream", 3, "acks", "up-file");      /* kafka's acks did not touch it */
+    pair_is(c, "upstream", 4, "local", "http://127.0.0.1:1/v1?a=b"); /* split at the first '=' */
+    assert_true(config_bool(c, "kafkaesque"));
+
+    /* Program defaults fill only names nobody set, under their own prefix. */
+    assert_int_equal(config_pairs_add(c, "upstream", "openai", "default"), CONFIG_OK);
+    assert_string_equal(pair_value(c, "upstream", "openai"), "flag-url");
+    assert_int_equal(config_pairs_add(c, "upstream", "linger.ms", "7"), CONFIG_OK);
+    assert_string_equal(pair_value(c, "upstream", "linger.ms"), "7");
+    assert_string_equal(pair_value(c, "kafka", "linger.ms"), "5");
+    assert_int_equal(config_passthrough_add(c, "enable.idempotence", "true"), CONFIG_OK);
+    assert_string_equal(pair_value(c, "kafka", "enable.idempotence"), "true");
+    assert_null(pair_value(c, "upstream", "enable.idempotence"));
+    assert_int_equal(config_pairs_add(c, "kafka", "client.id", "x"), CONFIG_OK);
+    assert_int_equal(config_pairs_count(c, "kafka"), 4);
+    assert_int_equal(config_pairs_count(c, "upstream"), 6);
+    assert_int_equal(config_pairs_add(c, "upstream", "", "x"), CONFIG_ERROR);
+    assert_int_equal(config_pairs_add(c, "upstream", NULL, "x"), CONFIG_ERROR);
+    assert_int_equal(config_pairs_add(c, "upstream", "y", NULL), CONFIG_ERROR);
+    config_destroy(c);
+
+    /* Flag errors name the flag that was used. */
+    clean_env();
+    load_fails("--upstream", "x", NULL, "--upstream: expected NAME=VALUE, got \"x\"", NULL);
+    load_fails("--upstream=x", NULL, "--upstream: expected NAME=VALUE, got \"x\"", NULL);
+    load_fails("--kafka", "=1", NULL, "--kafka: expected NAME=VALUE, got \"=1\"", NULL);
+    load_fails("--kafka", "a=1", "--upstream", NULL, "--upstream: missing value", NULL);
+    load_fails("--upstreams", "a=1", NULL, "--upstreams: unknown flag", NULL);
+}
+
+static void test_multi_no_prefix(void **state)
+{
+    (void)state;
+    static const struct config_setting s[] = {{"n", NULL, CONFIG_INT, "1", 0, 0, "n"}};
+    static const struct config_table t = {.component = "test_np", .settings = s, .n = 1};
+    g_table = &t;
+    struct config *c = load_ok(NULL);
+    assert_int_equal(config_passthrough_count(c), 0);
+    assert_int_equal(config_passthrough_add(c, "a", "b"), CONFIG_ERROR);
+    config_destroy(c);
+    load_fails("--kafka", "a=b", NULL, "--kafka: unknown flag", NULL);
+    load_fails("--config", write_file("kafka:\n  a: b\n"), NULL, ":1:", "kafka: unknown setting",
+               NULL);
+}
+
+/* A '_' in a prefix is written '-' in its flag, as in a key's flag. */
+static void test_multi_flag_spelling(void **state)
+{
+    (void)state;
+    static const struct config_setting s[] = {
+        {"redact.prompt", NULL, CONFIG_STRING, "x", 0, 0, ""}};
+    static const struct config_table t = {
+        .component = "test_fs", .settings = s, .n = 1, .passthrough = "kafka,redact_rule"};
+    g_table = &t;
+    setenv("LLMTAP_TEST_FS_REDACT_RULE_TOKEN", "tok-[0-9]+", 1);
+    struct config *c = load_ok("--config", write_file("redact_rule:\n  email: '[a-z]+@[a-z]+'\n"),
+                               "--redact-rule", "ssn=[0-9]{3}-[0-9]{2}", NULL);
+    assert_int_equal(config_pairs_count(c, "redact_rule"), 3);
+    pair_is(c, "redact_rule", 0, "email", "[a-z]+@[a-z]+");
+    pair_is(c, "redact_rule", 1, "token", "tok-[0-9]+");
+    pair_is(c, "redact_rule", 2, "ssn", "[0-9]{3}-[0-9]{2}");
+    assert_int_equal(config_pairs_count(c, "kafka"), 0);
+    config_destroy(c);
+    clean_env();
+    load_fails("--redact_rule", "a=b", NULL, "--redact_rule: unknown flag", NULL);
+    load_fails("--redact-rule", "ab", NULL, "--redact-rule: expected NAME=VALUE, got \"ab\"", NULL);
+    load_fails("--redact-rule=ab", NULL, "--redact-rule: expected NAME=VALUE, got \"ab\"", NULL);
+    static char out[16384];
+    c = (struct config *)out;
+    assert_int_equal(load_capture(out, sizeof out, &c, "--help", NULL), CONFIG_EXIT);
+    assert_non_null(strstr(out, "--redact-rule NAME=VALUE"));
+    assert_non_null(strstr(out, "[env: LLMTAP_TEST_FS_REDACT_RULE_<NAME>"));
+    assert_non_null(strstr(out, "[file: redact_rule: mapping]"));
+}
+
+static void test_multi_help_and_print(void **state)
+{
+    (void)state;
+    g_table = &pt_table;
+    static char out[16384];
+    struct config *c = (struct config *)out;
+    assert_int_equal(load_capture(out, sizeof out, &c, "--help", NULL), CONFIG_EXIT);
+    assert_non_null(strstr(out, "usage: test-pt [flags]"));
+    assert_non_null(strstr(out, "--kafka NAME=VALUE"));
+    assert_non_null(strstr(out, "[env: LLMTAP_TEST_PT_KAFKA_<NAME>"));
+    assert_non_null(strstr(out, "[file: kafka: mapping]"));
+    assert_non_null(strstr(out, "--upstream NAME=VALUE"));
+    assert_non_null(strstr(out, "[env: LLMTAP_TEST_PT_UPSTREAM_<NAME>"));
+    assert_non_null(strstr(out, "[file: upstream: mapping]"));
+    assert_true(strstr(out, "--kafka NAME=VALUE") < strstr(out, "--upstream NAME=VALUE"));
+
+    /* No pairs: two empty mappings. */
+    assert_int_equal(load_capture(out, sizeof out, &c, "--print-config", NULL), CONFIG_EXIT);
+    assert_non_null(strstr(out, "\nkafka: {}\nupstream: {}\n"));
+
+    /* Secrets are redacted under every prefix. */
+    assert_int_equal(load_capture(out, sizeof out, &c, "--print-config", "--upstream",
+                                  "openai.api_key=sk-123", "--upstream", "vllm.url=http://v:1",
+                                  "--kafka", "sasl.password=hunter2", NULL),
+                     CONFIG_EXIT);
+    assert_non_null(strstr(out, "\nkafka:\n  sasl.password: <redacted>\nupstream:\n"
+                                "  openai.api_key: <redacted>\n  vllm.url: http://v:1\n"));
+    assert_null(strstr(out, "sk-123"));
+    assert_null(strstr(out, "hunter2"));
+
+    /* Round trip: the printed YAML loads back to the same pairs, per prefix. */
+    static const char *const up[][2] = {
+        {"openai", "https://api.openai.com/v1"},
+        {"vllm.url", "http://gpu-box:8000/v1"},
+        {"vllm.format", "openai"},
+        {"vllm.timeout", "120s"},
+        {"odd", "yes"},
+        {"odder", "a: b # c"},
+        {"acks", "1"},
+    };
+    static const char *const kf[][2] = {{"acks", "all"}, {"linger.ms", "5"}, {"empty", ""}};
+    char args[10][256];
+    char *a[12];
+    size_t na = 0;
+    for (size_t i = 0; i < sizeof up / sizeof *up; i++) {
+        snprintf(args[na], sizeof args[na], "%s=%s", up[i][0], up[i][1]);
+        a[na] = args[na];
+        na++;
+    }
+    for (size_t i = 0; i < sizeof kf / sizeof *kf; i++) {
+        snprintf(args[na], sizeof args[na], "%s=%s", kf[i][0], kf[i][1]);
+        a[na] = args[na];
+        na++;
+    }
+    int rc = load_capture(out, sizeof out, &c, "--print-config", "--upstream", a[0], "--upstream",
+                          a[1], "--upstream", a[2], "--upstream", a[3], "--kafka", a[7],
+                          "--upstream", a[4], "--upstream", a[5], "--kafka", a[8], "--upstream",
+                          a[6], "--kafka", a[9], "--kafkaesque", NULL);
+    assert_int_equal(rc, CONFIG_EXIT);
+    c = load_ok("--config", write_file(out), NULL);
+    assert_int_equal(config_pairs_count(c, "upstream"), sizeof up / sizeof *up);
+    for (size_t i = 0; i < sizeof up / sizeof *up; i++)
+        pair_is(c, "upstream", i, up[i][0], up[i][1]);
+    assert_int_equal(config_pairs_count(c, "kafka"), sizeof kf / sizeof *kf);
+    for (size_t i = 0; i < sizeof kf / sizeof *kf; i++)
+        pair_is(c, "kafka", i, kf[i][0], kf[i][1]);
+    assert_true(config_bool(c, "kafkaesque"));
+    config_destroy(c);
+}
+
+/* ------------------------------------------------------------------------ */
 /* --help and --print-config                                                 */
 
 static void test_help(void **state)
@@ -855,6 +1167,92 @@ static void reserved_flag(void)
     load_table(s, 1, NULL);
 }
 
+/* Two prefixes: each one is checked like a single one. */
+static const struct config_setting one_setting[] = {{"n", NULL, CONFIG_STRING, "", 0, 0, ""}};
+static void pt_duplicate(void) { load_table(one_setting, 1, "kafka,upstream,kafka"); }
+static void pt_env_overlap(void) { load_table(one_setting, 1, "kafka,kafka_x"); }
+static void pt_env_overlap_spelling(void) { load_table(one_setting, 1, "up-stream,up_stream"); }
+static void pt_empty_item(void) { load_table(one_setting, 1, "kafka,"); }
+static void pt_empty_first(void) { load_table(one_setting, 1, ",kafka"); }
+static void pt_space(void) { load_table(one_setting, 1, "kafka, upstream"); }
+static void pt_dotted(void) { load_table(one_setting, 1, "kafka,up.stream"); }
+static void pt_reserved(void) { load_table(one_setting, 1, "kafka,config"); }
+static void pt_reserved_spelling(void) { load_table(one_setting, 1, "kafka,print_config"); }
+static void pt_too_long(void)
+{
+    static char pt[300];
+    memset(pt, 'a', sizeof pt - 1);
+    memcpy(pt, "kafka,", 6);
+    load_table(one_setting, 1, pt);
+}
+static void under_second_prefix(void)
+{
+    static const struct config_setting s[] = {
+        {"listen", NULL, CONFIG_STRING, "", 0, 0, ""},
+        {"upstream.openai", NULL, CONFIG_STRING, "", 0, 0, ""}};
+    load_table(s, 2, "kafka,upstream");
+}
+static void is_second_prefix(void)
+{
+    static const struct config_setting s[] = {{"upstream", NULL, CONFIG_STRING, "", 0, 0, ""}};
+    load_table(s, 1, "kafka,upstream");
+}
+static void flag_is_second_prefix(void)
+{
+    static const struct config_setting s[] = {{"up", "upstream", CONFIG_STRING, "", 0, 0, ""}};
+    load_table(s, 1, "kafka,upstream");
+}
+static void flag_is_second_prefix_spelling(void)
+{
+    static const struct config_setting s[] = {{"rr", "redact-rule", CONFIG_STRING, "", 0, 0, ""}};
+    load_table(s, 1, "kafka,redact_rule");
+}
+static void env_under_second_prefix(void)
+{
+    static const struct config_setting s[] = {{"upstream_x", "ux", CONFIG_STRING, "", 0, 0, ""}};
+    load_table(s, 1, "kafka,upstream");
+}
+static void help_checks_prefixes(void)
+{
+    const struct config_table t = {.component = "bad", .passthrough = "kafka,kafka"};
+    FILE *null = fopen("/dev/null", "w");
+    config_help(&t, null);
+}
+static struct config *pt_quiet_load(void)
+{
+    struct config *c = NULL;
+    char err[256];
+    char *argv[] = {"test", NULL};
+    if (config_load(&pt_table, 1, argv, &c, err, sizeof err) != CONFIG_OK)
+        _exit(3);
+    return c;
+}
+static void pairs_undeclared_count(void) { (void)config_pairs_count(pt_quiet_load(), "kafkas"); }
+static void pairs_undeclared_add(void) { (void)config_pairs_add(pt_quiet_load(), "k", "a", "b"); }
+static void pairs_null_prefix(void) { (void)config_pairs_count(pt_quiet_load(), NULL); }
+static void pairs_undeclared_get(void)
+{
+    const char *n, *v;
+    config_pairs_get(pt_quiet_load(), "librdkafka", 0, &n, &v);
+}
+static void pairs_bad_index(void)
+{
+    struct config *c = pt_quiet_load();
+    const char *n, *v;
+    if (config_pairs_add(c, "upstream", "a", "b") != CONFIG_OK)
+        _exit(4);
+    config_pairs_get(c, "upstream", 0, &n, &v); /* fine */
+    config_pairs_get(c, "upstream", 1, &n, &v); /* out of range */
+}
+static void passthrough_bad_index(void)
+{
+    struct config *c = pt_quiet_load();
+    const char *n, *v;
+    if (config_pairs_add(c, "upstream", "a", "b") != CONFIG_OK)
+        _exit(4);
+    config_passthrough_get(c, 0, &n, &v); /* kafka has none */
+}
+
 static void test_programming_errors_abort(void **state)
 {
     (void)state;
@@ -871,6 +1269,33 @@ static void test_programming_errors_abort(void **state)
     expect_abort(key_and_section);
     expect_abort(under_passthrough);
     expect_abort(reserved_flag);
+}
+
+static void test_multi_programming_errors_abort(void **state)
+{
+    (void)state;
+    expect_abort(pt_duplicate);
+    expect_abort(pt_env_overlap);
+    expect_abort(pt_env_overlap_spelling);
+    expect_abort(pt_empty_item);
+    expect_abort(pt_empty_first);
+    expect_abort(pt_space);
+    expect_abort(pt_dotted);
+    expect_abort(pt_reserved);
+    expect_abort(pt_reserved_spelling);
+    expect_abort(pt_too_long);
+    expect_abort(under_second_prefix);
+    expect_abort(is_second_prefix);
+    expect_abort(flag_is_second_prefix);
+    expect_abort(flag_is_second_prefix_spelling);
+    expect_abort(env_under_second_prefix);
+    expect_abort(help_checks_prefixes);
+    expect_abort(pairs_undeclared_count);
+    expect_abort(pairs_undeclared_add);
+    expect_abort(pairs_null_prefix);
+    expect_abort(pairs_undeclared_get);
+    expect_abort(pairs_bad_index);
+    expect_abort(passthrough_bad_index);
 }
 
 int main(void)
@@ -896,6 +1321,13 @@ int main(void)
         T(test_print_config),
         T(test_print_round_trip),
         T(test_programming_errors_abort),
+        T(test_multi_yaml),
+        T(test_multi_env),
+        T(test_multi_flags_and_precedence),
+        T(test_multi_no_prefix),
+        T(test_multi_flag_spelling),
+        T(test_multi_help_and_print),
+        T(test_multi_programming_errors_abort),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
