@@ -13,13 +13,15 @@ the logs are searched for the API keys used: they must appear nowhere.
 import http.client
 import json
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
 import uuid
 
-from llmtap_it import BIN, Http, Stack, free_port, in_sdk_venv, log, main, wait_for
+from llmtap_it import BIN, SRC, Http, Stack, free_port, in_sdk_venv, log, main, wait_for
 
 in_sdk_venv()
 import anthropic  # noqa: E402
@@ -412,6 +414,33 @@ def client_disconnect(s, up, agent_port):
     return "client disconnect mid-stream"
 
 
+def price_reload(s, oai, prices):
+    """SIGHUP reloads the price table; a broken file keeps the old one."""
+    def cost_of_call():
+        c = Case(s, "price")
+        oai.chat.completions.create(model="gpt-4o-mini", extra_headers=c.headers,
+                                    messages=[{"role": "user", "content": "The same question."}])
+        return c.event()["cost_usd"]
+    before = cost_of_call()
+    table = json.load(open(prices))
+    for k in ("input_cost_per_token", "output_cost_per_token", "cache_read_input_token_cost"):
+        if k in table["gpt-4o-mini"]:
+            table["gpt-4o-mini"][k] *= 2
+    with open(prices, "w") as f:
+        json.dump(table, f)
+    s.agent.p.send_signal(signal.SIGHUP)
+    wait_for(lambda: "reloaded" in s.agent.output(), 10, "price table reloaded")
+    after = cost_of_call()
+    check(abs(after - 2 * before) < 1e-12, f"cost after reload {after}, want {2 * before}")
+    with open(prices, "w") as f:
+        f.write("{ not json")
+    s.agent.p.send_signal(signal.SIGHUP)
+    wait_for(lambda: "not reloaded" in s.agent.output(), 10, "failed reload logged")
+    kept = cost_of_call()
+    check(abs(kept - after) < 1e-12, f"cost after a failed reload {kept}, want {after}")
+    return "price table reload on SIGHUP (and a broken file keeps the old table)"
+
+
 def models(s, oai):
     lst = oai.models.list()
     check(len(lst.data) > 0, "models listed")
@@ -434,11 +463,13 @@ def test():
     with Stack(agent=False) as probe:
         tmp = probe.tmp
         up = Upstream(tmp)
+        prices = os.path.join(tmp, "prices.json")
+        shutil.copy(os.path.join(SRC, "packaging", "model_prices.json"), prices)
         dead_port = free_port()
         aport = free_port()
         probe.agent = probe._start("agent", [
             f"{BIN}/llmtap-agent", "--listen", f"127.0.0.1:{aport}", "--kafka-brokers",
-            probe.brokers, "--service", "proxy-test",
+            probe.brokers, "--service", "proxy-test", "--prices-file", prices,
             "--upstream", f"openai=http://{up.addr}", "--upstream", f"anthropic=http://{up.addr}",
             "--upstream", f"slow=http://{up.addr}", "--upstream", "slow.timeout=2s",
             "--upstream", f"dead=http://127.0.0.1:{dead_port}",
@@ -467,6 +498,7 @@ def test():
                  lambda: upstream_error(s, up, oai, aport),
                  lambda: timeouts_and_unreachable(s, up, slow, dead),
                  lambda: client_disconnect(s, up, aport),
+                 lambda: price_reload(s, oai, prices),
                  lambda: models(s, oai)]
         for i, case in enumerate(cases):
             try:
