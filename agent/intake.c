@@ -12,12 +12,13 @@
  *   producer (no copy).
  * - Counters: accepted, rejected by reason (event reasons plus queue_full
  *   and kafka_error), bodies refused by reason, bytes received.
- * - Thread-safe: no shared mutable state besides atomics and librdkafka.
+ * - Thread-safe: no shared mutable state besides atomics and the producer
+ *   (whose spool is thread-safe).
  */
 #include "intake.h"
 
-#include <librdkafka/rdkafka.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -55,7 +56,7 @@ struct intake *intake_create(const struct intake_opts *o, struct producer *p, st
     in->o.default_service = in->default_service;
     in->p = p;
     in->accepted = metrics_counter(m, "llmtap_agent_events_accepted_total",
-                                   "Events accepted by intake and queued to Kafka.", NULL);
+                                   "Events accepted by intake (durably queued in the spool).", NULL);
     in->bytes = metrics_counter(m, "llmtap_agent_intake_bytes_total",
                                 "Bytes of request bodies received by intake.", NULL);
     in->requests = metrics_counter(m, "llmtap_agent_intake_requests_total",
@@ -147,10 +148,8 @@ static void handle_item(struct intake *in, struct batch *b, int index, cJSON *ev
     int e = producer_send(in->p, key, json, len);
     if (e) {
         free(json);
-        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL)
-            item_error(in, b, index, REJ_QUEUE_FULL, "the agent's Kafka queue is full; retry later");
-        else
-            item_error(in, b, index, REJ_KAFKA, rd_kafka_err2str((rd_kafka_resp_err_t)e));
+        item_error(in, b, index, e == PRODUCER_EFULL ? REJ_QUEUE_FULL : REJ_KAFKA,
+                   producer_strerror(e));
         return;
     }
     b->accepted++;

@@ -3,7 +3,7 @@
  *
  * A body is one event object, a JSON array of events, or NDJSON (one event
  * per line, Content-Type application/x-ndjson). Each item is filled (schema,
- * id, time, service), validated and queued to Kafka on its own: valid items
+ * id, time, service), validated and queued (spool, then Kafka) on its own: valid items
  * are accepted even when others in the same body are not.
  *
  * Answers (see docs/agent.md):
@@ -12,7 +12,7 @@
  *   413 the body (or a single-object body) is over the size limit
  *   415 the Content-Type is neither JSON nor NDJSON
  *   503 nothing was accepted and at least one item failed in the producer
- *       (queue full or another Kafka error): a retry may succeed
+ *       (the spool is full or failed): a retry may succeed
  */
 #ifndef LLMTAP_AGENT_INTAKE_H
 #define LLMTAP_AGENT_INTAKE_H

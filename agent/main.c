@@ -75,6 +75,14 @@ static const struct config_setting settings[] = {
      "response text: redact, keep or drop"},
     {"redact.disable", NULL, CONFIG_STRING, NULL, 0, 0,
      "built-in redaction types to turn off, comma-separated (e.g. IPV4,PHONE)"},
+    {"spool.dir", NULL, CONFIG_STRING, "llmtap-spool", 0, 0,
+     "directory of the disk spool (every accepted event waits here until Kafka acknowledges it)"},
+    {"spool.max_bytes", NULL, CONFIG_BYTES, "1GiB", 1048576.0, 1099511627776.0,
+     "spool size cap; past it the oldest events are dropped (counted, logged)"},
+    {"spool.fsync", NULL, CONFIG_STRING, "interval", 0, 0,
+     "when the spool is forced to disk: interval, always or never (docs/spool.md)"},
+    {"spool.fsync_interval", NULL, CONFIG_DURATION, "100ms", 1, 60000,
+     "fsync interval of the spool (spool.fsync: interval)"},
     {"shutdown.grace", NULL, CONFIG_DURATION, "10s", 0, 3600000,
      "how long shutdown waits for Kafka to acknowledge queued events"},
     {"log.level", NULL, CONFIG_STRING, "info", 0, 0, "debug, info, warn or error"},
@@ -120,6 +128,17 @@ static void handle(void *ud, const struct httpd_req *req, struct httpd_resp *res
         resp->status = 200;
         resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
         resp->body = buf_steal(&b, &resp->len);
+    } else if (strcmp(req->path, "/readyz") == 0 && get) {
+        char why[256];
+        const char *d = producer_failure(a->producer);
+        if (!d)
+            d = producer_degraded(a->producer, why, sizeof why);
+        if (d) {
+            httpd_error(resp, 503, "degraded: %s", d);
+        } else {
+            const char ok[] = "{\"status\":\"ready\"}\n";
+            httpd_json(resp, 200, ok, sizeof ok - 1);
+        }
     } else if (strcmp(req->path, "/healthz") == 0 && get) {
         const char *failure = producer_failure(a->producer);
         if (failure) {
@@ -287,9 +306,10 @@ int main(int argc, char **argv)
         log_warn("agent", "%d requests still in progress after the grace period", busy);
     httpd_stop(a.http);
     a.http = NULL;
-    int left = producer_flush(a.producer, grace);
+    long left = producer_flush(a.producer, grace);
     if (left)
-        log_warn("agent", "%d events still unacknowledged after the %d ms grace period", left, grace);
+        log_warn("agent", "%ld events still unacknowledged after the %d ms grace period; they stay "
+                 "in the spool", left, grace);
     else
         log_info("agent", "all queued events delivered");
     exit_code = 0;

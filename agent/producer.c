@@ -1,26 +1,41 @@
 /*
- * producer.c — librdkafka producer for the agent.
+ * producer.c — the agent's path to Kafka: spool first, then librdkafka.
  *
  * DESIGN
- * - One rd_kafka_t, created at start. A dedicated thread ("kafka-poll")
- *   calls rd_kafka_poll() so delivery reports are served promptly even
- *   when no request arrives; it exits when `stop` is set.
- * - Delivery report callback: counts delivered (and their bytes) or failed
- *   (logged, rate-limited, with the error). Nothing counts as delivered
- *   before the broker's acknowledgement.
- * - producer_send() never blocks: a full local queue is reported to the
- *   caller (intake answers the item as not accepted).
+ * - Write-ahead spool. producer_send appends the event to the spool
+ *   (agent/spool.c) and returns; it never touches librdkafka. So an accepted
+ *   event survives a broker outage, a message timeout, a shutdown before the
+ *   flush ends and a crash of the agent (SIGKILL: the record is in the page
+ *   cache; the spool's fsync policy covers power cuts).
+ * - The shipper thread ("kafka-ship") takes records from the spool in order
+ *   (spool_next, bounded by the spool's in-flight window) and produces them
+ *   with RD_KAFKA_MSG_F_COPY; the message opaque carries the spool ticket.
+ *   A local produce error (queue full) puts the record back (spool_nack)
+ *   and backs off briefly.
+ * - The poll thread ("kafka-poll") serves delivery reports: success →
+ *   spool_ack (the record is done; drained segment files are deleted),
+ *   failure → spool_nack (handed out again, counted, logged rate-limited).
+ *   Nothing counts as delivered before the broker's acknowledgement.
+ * - Degraded state: the last delivery report failed and none succeeded
+ *   since. The agent stays healthy and keeps accepting (events wait in the
+ *   spool); /readyz and llmtap_agent_kafka_degraded say so.
+ * - Shutdown (producer_flush, producer_destroy): wait for the spool to
+ *   drain within the grace period; then stop the shipper, let librdkafka
+ *   finish what it holds briefly, destroy it, and close the spool. What was
+ *   not acknowledged stays in the spool for the next start.
  */
 #include "producer.h"
 
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
-#include <stdbool.h>
-#include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "config.h"
 #include "crash.h"
@@ -28,35 +43,48 @@
 #include "kafkautil.h"
 #include "log.h"
 #include "metrics.h"
+#include "spool.h"
+#include "timeutil.h"
 
 struct producer {
     rd_kafka_t *rk;
     rd_kafka_topic_t *rkt;
     char *topic;
-    pthread_t poller;
-    bool poller_started;
-    atomic_bool stop;
+    struct spool *spool;
+    pthread_t poller, shipper;
+    bool poller_started, shipper_started;
+    atomic_bool stop_ship, stop_poll;
     atomic_bool fatal;
     char fatal_reason[400]; /* written once, before `fatal` is set */
-    struct metric *delivered, *delivered_bytes, *failed, *enqueued;
+    _Atomic int64_t last_ok_us, last_fail_us;
+    _Atomic int last_err;
+    struct metric *delivered, *delivered_bytes, *failed, *enqueued, *produce_retries;
 };
 
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     struct producer *p = opaque;
+    uint64_t ticket = (uint64_t)(uintptr_t)m->_private;
     if (m->err) {
         metric_inc(p->failed);
-        log_warn("agent:kafka", "delivery failed: %s (topic %s)", rd_kafka_err2str(m->err),
-                 p->topic);
+        atomic_store(&p->last_err, (int)m->err);
+        atomic_store(&p->last_fail_us, timeutil_now_us());
+        log_warn("agent:kafka", "delivery failed, the event stays in the spool: %s (topic %s)",
+                 rd_kafka_err2str(m->err), p->topic);
+        if (ticket)
+            spool_nack(p->spool, ticket);
     } else {
         metric_inc(p->delivered);
         metric_add(p->delivered_bytes, m->len);
+        atomic_store(&p->last_ok_us, timeutil_now_us());
+        if (ticket)
+            spool_ack(p->spool, ticket);
     }
 }
 
 /* librdkafka reports errors here; most are transient (it retries by
  * itself). A fatal error (e.g. the idempotent producer's sequence state is
- * lost) ends the producer: it is logged and /healthz reports it. */
+ * lost) ends shipping: it is logged and /healthz reports it. */
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
     struct producer *p = opaque;
@@ -79,13 +107,74 @@ static double queue_depth(void *ud)
     return p->rk ? (double)rd_kafka_outq_len(p->rk) : 0;
 }
 
+static double pending_gauge(void *ud) { return (double)producer_pending(ud); }
+
+static double degraded_gauge(void *ud)
+{
+    char b[8];
+    return producer_degraded(ud, b, sizeof b) ? 1 : 0;
+}
+
 static void *poll_main(void *arg)
 {
     struct producer *p = arg;
     crash_thread_init();
-    while (!atomic_load(&p->stop))
+    while (!atomic_load(&p->stop_poll))
         rd_kafka_poll(p->rk, 100);
     return NULL;
+}
+
+static void nap_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static void *ship_main(void *arg)
+{
+    struct producer *p = arg;
+    crash_thread_init();
+    while (!atomic_load(&p->stop_ship)) {
+        if (atomic_load(&p->fatal)) {
+            nap_ms(200);
+            continue;
+        }
+        if (spool_wait(p->spool, 200) <= 0)
+            continue;
+        struct spool_record r;
+        while (!atomic_load(&p->stop_ship) && spool_next(p->spool, &r) == 1) {
+            rd_kafka_headers_t *hdrs = rd_kafka_headers_new(1);
+            rd_kafka_header_add(hdrs, "llmtap-schema", -1, EVENT_SCHEMA_ID, -1);
+            rd_kafka_resp_err_t e = rd_kafka_producev(
+                p->rk, RD_KAFKA_V_RKT(p->rkt), RD_KAFKA_V_KEY(r.key, r.klen),
+                RD_KAFKA_V_VALUE((void *)r.val, r.vlen), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE((void *)(uintptr_t)r.ticket),
+                RD_KAFKA_V_END);
+            if (e) {
+                rd_kafka_headers_destroy(hdrs); /* not taken over on failure */
+                spool_nack(p->spool, r.ticket);
+                metric_inc(p->produce_retries);
+                log_warn("agent:kafka", "cannot queue a spooled event (%s); retrying",
+                         rd_kafka_err2str(e));
+                nap_ms(50);
+                break;
+            }
+        }
+    }
+    return NULL;
+}
+
+static int parse_fsync(const char *v, enum spool_fsync *out)
+{
+    if (!v || strcasecmp(v, "interval") == 0)
+        *out = SPOOL_FSYNC_INTERVAL;
+    else if (strcasecmp(v, "always") == 0)
+        *out = SPOOL_FSYNC_ALWAYS;
+    else if (strcasecmp(v, "never") == 0)
+        *out = SPOOL_FSYNC_NEVER;
+    else
+        return -1;
+    return 0;
 }
 
 int producer_create(const struct config *c, struct metrics *m, struct producer **out, char *err,
@@ -115,12 +204,48 @@ int producer_create(const struct config *c, struct metrics *m, struct producer *
     p->delivered_bytes = metrics_counter(m, "llmtap_agent_delivered_bytes_total",
                                          "Bytes of event JSON acknowledged by the broker.", NULL);
     p->failed = metrics_counter(m, "llmtap_agent_events_delivery_failed_total",
-                                "Events whose delivery to Kafka failed (error or timeout).", NULL);
+                                "Delivery attempts that failed (error or timeout); the event "
+                                "stays in the spool and is sent again.",
+                                NULL);
     p->enqueued = metrics_counter(m, "llmtap_agent_events_enqueued_total",
-                                  "Events handed to the Kafka producer queue.", NULL);
+                                  "Events accepted into the spool (durably queued).", NULL);
+    p->produce_retries = metrics_counter(m, "llmtap_agent_kafka_produce_retries_total",
+                                         "Spooled events librdkafka could not queue at once "
+                                         "(local queue full); retried.",
+                                         NULL);
     metrics_gauge_fn(m, "llmtap_agent_kafka_queue_depth",
-                     "Events queued or in flight to Kafka, not yet acknowledged.", NULL,
-                     queue_depth, p);
+                     "Events in librdkafka's queue or in flight to Kafka.", NULL, queue_depth, p);
+    metrics_gauge_fn(m, "llmtap_agent_events_pending",
+                     "Events accepted and not yet acknowledged by the broker (in the spool).", NULL,
+                     pending_gauge, p);
+    metrics_gauge_fn(m, "llmtap_agent_kafka_degraded",
+                     "1 while Kafka deliveries fail (events wait in the spool), else 0.", NULL,
+                     degraded_gauge, p);
+
+    struct spool_opts so = {
+        .dir = config_str(c, "spool.dir"),
+        .max_bytes = (uint64_t)config_int(c, "spool.max_bytes"),
+        .fsync_interval_ms = (int)config_int(c, "spool.fsync_interval"),
+        .max_inflight = 10000,
+        .max_inflight_bytes = 32u << 20,
+        .metrics = m,
+    };
+    if (parse_fsync(config_str(c, "spool.fsync"), &so.fsync) != 0) {
+        snprintf(err, errlen, "spool.fsync: must be interval, always or never, got \"%s\"",
+                 config_str(c, "spool.fsync"));
+        goto fail;
+    }
+    char serr[512];
+    int rc = spool_open(&so, &p->spool, serr, sizeof serr);
+    if (rc != 0) {
+        snprintf(err, errlen, "spool %s: %s", so.dir, serr[0] ? serr : spool_strerror(rc));
+        goto fail;
+    }
+    struct spool_stats st;
+    spool_stats(p->spool, &st);
+    if (st.records)
+        log_info("agent:kafka", "spool %s holds %llu events from an earlier run: shipping them first",
+                 so.dir, (unsigned long long)st.records);
 
     rd_kafka_conf_t *conf = kafkautil_conf(c, defs, sizeof defs / sizeof defs[0],
                                            config_str(c, "brokers"), err, errlen);
@@ -148,6 +273,12 @@ int producer_create(const struct config *c, struct metrics *m, struct producer *
     }
     pthread_setname_np(p->poller, "kafka-poll");
     p->poller_started = true;
+    if (pthread_create(&p->shipper, NULL, ship_main, p) != 0) {
+        snprintf(err, errlen, "cannot start the kafka shipper thread");
+        goto fail;
+    }
+    pthread_setname_np(p->shipper, "kafka-ship");
+    p->shipper_started = true;
     *out = p;
     return 0;
 fail:
@@ -157,18 +288,24 @@ fail:
 
 int producer_send(struct producer *p, const char *key, char *json, size_t len)
 {
-    rd_kafka_headers_t *hdrs = rd_kafka_headers_new(1);
-    rd_kafka_header_add(hdrs, "llmtap-schema", -1, EVENT_SCHEMA_ID, -1);
-    rd_kafka_resp_err_t e = rd_kafka_producev(
-        p->rk, RD_KAFKA_V_RKT(p->rkt), RD_KAFKA_V_KEY(key, strlen(key)),
-        RD_KAFKA_V_VALUE(json, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
-        RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(NULL), RD_KAFKA_V_END);
-    if (e) {
-        rd_kafka_headers_destroy(hdrs); /* not taken over on failure */
-        return (int)e;
-    }
+    int rc = spool_append(p->spool, key, strlen(key), json, len);
+    if (rc != 0)
+        return rc == SPOOL_ENOSPC ? PRODUCER_EFULL : PRODUCER_EFAILED;
+    free(json);
     metric_inc(p->enqueued);
     return 0;
+}
+
+const char *producer_strerror(int e)
+{
+    switch (e) {
+    case 0:
+        return "ok";
+    case PRODUCER_EFULL:
+        return "the agent's spool is full (disk full); retry later";
+    default:
+        return "the agent's spool failed; the event was not kept";
+    }
 }
 
 const char *producer_failure(struct producer *p)
@@ -176,29 +313,60 @@ const char *producer_failure(struct producer *p)
     return atomic_load(&p->fatal) ? p->fatal_reason : NULL;
 }
 
-int producer_queue_len(struct producer *p) { return rd_kafka_outq_len(p->rk); }
-
-int producer_flush(struct producer *p, int timeout_ms)
+const char *producer_degraded(struct producer *p, char *buf, size_t len)
 {
-    rd_kafka_flush(p->rk, timeout_ms);
-    return rd_kafka_outq_len(p->rk);
+    int64_t fail = atomic_load(&p->last_fail_us), ok = atomic_load(&p->last_ok_us);
+    if (!fail || fail < ok)
+        return NULL;
+    snprintf(buf, len, "Kafka deliveries failing for %.0f s (%s); %ld events wait in the spool",
+             (double)(timeutil_now_us() - (ok > 0 ? ok : fail)) / 1e6,
+             rd_kafka_err2str((rd_kafka_resp_err_t)atomic_load(&p->last_err)),
+             producer_pending(p));
+    return buf;
+}
+
+long producer_pending(struct producer *p)
+{
+    if (!p->spool)
+        return 0;
+    struct spool_stats st;
+    spool_stats(p->spool, &st);
+    return (long)st.records;
+}
+
+long producer_flush(struct producer *p, int timeout_ms)
+{
+    int64_t until = timeutil_mono_us() + (int64_t)timeout_ms * 1000;
+    while (producer_pending(p) > 0 && timeutil_mono_us() < until && !atomic_load(&p->fatal))
+        nap_ms(10);
+    return producer_pending(p);
 }
 
 void producer_destroy(struct producer *p)
 {
     if (!p)
         return;
+    if (p->shipper_started) {
+        atomic_store(&p->stop_ship, true);
+        spool_wake(p->spool);
+        pthread_join(p->shipper, NULL);
+    }
+    if (p->rk && rd_kafka_outq_len(p->rk) > 0)
+        rd_kafka_flush(p->rk, 1000); /* what librdkafka holds: acked now or replayed later */
     if (p->poller_started) {
-        atomic_store(&p->stop, true);
+        atomic_store(&p->stop_poll, true);
         pthread_join(p->poller, NULL);
     }
     if (p->rkt)
         rd_kafka_topic_destroy(p->rkt);
-    if (p->rk) {
-        int left = rd_kafka_outq_len(p->rk);
-        if (left > 0)
-            log_warn("agent:kafka", "%d events were not delivered before shutdown", left);
+    if (p->rk)
         rd_kafka_destroy(p->rk);
+    if (p->spool) {
+        long left = producer_pending(p);
+        if (left > 0)
+            log_warn("agent:kafka", "%ld events not yet acknowledged stay in the spool for the next start",
+                     left);
+        spool_close(p->spool);
     }
     free(p->topic);
     free(p);

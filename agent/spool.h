@@ -2,10 +2,10 @@
  * spool.h — the agent's disk spool: events Kafka has not acknowledged.
  *
  * What it is for: a 202 from the agent means the event is durably queued.
- * An event whose delivery fails (broker error, message timeout, broker
- * unreachable, shutdown before the flush ends) is appended here, and a replay
- * thread hands spooled events back to the producer, oldest first, until the
- * broker acknowledges them. Records are (key, value) = (Kafka key, event
+ * Every accepted event is appended here first, and a replay (shipper)
+ * thread hands spooled events to the producer, oldest first, until the
+ * broker acknowledges them — through broker errors, message timeouts, an
+ * unreachable broker, a shutdown before the flush ends, and restarts. Records are (key, value) = (Kafka key, event
  * JSON); the spool does not look inside them.
  *
  * Files: <dir>/spool-<20-digit seq>.log segments and <dir>/spool.lock. The
@@ -18,9 +18,10 @@
  * was not fully acknowledged is replayed again, including the acknowledged
  * ones (the collector drops duplicates by event id).
  *
- * Intended use (producer.c):
- *   delivery report, new event failed  -> spool_append(key, value); an error
- *                                         means the event is lost: count it
+ * Use (producer.c, which uses it as a write-ahead log: every accepted event
+ * is appended before the agent answers, and shipped from here):
+ *   accepting an event                 -> spool_append(key, value); an error
+ *                                         means the event is not accepted
  *   replay thread                      -> spool_wait(s, timeout), then while
  *                                         spool_next(s, &r) == 1: produce r
  *                                         (RD_KAFKA_MSG_F_COPY; the opaque
@@ -30,8 +31,9 @@
  *   delivery report, replayed event    -> ok ? spool_ack : spool_nack (never
  *                                         spool_append it again)
  *   shutdown                           -> stop the replay thread (spool_wake),
- *                                         flush Kafka (failures are appended),
- *                                         spool_sync, spool_close
+ *                                         flush Kafka, spool_close (what is
+ *                                         not acknowledged stays for the next
+ *                                         start)
  *
  * Threads: every function except spool_open/spool_close may be called from
  * any thread at the same time (typically: spool_append from the HTTP threads

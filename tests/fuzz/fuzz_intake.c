@@ -12,9 +12,8 @@
  *   bits 3-6  failure pattern: the n-th producer_send of a request (from 0)
  *             fails when bit n % 4 of this field is set (0 = never,
  *             15 = always)
- *   bit 7     how it fails: 0 = RD_KAFKA_RESP_ERR__QUEUE_FULL (the common
- *             case), 1 = another librdkafka error
- *             (RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)
+ *   bit 7     how it fails: 0 = PRODUCER_EFULL (the spool is full), 1 =
+ *             PRODUCER_EFAILED (the spool failed)
  *
  * DESIGN
  * - Doubles: producer_send() checks that every event handed to Kafka is
@@ -50,7 +49,6 @@
  * - Two intakes are created on the first call and kept (as the agent keeps
  *   one for its lifetime); they never hold per-request state.
  */
-#include <librdkafka/rdkafka.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -90,7 +88,7 @@ static struct {
     const struct fuzz_intake *fi;
     const char *content_type;
     unsigned fail_mask; /* bit n % 4 set: the n-th producer_send fails */
-    int fail_code;      /* with this librdkafka error */
+    int fail_code;      /* with this producer error */
     int sends, successes, refused; /* producer_send calls: all, succeeded, failed */
     struct sent {
         cJSON *ev;    /* the event as parsed back from what producer_send got */
@@ -131,6 +129,11 @@ int producer_send(struct producer *p, const char *key, char *json, size_t len)
     free(json);
     cur.successes++;
     return 0;
+}
+
+const char *producer_strerror(int e)
+{
+    return e == PRODUCER_EFULL ? "spool full" : "spool failed";
 }
 
 const char *httpd_header(const struct httpd_req *r, const char *name)
@@ -356,7 +359,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cur.content_type = content_types[ct];
     cur.fail_mask = (shape >> 3) & 15;
     cur.fail_code =
-        shape & 0x80 ? RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE : RD_KAFKA_RESP_ERR__QUEUE_FULL;
+        shape & 0x80 ? PRODUCER_EFAILED : PRODUCER_EFULL;
 
     struct httpd_req req = {
         .method = "POST",

@@ -160,7 +160,8 @@ class Stack:
             self.aport = free_port()
             self.agent = self._start("agent", [f"{BIN}/llmtap-agent", "--listen",
                                                f"127.0.0.1:{self.aport}", "--kafka-brokers",
-                                               brokers, *agent_args])
+                                               brokers, "--spool-dir",
+                                               os.path.join(self.tmp, "spool"), *agent_args])
             self.a = Http(self.aport)
             wait_for(lambda: self.a.request("GET", "/healthz")[0] == 200, 30, "agent /healthz",
                      procs=[self.agent])

@@ -5,6 +5,7 @@ status 2 (1 for a runtime failure such as a port in use), before anything
 starts.
 """
 import os
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -12,8 +13,11 @@ import tempfile
 from llmtap_it import BIN, log, main
 
 
+CWD = tempfile.mkdtemp(prefix="llmtap-cli-")  # where an agent's default ./llmtap-spool goes
+
+
 def run(*args, env=None):
-    r = subprocess.run([*args], capture_output=True, text=True, timeout=30,
+    r = subprocess.run([*args], capture_output=True, text=True, timeout=30, cwd=CWD,
                        env={**os.environ, **(env or {})})
     return r.returncode, r.stdout + r.stderr
 
@@ -76,6 +80,12 @@ def test():
         rc, out = run(agent, "--listen", f"127.0.0.1:{port}", "--kafka-brokers", "127.0.0.1:1")
         log(f"port in use -> {rc}: {out.strip()[-150:]}")
         assert rc == 1 and "cannot listen" in out, out
+
+    # A spool directory that cannot be created is a clear start-up failure.
+    rc, out = run(agent, "--spool-dir", "/proc/llmtap-no-such-dir", "--kafka-brokers", "127.0.0.1:1")
+    log(f"spool not creatable -> {rc}: {out.strip()[-150:]}")
+    assert rc == 1 and "spool" in out, out
+    shutil.rmtree(CWD, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -470,6 +470,7 @@ def test():
         probe.agent = probe._start("agent", [
             f"{BIN}/llmtap-agent", "--listen", f"127.0.0.1:{aport}", "--kafka-brokers",
             probe.brokers, "--service", "proxy-test", "--prices-file", prices,
+            "--spool-dir", os.path.join(tmp, "spool"),
             "--upstream", f"openai=http://{up.addr}", "--upstream", f"anthropic=http://{up.addr}",
             "--upstream", f"slow=http://{up.addr}", "--upstream", "slow.timeout=2s",
             "--upstream", f"dead=http://127.0.0.1:{dead_port}",

@@ -10,6 +10,7 @@ With no broker reachable, queued events cannot be acknowledged:
 """
 import json
 import os
+import shutil
 import signal
 import socket
 import tempfile
@@ -24,14 +25,17 @@ def start_agent(tmp, name):
     port = free_port()
     dead = free_port()  # nothing listens here: the broker is unreachable
     p = Proc(name, [f"{BIN}/llmtap-agent", "--listen", f"127.0.0.1:{port}", "--kafka-brokers",
-                    f"127.0.0.1:{dead}", "--shutdown-grace", f"{GRACE_S}s", "--service", "shut"],
-             tmp)
+                    f"127.0.0.1:{dead}", "--shutdown-grace", f"{GRACE_S}s", "--service", "shut",
+                    "--spool-dir", os.path.join(tmp, name + "-spool")], tmp)
     h = Http(port)
     wait_for(lambda: h.request("GET", "/healthz")[0] == 200, 30, "agent /healthz", procs=[p])
     ev = {"provider": "openai", "operation": "chat", "request_model": "m", "latency_ms": 1}
     st, r = h.post("/v1/events", json.dumps([ev, ev, ev]))
     assert st == 202 and r["accepted"] == 3, (st, r)
-    assert h.metrics()["llmtap_agent_kafka_queue_depth"] == 3
+    wait_for(lambda: h.metrics()["llmtap_agent_events_pending"] == 3, 10, "3 events pending",
+             procs=[p])
+    wait_for(lambda: h.metrics()["llmtap_agent_kafka_queue_depth"] == 3, 10,
+             "3 events handed to librdkafka", procs=[p])
     return p, port
 
 
@@ -55,7 +59,12 @@ def test():
     log(f"SIGTERM: exit {rc} after {took:.2f}s (grace {GRACE_S}s)")
     assert rc == 0, out[-2000:]
     assert took >= GRACE_S - 0.5, f"exited after {took:.2f}s, before the grace period"
-    assert "3 events still unacknowledged" in out, out[-2000:]
+    assert "3 events still unacknowledged" in out and "stay in the spool" in out, out[-2000:]
+    # ... and they are there: that agent's spool holds them for the next start.
+    sd = os.path.join(tmp, "agent-term-spool")
+    data = b"".join(open(os.path.join(sd, f), "rb").read() for f in os.listdir(sd)
+                    if f.endswith(".log"))
+    assert data.count(b'"service":"shut"') == 3, "the spool does not hold the 3 events"
 
     # A request in progress when SIGTERM arrives is finished, not cut off.
     p, port = start_agent(tmp, "agent-drain")
@@ -87,9 +96,7 @@ def test():
     log(f"second SIGINT: exit {rc} after {took:.2f}s")
     assert rc == 130, p.output()[-2000:]
     assert took < GRACE_S / 2, f"second SIGINT took {took:.2f}s"
-    for f in os.listdir(tmp):
-        os.unlink(os.path.join(tmp, f))
-    os.rmdir(tmp)
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
