@@ -16,8 +16,8 @@
  *   spool_ack (the record is done; drained segment files are deleted),
  *   failure → spool_nack (handed out again, counted, logged rate-limited).
  *   Nothing counts as delivered before the broker's acknowledgement.
- * - Degraded state: the last delivery report failed and none succeeded
- *   since. The agent stays healthy and keeps accepting (events wait in the
+ * - Degraded state: the last delivery report failed, or librdkafka said
+ *   every broker is down, and no delivery succeeded since. The agent stays healthy and keeps accepting (events wait in the
  *   spool); /readyz and llmtap_agent_kafka_degraded say so.
  * - Shutdown (producer_flush, producer_destroy): wait for the spool to
  *   drain within the grace period; then stop the shipper, let librdkafka
@@ -97,6 +97,10 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
         }
         log_error("agent:kafka", "fatal producer error: %s: %s", rd_kafka_err2name(orig), buf);
         return;
+    }
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) { /* degraded until a delivery succeeds */
+        atomic_store(&p->last_err, err);
+        atomic_store(&p->last_fail_us, timeutil_now_us());
     }
     log_warn("agent:kafka", "%s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 }

@@ -52,7 +52,8 @@ const char *producer_strerror(int e);
 const char *producer_failure(struct producer *p);
 
 /* NULL when deliveries succeed; otherwise why the agent is degraded (the
- * last delivery failed and none succeeded since: broker unreachable, …).
+ * last delivery failed, or every broker is down, and no delivery succeeded
+ * since).
  * The agent keeps accepting events meanwhile (they wait in the spool). */
 const char *producer_degraded(struct producer *p, char *buf, size_t len);
 
