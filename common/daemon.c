@@ -9,6 +9,7 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -66,6 +67,15 @@ int daemon_start(const struct config_table *t, const char *program, int argc, ch
 
 int daemon_wait(const char *component, void (*on_hup)(void *ud), void *ud)
 {
+#ifdef LLMTAP_CRASH_TRIGGER
+    /* Test-only builds: LLMTAP_CRASH_TEST=segv|abort|fpe crashes the fully
+     * started process here, to prove the crash handler's report. */
+    const char *crash = getenv("LLMTAP_CRASH_TEST");
+    if (crash && *crash) {
+        log_warn(component, "LLMTAP_CRASH_TEST=%s: crashing on purpose", crash);
+        crash_trigger(crash);
+    }
+#endif
     sigset_t s;
     block_set(&s);
     int sig;
