@@ -9,11 +9,28 @@
  *   llmtap-kafkatool consume --brokers B --topic T --count N [--timeout S]
  *       stdout: one JSON object per message:
  *       {"partition":P,"offset":O,"key":"…","value_b64":"…","headers":{"h":"v"}}
+ *   llmtap-kafkatool mock [--brokers-count N] [--topic T --partitions P]...
+ *       runs a librdkafka mock cluster (N brokers; each --topic is created
+ *       with the --partitions given before it, replication min(N, 3)),
+ *       prints "mock: HOST:PORT,…" and then obeys commands on stdin, one per
+ *       line, answering "ok" or "error: …" (fault injection for tests):
+ *         errors API COUNT ERR     the next COUNT requests of API (Produce,
+ *                                  Fetch, OffsetCommit, OffsetFetch,
+ *                                  Metadata, FindCoordinator, JoinGroup,
+ *                                  Heartbeat, SyncGroup, InitProducerId, or a
+ *                                  number) fail with ERR (a librdkafka error
+ *                                  name without RD_KAFKA_RESP_ERR_, or a number)
+ *         down ID | up ID          take broker ID down / bring it back
+ *         rtt ID MS                add MS of round-trip time to broker ID
+ *         leader TOPIC PART ID     move a partition's leader
+ *         quit
  */
 #include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -221,6 +238,104 @@ static int consume(const char *brokers, const char *topic, long count, int timeo
     return got >= count ? 0 : 1;
 }
 
+static int api_key(const char *s)
+{
+    static const struct { const char *name; int key; } apis[] = {
+        {"Produce", 0},      {"Fetch", 1},           {"ListOffsets", 2}, {"Metadata", 3},
+        {"OffsetCommit", 8}, {"OffsetFetch", 9},     {"FindCoordinator", 10},
+        {"JoinGroup", 11},   {"Heartbeat", 12},      {"LeaveGroup", 13}, {"SyncGroup", 14},
+        {"InitProducerId", 22},
+    };
+    for (size_t i = 0; i < sizeof apis / sizeof *apis; i++)
+        if (strcasecmp(s, apis[i].name) == 0)
+            return apis[i].key;
+    char *end;
+    long v = strtol(s, &end, 10);
+    return *end || end == s ? -1 : (int)v;
+}
+
+static int err_code(const char *s)
+{
+    const struct rd_kafka_err_desc *d;
+    size_t n;
+    rd_kafka_get_err_descs(&d, &n);
+    for (size_t i = 0; i < n; i++)
+        if (d[i].name && strcasecmp(d[i].name, s) == 0)
+            return d[i].code;
+    char *end;
+    long v = strtol(s, &end, 10);
+    return *end || end == s ? -10000 : (int)v;
+}
+
+static int mock(int argc, char **argv)
+{
+    int nb = atoi(opt(argc, argv, "--brokers-count", "3"));
+    char err[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    if (!rk) {
+        fprintf(stderr, "kafkatool mock: %s\n", err);
+        return 1;
+    }
+    rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(rk, nb);
+    if (!mc) {
+        fprintf(stderr, "kafkatool mock: cannot create the mock cluster\n");
+        return 1;
+    }
+    int partitions = 3;
+    for (int i = 2; i + 1 < argc; i++) {
+        if (strcmp(argv[i], "--partitions") == 0)
+            partitions = atoi(argv[i + 1]);
+        if (strcmp(argv[i], "--topic") == 0 &&
+            rd_kafka_mock_topic_create(mc, argv[i + 1], partitions, nb < 3 ? nb : 3)) {
+            fprintf(stderr, "kafkatool mock: cannot create topic %s\n", argv[i + 1]);
+            return 1;
+        }
+    }
+    printf("mock: %s\n", rd_kafka_mock_cluster_bootstraps(mc));
+    fflush(stdout);
+    char line[1024];
+    while (fgets(line, sizeof line, stdin)) {
+        char a[128] = "", b[128] = "", c[128] = "", d[128] = "";
+        int n = sscanf(line, "%127s %127s %127s %127s", a, b, c, d);
+        rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+        if (n >= 1 && strcmp(a, "quit") == 0)
+            break;
+        if (n == 4 && strcmp(a, "errors") == 0) {
+            int key = api_key(b), cnt = atoi(c), code = err_code(d);
+            if (key < 0 || cnt <= 0 || cnt > 1000 || code == -10000) {
+                printf("error: bad errors command\n");
+                fflush(stdout);
+                continue;
+            }
+            rd_kafka_resp_err_t errs[1000];
+            for (int k = 0; k < cnt; k++)
+                errs[k] = (rd_kafka_resp_err_t)code;
+            rd_kafka_mock_push_request_errors_array(mc, (int16_t)key, (size_t)cnt, errs);
+        } else if (n == 2 && strcmp(a, "down") == 0) {
+            e = rd_kafka_mock_broker_set_down(mc, atoi(b));
+        } else if (n == 2 && strcmp(a, "up") == 0) {
+            e = rd_kafka_mock_broker_set_up(mc, atoi(b));
+        } else if (n == 3 && strcmp(a, "rtt") == 0) {
+            e = rd_kafka_mock_broker_set_rtt(mc, atoi(b), atoi(c));
+        } else if (n == 4 && strcmp(a, "leader") == 0) {
+            e = rd_kafka_mock_partition_set_leader(mc, b, atoi(c), atoi(d));
+        } else {
+            printf("error: unknown command\n");
+            fflush(stdout);
+            continue;
+        }
+        if (e)
+            printf("error: %s\n", rd_kafka_err2str(e));
+        else
+            printf("ok\n");
+        fflush(stdout);
+    }
+    rd_kafka_mock_cluster_destroy(mc);
+    rd_kafka_destroy(rk);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -229,6 +344,8 @@ int main(int argc, char **argv)
     }
     const char *brokers = opt(argc, argv, "--brokers", "127.0.0.1:9092");
     const char *topic = opt(argc, argv, "--topic", "llmtap.events");
+    if (strcmp(argv[1], "mock") == 0)
+        return mock(argc, argv);
     if (strcmp(argv[1], "create-topic") == 0)
         return create_topic(brokers, topic, atoi(opt(argc, argv, "--partitions", "3")));
     if (strcmp(argv[1], "produce") == 0)
