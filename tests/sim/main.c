@@ -5,13 +5,14 @@
  *   llmtap-sim traffic  --target URL ...   post events to an agent's intake
  *   llmtap-sim generate --count N ...      write events as NDJSON to stdout
  *   llmtap-sim upstream [--listen H:P] ...  fake OpenAI/Anthropic provider
+ *   llmtap-sim calls    --target URL ...   LLM API calls through the agent's proxy
  *
  * DESIGN: this file only parses flags and runs the chosen command; the
  * events come from gen.c (shared by both commands, so `generate` and
  * `traffic` with the same seed produce the same event contents) and the
  * posting logic lives in traffic.c; the fake provider lives in
- * upstream*.c. Flags take `--name value` or `--name=value`; unknown flags
- * are an error.
+ * upstream*.c; the proxy client in calls.c. Flags take `--name value` or
+ * `--name=value`; unknown flags are an error.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -21,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "calls.h"
 #include "gen.h"
 #include "jbuf.h"
 #include "rng.h"
@@ -34,6 +36,7 @@ static const char usage_main[] =
     "  traffic    post generated llmtap.event/1 events to an agent (POST URL/v1/events)\n"
     "  generate   write generated events as NDJSON to stdout\n"
     "  upstream   serve a fake OpenAI/Anthropic API (for proxy tests and benchmarks)\n"
+    "  calls      make LLM API calls through an agent's proxy (OpenAI, Anthropic)\n"
     "\n"
     "Run `llmtap-sim <command> --help` for the flags of a command.\n";
 
@@ -124,6 +127,55 @@ static const char usage_upstream[] =
     "also needs anthropic-version (else 400). GET /sim/requests?n=K returns the last\n"
     "K requests received (method, path, query, headers, body; 256 kept, bodies up to\n"
     "1 MiB); DELETE /sim/requests forgets them; GET /sim/healthz answers ok.\n";
+
+static const char usage_calls[] =
+    "usage: llmtap-sim calls --target URL [flags]\n"
+    "\n"
+    "Plays a fleet of services calling LLM APIs through llmtap-agent's proxy (point\n"
+    "the agent's upstreams at `llmtap-sim upstream`): a seeded mix of OpenAI chat\n"
+    "completions (streamed or not, some with stream_options.include_usage, tools,\n"
+    "tool results, retrieved <context> passages), Responses API calls, embeddings\n"
+    "and Anthropic messages, with the services, prompt templates and models of\n"
+    "`traffic`, x-llmtap-* attribution headers and a W3C traceparent on most calls.\n"
+    "Calls start on an open-loop schedule (at most --concurrency at once); every\n"
+    "response is read to its end and checked. A summary line goes to stderr every\n"
+    "--progress seconds and to stdout at the end:\n"
+    "  sent=N 2xx=N 4xx=N 5xx=N other=N errors=N unexpected=N bad=N cancelled=N\n"
+    "  stream=N nonstream=N chat=N responses=N embeddings=N messages=N elapsed=Ss\n"
+    "  rate=R/s lat_p50=Xms lat_p99=Xms              (all on one line)\n"
+    "(errors: transport failures; unexpected: a status other than the one asked\n"
+    "for; bad: a body or stream not in the shape asked for.) SIGINT/SIGTERM stop\n"
+    "cleanly: no new call, 5 s for those in flight; a second signal kills.\n"
+    "\n"
+    "  --target URL        agent base URL, e.g. http://127.0.0.1:7311 (required)\n"
+    "  --rate N            calls started per second (default 10); 0 = as fast as\n"
+    "                      --concurrency allows\n"
+    "  --duration S        seconds to run (default 10, or unlimited with --count)\n"
+    "  --count N           stop after N calls\n"
+    "  --concurrency C     most calls in flight at once (default 64)\n"
+    "  --seed K            content seed (default: from the clock, printed)\n"
+    "  --out FILE          one JSON line per call: n, t, kind, service, model, stream,\n"
+    "                      expect, status, latency_ms, bytes, result\n"
+    "  --error-rate P      fraction of calls sent with x-sim-status: 429 or 500\n"
+    "                      (default 0.03)\n"
+    "  --pii P             fraction of chat calls whose user message carries an\n"
+    "                      e-mail address or phone number (default 0.03)\n"
+    "  --latency-scale F   ask the upstream for each model's latency profile times F\n"
+    "                      (x-sim-delay-ms, x-sim-ttft-ms, x-sim-chunk-interval-ms;\n"
+    "                      default 1); 0 = no timing headers, answers come at once\n"
+    "  --vllm-prefix PATH  route of a vLLM upstream on the agent (e.g. /vllm): the\n"
+    "                      self-hosted models (llama, qwen, bge-m3) are then called at\n"
+    "                      URL+PATH/v1/...; without it they are not used (\"\" =\n"
+    "                      call them at URL/v1/..., e.g. straight at the upstream)\n"
+    "  --timeout MS        per call, whole response (default 60000)\n"
+    "  --connect-wait S    at start, wait up to S seconds for the target to accept\n"
+    "                      connections (default 10)\n"
+    "  --progress S        summary line to stderr every S seconds (default 10; 0 = off)\n"
+    "  --allow-errors      exit 0 even after unexpected answers\n"
+    "\n"
+    "Exit status: 0 every call got the answer it asked for (or --allow-errors, or\n"
+    "stopped by a signal with nothing wrong so far), 1 transport errors, unexpected\n"
+    "statuses, malformed bodies or target unreachable, 2 usage error.\n";
 
 /* ---- flag parsing ------------------------------------------------------- */
 
@@ -458,6 +510,72 @@ static int cmd_upstream(struct args *a)
     return upstream_run(&o);
 }
 
+/* ---- calls -------------------------------------------------------------- */
+
+static int cmd_calls(struct args *a)
+{
+    struct calls_opts o = {
+        .rate = 10, .concurrency = 64, .timeout_ms = 60000, .connect_wait = 10, .progress = 10,
+        .error_rate = 0.03, .pii_rate = 0.03, .latency_scale = 1,
+    };
+    bool seeded = false, have_duration = false;
+    const char *v;
+    while (a->i < a->argc) {
+        if (flag(a, "help", false, &v) || strcmp(a->argv[a->i], "-h") == 0) {
+            fputs(usage_calls, stdout);
+            return 0;
+        } else if (flag(a, "target", true, &v)) {
+            o.target = v;
+        } else if (flag(a, "rate", true, &v)) {
+            o.rate = parse_double(a, "rate", v, 0, 1e6);
+        } else if (flag(a, "duration", true, &v)) {
+            o.duration = parse_double(a, "duration", v, 0, 1e9);
+            have_duration = true;
+        } else if (flag(a, "count", true, &v)) {
+            o.count = parse_u64(a, "count", v, 1, UINT64_MAX);
+        } else if (flag(a, "concurrency", true, &v)) {
+            o.concurrency = (unsigned)parse_u64(a, "concurrency", v, 1, 4096);
+        } else if (flag(a, "seed", true, &v)) {
+            o.seed = parse_u64(a, "seed", v, 0, UINT64_MAX);
+            seeded = true;
+        } else if (flag(a, "out", true, &v)) {
+            o.out = v;
+        } else if (flag(a, "error-rate", true, &v)) {
+            o.error_rate = parse_double(a, "error-rate", v, 0, 1);
+        } else if (flag(a, "pii", true, &v)) {
+            o.pii_rate = parse_double(a, "pii", v, 0, 1);
+        } else if (flag(a, "latency-scale", true, &v)) {
+            o.latency_scale = parse_double(a, "latency-scale", v, 0, 100);
+        } else if (flag(a, "vllm-prefix", true, &v)) {
+            o.vllm_prefix = v;
+        } else if (flag(a, "timeout", true, &v)) {
+            o.timeout_ms = (long)parse_u64(a, "timeout", v, 1, 3600000);
+        } else if (flag(a, "connect-wait", true, &v)) {
+            o.connect_wait = parse_double(a, "connect-wait", v, 0, 3600);
+        } else if (flag(a, "progress", true, &v)) {
+            o.progress = parse_double(a, "progress", v, 0, 86400);
+        } else if (flag(a, "allow-errors", false, &v)) {
+            o.allow_errors = true;
+        } else {
+            unknown(a, usage_calls);
+        }
+    }
+    if (!o.target) {
+        fprintf(stderr, "llmtap-sim calls: --target is required\n\n%s", usage_calls);
+        return 2;
+    }
+    if (!have_duration)
+        o.duration = o.count ? 0 : 10;
+    if (!seeded)
+        o.seed = clock_seed();
+    fprintf(stderr,
+            "llmtap-sim calls: target=%s rate=%g/s duration=%gs count=%" PRIu64 " concurrency=%u seed=%" PRIu64
+            "%s%s\n",
+            o.target, o.rate, o.duration, o.count, o.concurrency, o.seed, o.vllm_prefix ? " vllm-prefix=" : "",
+            o.vllm_prefix ? o.vllm_prefix : "");
+    return calls_run(&o);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
@@ -471,6 +589,8 @@ int main(int argc, char **argv)
         return cmd_generate(&a);
     if (strcmp(argv[1], "upstream") == 0)
         return cmd_upstream(&a);
+    if (strcmp(argv[1], "calls") == 0)
+        return cmd_calls(&a);
     fprintf(stderr, "llmtap-sim: unknown command '%s'\n\n%s", argv[1], usage_main);
     return 2;
 }
