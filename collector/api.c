@@ -236,12 +236,12 @@ void api_handle(void *ud, const struct httpd_req *req, struct httpd_resp *resp)
         static const char ok[] = "{\"status\":\"ok\"}\n";
         httpd_json(resp, 200, ok, sizeof ok - 1);
     } else if (strcmp(p, "/readyz") == 0) {
-        if (ingest_ready(a->ingest)) {
+        char why[512];
+        if (ingest_status(a->ingest, why, sizeof why)) {
             static const char ok[] = "{\"status\":\"ready\"}\n";
             httpd_json(resp, 200, ok, sizeof ok - 1);
         } else {
-            httpd_error(resp, 503, "not ready: ingest cannot commit (the store refuses writes, or "
-                                   "dead letters are not acknowledged); see the log");
+            httpd_error(resp, 503, "not ready: %s", why);
         }
     } else {
         metric_inc(a->not_found);

@@ -16,17 +16,22 @@
  *   DLQ producer is flushed before a batch that carries DLQ'd offsets is
  *   committed, so a dead letter is never skipped without being written.
  * - A failed store write (e.g. MDB_MAP_FULL) aborts the transaction; the
- *   consumer pauses its partitions, readiness goes false, and the same batch
- *   is retried every second until it succeeds or the collector stops.
- *   Nothing is dropped: Kafka keeps the backlog.
+ *   consumer pauses its partitions, readiness goes false (with the reason,
+ *   for /readyz), and the same batch is retried every second until it
+ *   succeeds (space freed by retention, or the map grown on SIGHUP) or the
+ *   collector stops. On resume every assigned partition is first put back
+ *   to its offset in the store, the position of record, so a message
+ *   fetched around the pause can be neither skipped nor doubled. Nothing is
+ *   dropped: Kafka keeps the backlog.
  * - Revocation commits the batch in hand before giving partitions up.
  * - Threads: everything here runs on the ingest thread (the rebalance
- *   callback is served from rd_kafka_consumer_poll on that thread); `ready`
- *   and `stop` are atomics read by other threads.
+ *   callback is served from rd_kafka_consumer_poll on that thread); `ready`,
+ *   `stop`, `state` and `state_rc` are atomics read by other threads.
  */
 #include "ingest.h"
 
 #include <librdkafka/rdkafka.h>
+#include <lmdb.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -62,6 +67,8 @@ struct ingest {
     pthread_t thread;
     bool started;
     atomic_bool stop, ready;
+    _Atomic int state;    /* enum ingest_state: why not ready */
+    _Atomic int state_rc; /* the store's error code for INGEST_STORE_* */
 
     /* the batch in hand: the messages (their payloads are the stored JSON)
      * and, per event, its indexed strings copied into a fixed arena, so each
@@ -79,10 +86,20 @@ struct ingest {
     bool paused;             /* backpressure: the assignment is paused */
 
     struct metric *consumed, *stored, *duplicates, *batches, *dlq_sent, *dlq_failed,
-        *store_errors, *kafka_errors, *consumed_bytes;
+        *store_errors, *store_full, *kafka_errors, *consumed_bytes;
     struct metric *invalid[EVENT_REASON_COUNT];
     struct metric *last_batch, *paused_gauge;
 };
+
+enum ingest_state { INGEST_RUNNING, INGEST_STORE_FULL, INGEST_STORE_ERROR, INGEST_DLQ_FAILED };
+
+#define PAUSED_LOG_EVERY_US (30 * 1000000LL) /* "still paused" reminders */
+
+static void set_state(struct ingest *g, enum ingest_state s, int rc)
+{
+    atomic_store(&g->state_rc, rc);
+    atomic_store(&g->state, (int)s);
+}
 
 static void note_offset(struct ingest *g, int32_t partition, int64_t next)
 {
@@ -159,6 +176,48 @@ static void set_paused(struct ingest *g, bool pause)
     }
     g->paused = pause;
     metric_set(g->paused_gauge, pause ? 1 : 0);
+}
+
+/* Puts every assigned partition that has an offset in the store back to
+ * it: after a pause, the store (not librdkafka's fetch position) says where
+ * consumption resumes. Partitions without one keep their position. */
+static void seek_to_stored(struct ingest *g)
+{
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    if (rd_kafka_assignment(g->consumer, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR || !parts)
+        return;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(parts->cnt);
+    for (int i = 0; i < parts->cnt; i++) {
+        int64_t next;
+        if (store_offset_get(g->st, parts->elems[i].topic, parts->elems[i].partition, &next) == 0)
+            rd_kafka_topic_partition_list_add(l, parts->elems[i].topic,
+                                              parts->elems[i].partition)->offset = next;
+    }
+    if (l->cnt)
+        rd_kafka_error_destroy(rd_kafka_seek_partitions(g->consumer, l, 10000));
+    rd_kafka_topic_partition_list_destroy(l);
+    rd_kafka_topic_partition_list_destroy(parts);
+}
+
+/* Why the store refuses, and what the operator can do about it. */
+static void log_refusal(struct ingest *g, int rc, double paused_s)
+{
+    struct store_stats ss = {0};
+    store_stats(g->st, &ss);
+    char when[64] = "";
+    if (paused_s > 0)
+        snprintf(when, sizeof when, " (paused for %.0f s)", paused_s);
+    if (rc == MDB_MAP_FULL)
+        log_msg(paused_s > 0 ? LOG_WARN : LOG_ERROR, "collector:ingest",
+                "store full%s: %.1f of %.1f MiB map in use, %llu events; consumption is paused "
+                "(Kafka keeps the backlog) and the batch of %zu events is retried every second. "
+                "To resume: raise store.map_size in the config file and send SIGHUP, or shorten "
+                "retention.events", when, (double)ss.used_bytes / 1048576,
+                (double)ss.map_size / 1048576, (unsigned long long)ss.events, g->n);
+    else
+        log_msg(paused_s > 0 ? LOG_WARN : LOG_ERROR, "collector:ingest",
+                "store write failed%s: %s; consumption is paused (Kafka keeps the backlog) and "
+                "the batch of %zu events is retried every second", when, store_strerror(rc), g->n);
 }
 
 /* A message that arrived although its partition should be paused (fetched
@@ -269,6 +328,7 @@ static int batch_commit(struct ingest *g)
         rd_kafka_commit(g->consumer, l, 1);
     rd_kafka_topic_partition_list_destroy(l);
     batch_clear(g);
+    set_state(g, INGEST_RUNNING, 0);
     atomic_store(&g->ready, true);
     return 0;
 }
@@ -295,32 +355,61 @@ static void commit_with_backpressure(struct ingest *g)
         return;
     atomic_store(&g->ready, false);
     if (rc == COMMIT_DLQ_FAILED) {
+        set_state(g, INGEST_DLQ_FAILED, 0);
         log_error("collector:ingest", "dead letters of a batch were not acknowledged by %s; "
                   "consuming the batch again", g->dlq_topic);
         batch_rewind(g);
         pause_ms(g, 1000);
         return;
     }
-    log_error("collector:ingest", "store write failed: %s; pausing consumption and retrying",
-              store_strerror(rc));
+    bool full = rc == MDB_MAP_FULL, dropped = false;
+    set_state(g, full ? INGEST_STORE_FULL : INGEST_STORE_ERROR, rc);
+    if (full)
+        metric_inc(g->store_full);
+    log_refusal(g, rc, 0);
     set_paused(g, true);
+    int64_t since = timeutil_mono_us(), next_log = since + PAUSED_LOG_EVERY_US;
     while (!atomic_load(&g->stop)) {
         /* Polling keeps the group membership alive (and serves rebalances). */
         rd_kafka_message_t *m = rd_kafka_consumer_poll(g->consumer, 1000);
         if (m)
             push_back(g, m);
+        if (g->n == 0 && g->noffs == 0) {
+            dropped = true; /* revoked meanwhile (rebalance_cb): nothing left to write */
+            rc = 0;
+            break;
+        }
         if ((rc = batch_commit(g)) == 0)
             break;
         if (rc == COMMIT_DLQ_FAILED) {
+            set_state(g, INGEST_DLQ_FAILED, 0);
             batch_rewind(g);
             break;
         }
+        if (rc == MDB_MAP_FULL && !full) {
+            full = true;
+            metric_inc(g->store_full);
+        }
+        set_state(g, rc == MDB_MAP_FULL ? INGEST_STORE_FULL : INGEST_STORE_ERROR, rc);
+        if (timeutil_mono_us() >= next_log) {
+            log_refusal(g, rc, (double)(timeutil_mono_us() - since) / 1e6);
+            next_log += PAUSED_LOG_EVERY_US;
+        }
     }
-    if (rc != 0)
+    if (atomic_load(&g->stop) && rc != 0) {
         batch_clear(g); /* stopping: nothing of it was committed */
-    else
-        log_info("collector:ingest", "store write succeeded again; resuming consumption");
+        return;
+    }
+    seek_to_stored(g);
     set_paused(g, false);
+    if (rc == 0) {
+        set_state(g, INGEST_RUNNING, 0);
+        atomic_store(&g->ready, true);
+        log_info("collector:ingest", "%s after %.1f s; resuming consumption",
+                 dropped ? "the paused batch was given up with its partitions"
+                         : "store write succeeded again",
+                 (double)(timeutil_mono_us() - since) / 1e6);
+    }
 }
 
 static void dlq_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -554,6 +643,8 @@ int ingest_create(const struct config *c, const char *brokers, struct store *st,
                                  "Store transactions committed by ingest.", NULL);
     g->store_errors = metrics_counter(m, "llmtap_collector_store_errors_total",
                                       "Store transactions that failed and were retried.", NULL);
+    g->store_full = metrics_counter(m, "llmtap_collector_store_full_total",
+                                    "Times ingest paused because the store was full.", NULL);
     g->kafka_errors = metrics_counter(m, "llmtap_collector_kafka_errors_total",
                                       "Consumer errors reported by librdkafka.", NULL);
     g->last_batch = metrics_gauge(m, "llmtap_collector_last_batch_events",
@@ -623,6 +714,40 @@ int ingest_start(struct ingest *g)
 }
 
 bool ingest_ready(struct ingest *g) { return g && atomic_load(&g->ready); }
+
+bool ingest_status(struct ingest *g, char *reason, size_t len)
+{
+    if (ingest_ready(g))
+        return true;
+    if (!g || !g->started || atomic_load(&g->stop)) {
+        snprintf(reason, len, "ingest is not running");
+        return false;
+    }
+    int rc = atomic_load(&g->state_rc);
+    switch ((enum ingest_state)atomic_load(&g->state)) {
+    case INGEST_STORE_FULL: {
+        struct store_stats ss = {0};
+        store_stats(g->st, &ss);
+        snprintf(reason, len, "store full (MDB_MAP_FULL: %.1f of %.1f MiB map in use): ingest is "
+                 "paused and retried every second, Kafka keeps the backlog; raise store.map_size "
+                 "in the config file and send SIGHUP, or shorten retention.events",
+                 (double)ss.used_bytes / 1048576, (double)ss.map_size / 1048576);
+        break;
+    }
+    case INGEST_STORE_ERROR:
+        snprintf(reason, len, "the store refuses writes (%s): ingest is paused and retried every "
+                 "second; see the log", store_strerror(rc));
+        break;
+    case INGEST_DLQ_FAILED:
+        snprintf(reason, len, "dead letters are not acknowledged by %s: batches are consumed "
+                 "again until they are; see the log", g->dlq_topic);
+        break;
+    default:
+        snprintf(reason, len, "ingest cannot commit; see the log");
+        break;
+    }
+    return false;
+}
 
 void ingest_destroy(struct ingest *g)
 {

@@ -29,6 +29,9 @@ int ingest_create(const struct config *c, const char *brokers, struct store *st,
 int ingest_start(struct ingest *g);
 /* True while the last store write succeeded and the consumer runs. */
 bool ingest_ready(struct ingest *g);
+/* As ingest_ready; when not ready, writes why into reason (one line, with
+ * what the operator can do, for /readyz). Any thread. */
+bool ingest_status(struct ingest *g, char *reason, size_t len);
 /* Stops the thread (the batch in hand is committed first), closes the
  * consumer (leaving the group), flushes the DLQ producer, frees. Accepts NULL. */
 void ingest_destroy(struct ingest *g);

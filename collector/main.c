@@ -9,6 +9,15 @@
  * - Shutdown (SIGINT/SIGTERM): stop accepting HTTP → stop maintenance → stop
  *   ingest (its batch in hand is committed, the consumer leaves the group) → close the store →
  *   stop the dev broker. A second SIGINT during shutdown exits at once.
+ * - SIGHUP (handled on the main thread, in daemon_wait): the configuration is
+ *   loaded again from the same file, environment and flags; store.map_size
+ *   and retention.events are applied, everything else needs a restart. The
+ *   map is resized by store_set_map_size, which waits for the store's
+ *   writer (ingest, retention) and readers (HTTP) to be outside a
+ *   transaction, as LMDB requires.
+ * - Subcommands `backup` and `verify` (first argument) open the store
+ *   read-only and run once; they accept the daemon's settings (so
+ *   `--config FILE` finds data_dir) plus their own.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <cjson/cJSON.h>
 
 #include "api.h"
 #include "config.h"
@@ -28,12 +40,15 @@
 #include "maint.h"
 #include "metrics.h"
 #include "store.h"
+#include "store_verify.h"
+#include "timeutil.h"
+#include "ulid.h"
 
 static const struct config_setting settings[] = {
     {"listen", NULL, CONFIG_STRING, "127.0.0.1:7310", 0, 0, "HTTP listen address (HOST:PORT)"},
     {"data_dir", NULL, CONFIG_STRING, "./llmtap-data", 0, 0, "directory of the LMDB store"},
     {"store.map_size", NULL, CONFIG_BYTES, "16GiB", 1048576, 1099511627776.0 * 64,
-     "LMDB map size: the most the store can hold"},
+     "LMDB map size: the most the store can hold (SIGHUP applies a new value)"},
     {"store.zstd_level", NULL, CONFIG_INT, "3", 1, 19, "zstd level for event bodies"},
     {"store.sync", NULL, CONFIG_BOOL, "true", 0, 0,
      "fsync each commit (false only for benchmarks: a crash may lose the last commits)"},
@@ -41,6 +56,10 @@ static const struct config_setting settings[] = {
      "train a zstd dictionary once the store holds this many events (0 = never)"},
     {"store.dict_samples", NULL, CONFIG_INT, "4000", 100, 1000000,
      "events sampled to train a dictionary"},
+    {"retention.events", NULL, CONFIG_DURATION, "30d", 0, 3650.0 * 86400000,
+     "delete events older than this, by event time (0 = keep forever; SIGHUP applies a new value)"},
+    {"retention.batch", NULL, CONFIG_INT, "1000", 1, 100000,
+     "most events deleted per store transaction (bounds ingest's wait)"},
     {"brokers", "kafka-brokers", CONFIG_STRING, NULL, 0, 0,
      "Kafka bootstrap servers HOST:PORT,... (overrides kafka.bootstrap.servers)"},
     {"topic", NULL, CONFIG_STRING, "llmtap.events", 0, 0, "Kafka topic of events"},
@@ -65,7 +84,9 @@ static const struct config_setting settings[] = {
 
 static const struct config_table table = {
     .component = "collector",
-    .usage = "llmtap-collector [flags]   (any librdkafka property: --kafka NAME=VALUE)",
+    .usage = "llmtap-collector [flags]   (any librdkafka property: --kafka NAME=VALUE)\n"
+             "       llmtap-collector backup --to DIR [flags]   (see backup --help)\n"
+             "       llmtap-collector verify [flags]            (see verify --help)",
     .settings = settings,
     .n = sizeof settings / sizeof settings[0],
     .passthrough = "kafka",
@@ -84,8 +105,293 @@ static int write_file(const char *path, const char *text)
     return rename(tmp, path);
 }
 
+/* ---- SIGHUP -------------------------------------------------------------- */
+
+struct reload {
+    int argc;
+    char **argv;
+    struct store *st;
+    struct maint *maint;
+    int64_t retention_ms;
+};
+
+/* Loads the configuration again (same file, environment and flags) and
+ * applies what can change at run time: store.map_size, retention.events. */
+static void on_hup(void *ud)
+{
+    struct reload *r = ud;
+    struct config *nc = NULL;
+    char err[512] = "";
+    int rc = config_load(&table, r->argc, r->argv, &nc, err, sizeof err);
+    if (rc != CONFIG_OK) {
+        log_error("collector", "SIGHUP: configuration not reloaded, keeping the current one: %s",
+                  rc == CONFIG_EXIT ? "--help or --print-config on the command line" : err);
+        config_destroy(nc);
+        return;
+    }
+    struct store_stats ss;
+    size_t want = (size_t)config_int(nc, "store.map_size"), applied = 0;
+    if ((rc = store_stats(r->st, &ss)) != 0) {
+        log_error("collector", "SIGHUP: cannot read the store's size: %s", store_strerror(rc));
+    } else if (want == ss.map_size) {
+        log_info("collector", "SIGHUP: store.map_size unchanged (%.1f MiB, %.1f MiB in use)",
+                 (double)want / 1048576, (double)ss.used_bytes / 1048576);
+    } else if ((rc = store_set_map_size(r->st, want, &applied)) == STORE_ETOOSMALL) {
+        log_error("collector", "SIGHUP: store.map_size %.1f MiB refused: the store already uses "
+                  "%.1f MiB; keeping %.1f MiB", (double)want / 1048576,
+                  (double)ss.used_bytes / 1048576, (double)ss.map_size / 1048576);
+    } else if (rc) {
+        log_error("collector", "SIGHUP: store.map_size not changed: %s", store_strerror(rc));
+    } else {
+        log_msg(applied < ss.map_size ? LOG_WARN : LOG_INFO, "collector",
+                "SIGHUP: store.map_size %.1f MiB -> %.1f MiB (%.1f MiB in use)%s",
+                (double)ss.map_size / 1048576, (double)applied / 1048576,
+                (double)ss.used_bytes / 1048576, applied < ss.map_size ? ": smaller map" : "");
+    }
+    int64_t keep = config_int(nc, "retention.events");
+    if (keep != r->retention_ms) {
+        maint_set_retention(r->maint, keep);
+        log_info("collector", "SIGHUP: retention.events %lld ms -> %lld ms%s",
+                 (long long)r->retention_ms, (long long)keep, keep ? "" : " (keep forever)");
+        r->retention_ms = keep;
+    }
+    config_destroy(nc);
+}
+
+/* ---- subcommands: backup, verify ------------------------------------------ */
+
+static const char backup_help[] =
+    "usage: llmtap-collector backup --to DIR [--data-dir DIR] [--config FILE]\n"
+    "\n"
+    "Copies the store in data_dir (--data-dir, default ./llmtap-data) to DIR/data.mdb:\n"
+    "a hot, compacting copy (free pages left out) taken in one read transaction,\n"
+    "so it is safe while a collector runs on the store, and its events and Kafka\n"
+    "offsets are of one instant. DIR is created; it must not hold a data.mdb.\n"
+    "The daemon's settings are all accepted (so --config FILE finds data_dir).\n"
+    "Restoring: docs/collector.md, \"Backup and restore\".\n"
+    "\n"
+    "  --to DIR          where to write the copy (required)\n"
+    "  --data-dir DIR    the store to copy\n"
+    "  --config FILE     the collector's configuration file\n"
+    "\n"
+    "Exit status: 0 copied, 1 failed, 2 usage error.\n";
+
+static const char verify_help[] =
+    "usage: llmtap-collector verify [--data-dir DIR] [--max-problems N] [--config FILE]\n"
+    "\n"
+    "Checks the store in data_dir (--data-dir, default ./llmtap-data) in one read\n"
+    "transaction (safe while a collector runs on it): every event_ids entry names\n"
+    "an existing event with that id and time and every event has its entry;\n"
+    "records decode, name existing dictionaries, decompress to their length and\n"
+    "hold a JSON object whose id is the key's; dictionaries, offsets and the\n"
+    "format version are well formed; the counts agree. Prints a summary, the\n"
+    "first problems, and a last line `verify: events=N ids=N dicts=N offsets=N problems=N`.\n"
+    "The daemon's settings are all accepted (so --config FILE finds data_dir).\n"
+    "\n"
+    "  --data-dir DIR       the store to check\n"
+    "  --max-problems N     problems listed (default 20; all are counted)\n"
+    "  --config FILE        the collector's configuration file\n"
+    "\n"
+    "Exit status: 0 consistent, 1 damage found (or the store cannot be read),\n"
+    "2 usage error (including no store in data_dir).\n";
+
+#define NSETTINGS (sizeof settings / sizeof settings[0])
+
+/* Loads the configuration of a subcommand: the daemon's settings plus
+ * extra. Returns -1 to go on, or an exit status (help printed: 0; error: 2). */
+static int sub_config(const char *cmd, const char *help, const struct config_setting *extra,
+                      size_t nextra, int argc, char **argv, struct config **cfg)
+{
+    static struct config_setting all[NSETTINGS + 4];
+    static struct config_table t;
+    char err[512];
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            fputs(help, stdout);
+            return 0;
+        }
+    }
+    memcpy(all, settings, sizeof settings);
+    memcpy(all + NSETTINGS, extra, nextra * sizeof *extra);
+    t = table;
+    t.settings = all;
+    t.n = NSETTINGS + nextra;
+    int rc = config_load(&t, argc, argv, cfg, err, sizeof err);
+    if (rc == CONFIG_EXIT)
+        return 0;
+    if (rc != CONFIG_OK) {
+        fprintf(stderr, "llmtap-collector %s: %s\n", cmd, err);
+        return 2;
+    }
+    enum log_level lvl;
+    if (log_level_parse(config_str(*cfg, "log.level"), &lvl) == 0)
+        log_set_level(lvl);
+    return -1;
+}
+
+/* Opens the store of data_dir read-only. Returns 0, or an exit status. */
+static int sub_open(const char *cmd, const char *dir, struct store **st)
+{
+    char path[4200];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    if (stat(path, &sb) != 0) {
+        fprintf(stderr, "llmtap-collector %s: no store in %s (%s: %s)\n", cmd, dir, path,
+                strerror(errno));
+        return 2;
+    }
+    struct store_opts so = {.dir = dir, .read_only = 1};
+    int rc = store_open(&so, st);
+    if (rc) {
+        fprintf(stderr, "llmtap-collector %s: cannot open the store in %s: %s%s\n", cmd, dir,
+                store_strerror(rc), rc == EACCES ? " (lock.mdb must be writable)" : "");
+        return 1;
+    }
+    return 0;
+}
+
+static int cmd_backup(int argc, char **argv)
+{
+    static const struct config_setting extra[] = {
+        {"to", NULL, CONFIG_STRING, NULL, 0, 0, "directory to write the copy to"},
+    };
+    struct config *cfg = NULL;
+    struct store *st = NULL, *copy = NULL;
+    int rc = sub_config("backup", backup_help, extra, 1, argc, argv, &cfg);
+    if (rc >= 0)
+        return rc;
+    const char *dir = config_str(cfg, "data_dir"), *to = config_str(cfg, "to");
+    int exit_code = 2;
+    if (!to || !*to) {
+        fprintf(stderr, "llmtap-collector backup: --to DIR is required\n\n%s", backup_help);
+        goto out;
+    }
+    if ((exit_code = sub_open("backup", dir, &st)) != 0)
+        goto out;
+    exit_code = 1;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if ((rc = store_backup(st, to)) != 0) {
+        fprintf(stderr, "llmtap-collector backup: copying %s to %s failed: %s%s\n", dir, to,
+                store_strerror(rc), rc == EEXIST ? " (it already holds a data.mdb)" : "");
+        goto out;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    struct store_stats src, dst;
+    struct store_opts co = {.dir = to, .read_only = 1};
+    if (store_stats(st, &src) != 0 || store_open(&co, &copy) != 0 || store_stats(copy, &dst) != 0) {
+        fprintf(stderr, "llmtap-collector backup: the copy in %s cannot be read back\n", to);
+        goto out;
+    }
+    printf("backup: %s -> %s/data.mdb: events=%llu bytes=%llu (source file %llu bytes) in %.1f s\n",
+           dir, to, (unsigned long long)dst.events, (unsigned long long)dst.file_bytes,
+           (unsigned long long)src.file_bytes,
+           (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+    exit_code = 0;
+out:
+    store_close(copy);
+    store_close(st);
+    config_destroy(cfg);
+    return exit_code;
+}
+
+struct vprint {
+    size_t listed, max;
+};
+
+static void verify_problem(void *ud, const char *what)
+{
+    struct vprint *v = ud;
+    if (v->listed++ < v->max)
+        printf("problem: %s\n", what);
+}
+
+static void verify_offset(void *ud, const char *topic, int32_t partition, int64_t next)
+{
+    printf("offset: %s/%d next=%lld\n", topic, (int)partition, (long long)next);
+}
+
+/* The stored JSON is an object whose "id", in canonical case, is the key's. */
+static int verify_json(void *ud, const char *json, size_t len, const char *id, char *msg,
+                       size_t msglen)
+{
+    cJSON *j = cJSON_ParseWithLength(json, len);
+    int bad = 1;
+    const cJSON *jid = j ? cJSON_GetObjectItemCaseSensitive(j, "id") : NULL;
+    if (!j)
+        snprintf(msg, msglen, "does not parse");
+    else if (!cJSON_IsObject(j))
+        snprintf(msg, msglen, "not an object");
+    else if (!cJSON_IsString(jid) || strlen(jid->valuestring) > STORE_ID_MAX)
+        snprintf(msg, msglen, "no \"id\" string of at most %d bytes", STORE_ID_MAX);
+    else {
+        char c[STORE_ID_MAX + 1];
+        snprintf(c, sizeof c, "%s", jid->valuestring);
+        event_id_canonical(c);
+        if (strcmp(c, id) != 0)
+            snprintf(msg, msglen, "its id \"%.64s\" is not the key's", jid->valuestring);
+        else
+            bad = 0;
+    }
+    cJSON_Delete(j);
+    return bad;
+}
+
+static int cmd_verify(int argc, char **argv)
+{
+    static const struct config_setting extra[] = {
+        {"max_problems", NULL, CONFIG_INT, "20", 0, 1e9, "problems listed (all are counted)"},
+    };
+    struct config *cfg = NULL;
+    struct store *st = NULL;
+    int rc = sub_config("verify", verify_help, extra, 1, argc, argv, &cfg);
+    if (rc >= 0)
+        return rc;
+    const char *dir = config_str(cfg, "data_dir");
+    int exit_code = sub_open("verify", dir, &st);
+    if (exit_code != 0)
+        goto out;
+    exit_code = 1;
+    struct vprint vp = {.max = (size_t)config_int(cfg, "max_problems")};
+    struct store_verify_opts vo = {.check_json = verify_json, .problem = verify_problem,
+                                   .offset = verify_offset, .ud = &vp};
+    struct store_verify_result res;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if ((rc = store_verify(st, &vo, &res)) != 0) {
+        fprintf(stderr, "llmtap-collector verify: the walk stopped: %s\n", store_strerror(rc));
+        goto out;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (vp.listed > vp.max)
+        printf("problem: ... %zu more not listed (--max-problems)\n", vp.listed - vp.max);
+    char t_old[TIMEUTIL_RFC3339_LEN] = "-", t_new[TIMEUTIL_RFC3339_LEN] = "-";
+    if (res.events) {
+        timeutil_format_rfc3339(res.oldest_us, t_old);
+        timeutil_format_rfc3339(res.newest_us, t_new);
+    }
+    printf("store %s: %llu events from %s to %s, %.1f MiB of JSON in %.1f MiB of records "
+           "(%llu stored raw), checked in %.1f s\n",
+           dir, (unsigned long long)res.events, t_old, t_new, (double)res.json_bytes / 1048576,
+           (double)res.record_bytes / 1048576, (unsigned long long)res.raw_records,
+           (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+    printf("verify: events=%llu ids=%llu dicts=%llu offsets=%llu problems=%llu\n",
+           (unsigned long long)res.events, (unsigned long long)res.event_ids,
+           (unsigned long long)res.dicts, (unsigned long long)res.offsets,
+           (unsigned long long)res.problems);
+    exit_code = res.problems ? 1 : 0;
+out:
+    store_close(st);
+    config_destroy(cfg);
+    return exit_code;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "backup") == 0)
+        return cmd_backup(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "verify") == 0)
+        return cmd_verify(argc - 1, argv + 1);
     struct config *cfg = NULL;
     char err[512];
     int rc = daemon_start(&table, "llmtap-collector", argc, argv, &cfg);
@@ -165,6 +471,8 @@ int main(int argc, char **argv)
         .dict_min_events = (size_t)config_int(cfg, "store.dict_min_events"),
         .dict_samples = (size_t)config_int(cfg, "store.dict_samples"),
         .check_ms = 5000,
+        .retention_ms = config_int(cfg, "retention.events"),
+        .retention_batch = (size_t)config_int(cfg, "retention.batch"),
     };
     if (!(maint = maint_start(st, &mo, m))) {
         log_error("collector", "cannot start the store maintenance thread");
@@ -173,7 +481,8 @@ int main(int argc, char **argv)
     log_info("collector", "llmtap-collector %s: store %s, listening on %s (port %u), topic %s",
              LLMTAP_VERSION, data_dir, ho.listen, httpd_port(http), config_str(cfg, "topic"));
 
-    daemon_wait("collector", NULL, NULL);
+    struct reload rl = {argc, argv, st, maint, mo.retention_ms};
+    daemon_wait("collector", on_hup, &rl);
     exit_code = 0;
 out:
     httpd_quiesce(http);

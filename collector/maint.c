@@ -1,16 +1,25 @@
 /*
- * maint.c — the "store-maint" thread: dictionary training.
+ * maint.c — the "store-maint" thread: retention and dictionary training.
  *
  * DESIGN: one thread that wakes every check_ms (or at once on stop, through
- * a condition variable), reads the store's stats, and trains when the
- * policy in maint.h says so. Training reads in its own LMDB read
- * transaction and takes the write lock only to store the dictionary, so
- * ingest is not stalled by it.
+ * a condition variable), deletes what retention says is too old, reads the
+ * store's stats, and trains when the policy in maint.h says so. Training
+ * reads in its own LMDB read transaction and takes the write lock only to
+ * store the dictionary, so ingest is not stalled by it. Retention deletes in
+ * small write transactions (store_delete_before) with a pause of
+ * RETENTION_GAP_MS between them, in which ingest, waiting on the store's
+ * writer lock, gets it; LMDB allows one writer at a time, so what bounds
+ * ingest's wait is the size of one retention transaction. A transaction
+ * that fails with MDB_MAP_FULL (deleting copies pages, and a completely full
+ * map has none to spare) is retried with fewer events.
+ * retention_ms is atomic: SIGHUP changes it from the main thread.
  */
 #include "maint.h"
 
 #include <errno.h>
+#include <lmdb.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <time.h>
@@ -29,8 +38,68 @@ struct maint {
     pthread_cond_t cv;
     bool stop;
     uint64_t events_at_training;
+    _Atomic int64_t retention_ms;
     struct metric *trainings, *train_failures, *dict_id;
+    struct metric *retention_deleted, *retention_failures;
 };
+
+#define RETENTION_GAP_MS 5 /* between two retention transactions: ingest's turn */
+
+/* Waits up to ms on the condition variable; false once stop is set. */
+static bool wait_ms(struct maint *mt, int ms)
+{
+    struct timespec dl;
+    clock_gettime(CLOCK_MONOTONIC, &dl);
+    dl.tv_sec += ms / 1000;
+    dl.tv_nsec += (long)(ms % 1000) * 1000000;
+    if (dl.tv_nsec >= 1000000000) {
+        dl.tv_sec++;
+        dl.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&mt->mu);
+    while (!mt->stop && pthread_cond_timedwait(&mt->cv, &mt->mu, &dl) != ETIMEDOUT)
+        ;
+    bool go_on = !mt->stop;
+    pthread_mutex_unlock(&mt->mu);
+    return go_on;
+}
+
+static void retention(struct maint *mt)
+{
+    int64_t keep_ms = atomic_load(&mt->retention_ms);
+    if (keep_ms <= 0)
+        return;
+    int64_t t0 = timeutil_mono_us();
+    int64_t cutoff = timeutil_now_us() - keep_ms * 1000;
+    size_t chunk = mt->o.retention_batch ? mt->o.retention_batch : 1000, total = 0, txns = 0;
+    for (;;) {
+        size_t n = 0;
+        int rc = store_delete_before(mt->st, cutoff, chunk, &n);
+        if (rc == MDB_MAP_FULL && chunk > 1) {
+            chunk = chunk / 8 ? chunk / 8 : 1;
+            continue;
+        }
+        if (rc) {
+            metric_inc(mt->retention_failures);
+            log_warn("collector:maint", "retention: deleting events failed: %s; retrying at the "
+                     "next check", store_strerror(rc));
+            break;
+        }
+        total += n;
+        txns++;
+        metric_add(mt->retention_deleted, n);
+        if (n < chunk || !wait_ms(mt, RETENTION_GAP_MS))
+            break;
+    }
+    if (total) { /* steady state deletes a little at every check: no log line each time */
+        char t[TIMEUTIL_RFC3339_LEN];
+        timeutil_format_rfc3339(cutoff, t);
+        double ms = (double)(timeutil_mono_us() - t0) / 1000;
+        log_msg(total >= 10000 || ms >= 1000 ? LOG_INFO : LOG_DEBUG, "collector:maint",
+                "retention: deleted %zu events older than %s in %zu transactions, %.0f ms", total,
+                t, txns, ms);
+    }
+}
 
 static void maybe_train(struct maint *mt)
 {
@@ -64,26 +133,18 @@ static void *maint_main(void *arg)
 {
     struct maint *mt = arg;
     crash_thread_init();
-    pthread_mutex_lock(&mt->mu);
-    while (!mt->stop) {
-        pthread_mutex_unlock(&mt->mu);
+    int64_t last_retention = 0;
+    bool first = true;
+    do {
+        if (first || timeutil_mono_us() - last_retention >= (int64_t)mt->o.check_ms * 1000) {
+            first = false;
+            retention(mt);
+            last_retention = timeutil_mono_us();
+        }
         maybe_train(mt);
-        pthread_mutex_lock(&mt->mu);
         /* Until the first dictionary exists every record is compressed
          * without one: look often. */
-        int wait_ms = mt->events_at_training ? mt->o.check_ms : 250;
-        struct timespec dl;
-        clock_gettime(CLOCK_MONOTONIC, &dl);
-        dl.tv_sec += wait_ms / 1000;
-        dl.tv_nsec += (long)(wait_ms % 1000) * 1000000;
-        if (dl.tv_nsec >= 1000000000) {
-            dl.tv_sec++;
-            dl.tv_nsec -= 1000000000;
-        }
-        while (!mt->stop && pthread_cond_timedwait(&mt->cv, &mt->mu, &dl) != ETIMEDOUT)
-            ;
-    }
-    pthread_mutex_unlock(&mt->mu);
+    } while (wait_ms(mt, mt->events_at_training ? mt->o.check_ms : 250));
     return NULL;
 }
 
@@ -106,6 +167,11 @@ struct maint *maint_start(struct store *st, const struct maint_opts *o, struct m
                                          "zstd dictionary trainings that failed.", NULL);
     mt->dict_id = metrics_gauge(m, "llmtap_store_dict_id",
                                 "Id of the zstd dictionary new records use (0 = none).", NULL);
+    mt->retention_deleted = metrics_counter(m, "llmtap_store_retention_deleted_total",
+                                            "Events deleted by retention.", NULL);
+    mt->retention_failures = metrics_counter(m, "llmtap_store_retention_failures_total",
+                                             "Retention transactions that failed.", NULL);
+    atomic_store(&mt->retention_ms, o->retention_ms);
     if (pthread_create(&mt->thread, NULL, maint_main, mt) != 0) {
         pthread_cond_destroy(&mt->cv);
         pthread_mutex_destroy(&mt->mu);
@@ -114,6 +180,12 @@ struct maint *maint_start(struct store *st, const struct maint_opts *o, struct m
     }
     pthread_setname_np(mt->thread, "store-maint");
     return mt;
+}
+
+void maint_set_retention(struct maint *mt, int64_t retention_ms)
+{
+    if (mt)
+        atomic_store(&mt->retention_ms, retention_ms);
 }
 
 void maint_stop(struct maint *mt)

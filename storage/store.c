@@ -16,6 +16,21 @@
  * Readers never block the writer and never take st->wlock. store_open and
  * store_close must not race with any other call on the same store.
  *
+ * Map size. mdb_env_set_mapsize unmaps and remaps the file and may only run
+ * while no transaction of the process is active (lmdb.h). Every transaction
+ * here, read or write, is therefore begun and ended under st->maplock held
+ * shared; store_set_map_size takes it exclusively (writer-preferring, so a
+ * steady stream of readers cannot starve it). The cost on the read path is
+ * one uncontended rwlock per call. Lock order: wlock, maplock, dlock.
+ *
+ * Retention (store_delete_before) is an ordinary writer: short transactions
+ * under wlock, so it interleaves with store_append batch by batch.
+ *
+ * Read-only (opts.read_only: backup and verify, possibly beside a live
+ * collector in another process): MDB_RDONLY, nothing created or written;
+ * MDB_MAP_RESIZED (the live writer grew the map) is handled by adopting the
+ * new size and beginning again.
+ *
  * Ownership.
  *   - st->wlock guards the writer's state: cctx (one ZSTD_CCtx reused by
  *     every append), cdict/dict_id (the dictionary new records use; dict_id
@@ -47,8 +62,10 @@
 #include "store.h"
 
 #include "evrec.h"
+#include "store_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -56,6 +73,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zdict.h>
 #include <zstd.h>
 #include <zstd_errors.h>
@@ -63,98 +81,23 @@
 #define DEFAULT_MAP_SIZE ((size_t)1 << 30)
 #define DEFAULT_ZSTD_LEVEL 3
 #define MAX_DBS 16               /* room for the databases still to come */
-#define DCTX_POOL 16             /* idle decompression contexts kept */
-#define EVKEY_MAX (8 + STORE_ID_MAX)
-#define TOPIC_MAX 249            /* Kafka's limit */
-#define OFFKEY_MAX (7 + TOPIC_MAX + 1 + 4)
 #define TRAIN_MAX_BYTES ((size_t)16 << 20)
 #define TRAIN_MIN_SAMPLES 16
 #define TRAIN_MAX_SAMPLES ((size_t)1 << 20)
 #define DICT_MAX_BYTES ((size_t)64 << 10)
 #define DICT_MIN_BYTES ((size_t)1 << 10)
 
-static const char KEY_FORMAT_VERSION[] = "format_version";
-static const char OFFSET_PREFIX[] = "offset/";
-
-struct ddict_ent {
-    uint32_t id;
-    ZSTD_DDict *ddict;
-};
-
-struct store {
-    MDB_env *env;
-    MDB_dbi meta, events, event_ids, dicts;
-    int level;
-
-    pthread_mutex_t wlock;       /* the writer's state, below */
-    ZSTD_CCtx *cctx;
-    ZSTD_CDict *cdict;           /* NULL when dict_id == 0 */
-    _Atomic uint32_t dict_id;    /* written under wlock; store_stats reads it without */
-    uint8_t *wbuf;
-    size_t wcap;
-
-    pthread_mutex_t dlock;       /* the readers' shared state, below */
-    ZSTD_DCtx *dctx[DCTX_POOL];
-    int ndctx;
-    struct ddict_ent *ddicts;
-    size_t nddicts, capddicts;
-
-    int locks_ready;
-};
+static const char KEY_FORMAT_VERSION[] = STORE_KEY_FORMAT_VERSION;
+static const char OFFSET_PREFIX[] = STORE_OFFSET_PREFIX;
 
 /* The version found by the last store_open() that failed with STORE_EVERSION
  * in this thread, for store_strerror(). */
 static _Thread_local uint32_t tls_found_version;
 static _Thread_local char tls_errbuf[128];
 
-/* ---- byte encodings (keys are big-endian so they sort as numbers) ------- */
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (24 - 8 * i));
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (56 - 8 * i));
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-/* Time as the first 8 bytes of an events key: the sign bit flipped, so that
- * INT64_MIN..INT64_MAX map in order onto 0..UINT64_MAX. */
-static void put_time_key(uint8_t *p, int64_t t)
-{
-    put_be64(p, (uint64_t)t ^ ((uint64_t)1 << 63));
-}
-
-static int64_t get_time_key(const uint8_t *p)
-{
-    uint64_t u = get_be64(p) ^ ((uint64_t)1 << 63);
-    int64_t t;
-    memcpy(&t, &u, sizeof t);
-    return t;
-}
-
 static size_t evkey_make(uint8_t *k, int64_t t, const char *id, size_t idlen)
 {
-    put_time_key(k, t);
+    store_put_time_key(k, t);
     memcpy(k + 8, id, idlen);
     return 8 + idlen;
 }
@@ -174,14 +117,14 @@ static size_t offkey_make(uint8_t *k, const char *topic, int32_t partition)
     if (!topic || partition < 0)
         return 0;
     size_t tl = strlen(topic);
-    if (tl == 0 || tl > TOPIC_MAX || memchr(topic, '/', tl))
+    if (tl == 0 || tl > STORE_TOPIC_MAX || memchr(topic, '/', tl))
         return 0;
     size_t n = sizeof OFFSET_PREFIX - 1;
     memcpy(k, OFFSET_PREFIX, n);
     memcpy(k + n, topic, tl);
     n += tl;
     k[n++] = '/';
-    put_be32(k + n, (uint32_t)partition);
+    store_put_be32(k + n, (uint32_t)partition);
     return n + 4;
 }
 
@@ -214,6 +157,8 @@ const char *store_strerror(int rc)
         return "scan stopped after examining the most records allowed";
     case STORE_ETRAIN:
         return "dictionary training failed (too few or too small samples)";
+    case STORE_ETOOSMALL:
+        return "map size smaller than the data already in the store";
     default:
         return mdb_strerror(rc); /* LMDB codes, and strerror() for errno */
     }
@@ -234,7 +179,7 @@ static ZSTD_DCtx *dctx_take(struct store *st)
 static void dctx_give(struct store *st, ZSTD_DCtx *d)
 {
     pthread_mutex_lock(&st->dlock);
-    if (st->ndctx < DCTX_POOL) {
+    if (st->ndctx < STORE_DCTX_POOL) {
         st->dctx[st->ndctx++] = d;
         d = NULL;
     }
@@ -254,7 +199,7 @@ static int ddict_get(struct store *st, MDB_txn *txn, uint32_t id, const ZSTD_DDi
         }
     }
     uint8_t k[4];
-    put_be32(k, id);
+    store_put_be32(k, id);
     MDB_val key = {sizeof k, k}, val;
     rc = mdb_get(txn, st->dicts, &key, &val);
     if (rc) {
@@ -264,7 +209,7 @@ static int ddict_get(struct store *st, MDB_txn *txn, uint32_t id, const ZSTD_DDi
     }
     if (st->nddicts == st->capddicts) {
         size_t cap = st->capddicts ? 2 * st->capddicts : 4;
-        struct ddict_ent *n = realloc(st->ddicts, cap * sizeof *n);
+        struct store_ddict_ent *n = realloc(st->ddicts, cap * sizeof *n);
         if (!n) {
             rc = STORE_ENOMEM;
             goto done;
@@ -288,7 +233,7 @@ done:
 
 /* Writes the JSON of record r (parsed from a value of txn) to dst, which has
  * room for r->json_len bytes. */
-static int record_body(struct store *st, MDB_txn *txn, const struct evrec *r, char *dst)
+int store_record_body(struct store *st, MDB_txn *txn, const struct evrec *r, char *dst)
 {
     if (r->flags & EVREC_F_RAW) {
         if (r->json_len)
@@ -370,8 +315,45 @@ void store_close(struct store *st)
     if (st->locks_ready) {
         pthread_mutex_destroy(&st->wlock);
         pthread_mutex_destroy(&st->dlock);
+        pthread_rwlock_destroy(&st->maplock);
     }
     free(st);
+}
+
+/* The read-only half of store_open: checks the version and opens the
+ * databases without creating or writing anything. A directory without our
+ * databases is STORE_ECORRUPT (not an llmtap store). */
+static int open_read_only(struct store *st)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    MDB_val key = {sizeof KEY_FORMAT_VERSION - 1, (void *)KEY_FORMAT_VERSION}, val;
+    if ((rc = mdb_dbi_open(txn, "meta", 0, &st->meta)) != 0 ||
+        (rc = mdb_get(txn, st->meta, &key, &val)) != 0) {
+        rc = rc == MDB_NOTFOUND ? STORE_ECORRUPT : rc;
+        goto fail;
+    }
+    if (val.mv_size != 4) {
+        rc = STORE_ECORRUPT;
+        goto fail;
+    }
+    if (store_get_be32(val.mv_data) != STORE_FORMAT_VERSION) {
+        tls_found_version = store_get_be32(val.mv_data);
+        rc = STORE_EVERSION;
+        goto fail;
+    }
+    if ((rc = mdb_dbi_open(txn, "events", 0, &st->events)) != 0 ||
+        (rc = mdb_dbi_open(txn, "event_ids", 0, &st->event_ids)) != 0 ||
+        (rc = mdb_dbi_open(txn, "dicts", 0, &st->dicts)) != 0) {
+        rc = rc == MDB_NOTFOUND ? STORE_ECORRUPT : rc;
+        goto fail;
+    }
+    return mdb_txn_commit(txn); /* keeps the database handles */
+fail:
+    mdb_txn_abort(txn);
+    return rc;
 }
 
 int store_open(const struct store_opts *opts, struct store **out)
@@ -403,7 +385,20 @@ int store_open(const struct store_opts *opts, struct store **out)
         rc = STORE_ENOMEM;
         goto fail;
     }
+    /* Writer-preferring: a stream of readers must not starve a map resize. */
+    pthread_rwlockattr_t ra;
+    pthread_rwlockattr_init(&ra);
+    pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    rc = pthread_rwlock_init(&st->maplock, &ra);
+    pthread_rwlockattr_destroy(&ra);
+    if (rc != 0) {
+        pthread_mutex_destroy(&st->dlock);
+        pthread_mutex_destroy(&st->wlock);
+        rc = STORE_ENOMEM;
+        goto fail;
+    }
     st->locks_ready = 1;
+    st->read_only = opts->read_only != 0;
 
     st->cctx = ZSTD_createCCtx();
     if (!st->cctx) {
@@ -420,22 +415,32 @@ int store_open(const struct store_opts *opts, struct store **out)
         goto fail;
     }
 
-    if ((rc = mkdir_p(opts->dir)) != 0)
+    if (!st->read_only && (rc = mkdir_p(opts->dir)) != 0)
         goto fail;
     if ((rc = mdb_env_create(&st->env)) != 0)
         goto fail;
     if ((rc = mdb_env_set_maxdbs(st->env, MAX_DBS)) != 0)
         goto fail;
-    if ((rc = mdb_env_set_mapsize(st->env, opts->map_size ? opts->map_size : DEFAULT_MAP_SIZE)) != 0)
+    /* Read-only without a size: the one the file records (at least the data). */
+    size_t map_size = opts->map_size ? opts->map_size : DEFAULT_MAP_SIZE;
+    if ((!st->read_only || opts->map_size) && (rc = mdb_env_set_mapsize(st->env, map_size)) != 0)
         goto fail;
     if (opts->max_readers && (rc = mdb_env_set_maxreaders(st->env, opts->max_readers)) != 0)
         goto fail;
     unsigned flags = MDB_NOTLS | (opts->no_sync ? MDB_NOSYNC : 0);
+    if (st->read_only)
+        flags |= MDB_RDONLY;
     if ((rc = mdb_env_open(st->env, opts->dir, flags, 0640)) != 0)
         goto fail;
     int dead;
     if ((rc = mdb_reader_check(st->env, &dead)) != 0) /* slots of crashed processes */
         goto fail;
+    if (st->read_only) {
+        if ((rc = open_read_only(st)) != 0)
+            goto fail;
+        *out = st;
+        return 0;
+    }
 
     if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
         goto fail;
@@ -451,7 +456,7 @@ int store_open(const struct store_opts *opts, struct store **out)
             rc = STORE_ECORRUPT;
             goto fail;
         }
-        uint32_t v = get_be32(val.mv_data);
+        uint32_t v = store_get_be32(val.mv_data);
         if (v != STORE_FORMAT_VERSION) {
             tls_found_version = v;
             rc = STORE_EVERSION; /* nothing created or written: the abort undoes it */
@@ -471,7 +476,7 @@ int store_open(const struct store_opts *opts, struct store **out)
             goto fail;
         }
         uint8_t v[4];
-        put_be32(v, STORE_FORMAT_VERSION);
+        store_put_be32(v, STORE_FORMAT_VERSION);
         val.mv_size = sizeof v;
         val.mv_data = v;
         if ((rc = mdb_put(txn, st->meta, &key, &val, 0)) != 0)
@@ -491,7 +496,7 @@ int store_open(const struct store_opts *opts, struct store **out)
             rc = STORE_ENOMEM;
             goto fail;
         }
-        if ((rc = writer_set_dict(st, get_be32(key.mv_data), cd)) != 0)
+        if ((rc = writer_set_dict(st, store_get_be32(key.mv_data), cd)) != 0)
             goto fail;
     } else if (rc != MDB_NOTFOUND) {
         goto fail;
@@ -603,7 +608,8 @@ int store_append(struct store *st, const struct store_event *evs, size_t n,
     struct store_append_result r = {0, 0};
     MDB_txn *txn = NULL;
     MDB_cursor *cur = NULL;
-    uint8_t last[EVKEY_MAX], k[EVKEY_MAX > OFFKEY_MAX ? EVKEY_MAX : OFFKEY_MAX];
+    uint8_t last[STORE_EVKEY_MAX];
+    uint8_t k[STORE_EVKEY_MAX > STORE_OFFKEY_MAX ? STORE_EVKEY_MAX : STORE_OFFKEY_MAX];
     size_t lastlen = 0;
     int rc;
 
@@ -622,6 +628,7 @@ int store_append(struct store *st, const struct store_event *evs, size_t n,
         return 0;
 
     pthread_mutex_lock(&st->wlock);
+    pthread_rwlock_rdlock(&st->maplock);
     if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
         goto fail;
     if ((rc = mdb_cursor_open(txn, st->events, &cur)) != 0)
@@ -678,7 +685,7 @@ int store_append(struct store *st, const struct store_event *evs, size_t n,
         uint8_t v[8];
         key.mv_size = offkey_make(k, offs[i].topic, offs[i].partition);
         key.mv_data = k;
-        put_be64(v, (uint64_t)offs[i].next_offset);
+        store_put_be64(v, (uint64_t)offs[i].next_offset);
         val.mv_size = sizeof v;
         val.mv_data = v;
         if ((rc = mdb_put(txn, st->meta, &key, &val, 0)) != 0)
@@ -688,6 +695,7 @@ int store_append(struct store *st, const struct store_event *evs, size_t n,
     txn = NULL;
     if (rc)
         goto fail;
+    pthread_rwlock_unlock(&st->maplock);
     pthread_mutex_unlock(&st->wlock);
     if (res)
         *res = r;
@@ -698,40 +706,67 @@ fail:
         mdb_cursor_close(cur);
     if (txn)
         mdb_txn_abort(txn);
+    pthread_rwlock_unlock(&st->maplock);
     pthread_mutex_unlock(&st->wlock);
     return rc;
 }
 
 /* ---- reads -------------------------------------------------------------- */
 
-static int read_begin(struct store *st, MDB_txn **txn)
+/* Another process grew the map past ours (MDB_MAP_RESIZED): adopt its size.
+ * No transaction of this process may run meanwhile, hence maplock. */
+static void map_adopt(struct store *st)
 {
-    return mdb_txn_begin(st->env, NULL, MDB_RDONLY, txn);
+    pthread_rwlock_wrlock(&st->maplock);
+    mdb_env_set_mapsize(st->env, 0);
+    pthread_rwlock_unlock(&st->maplock);
 }
+
+int store_txn_read(struct store *st, MDB_txn **txn)
+{
+    pthread_rwlock_rdlock(&st->maplock);
+    int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, txn);
+    if (rc == MDB_MAP_RESIZED) {
+        pthread_rwlock_unlock(&st->maplock);
+        map_adopt(st);
+        pthread_rwlock_rdlock(&st->maplock);
+        rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, txn);
+    }
+    if (rc)
+        pthread_rwlock_unlock(&st->maplock);
+    return rc;
+}
+
+void store_txn_done(struct store *st, MDB_txn *txn)
+{
+    mdb_txn_abort(txn);
+    pthread_rwlock_unlock(&st->maplock);
+}
+
 
 int store_offset_get(struct store *st, const char *topic, int32_t partition, int64_t *next_offset)
 {
-    uint8_t k[OFFKEY_MAX];
+    uint8_t k[STORE_OFFKEY_MAX];
     MDB_txn *txn;
     if (!st || !next_offset)
         return STORE_EINVAL;
     size_t kl = offkey_make(k, topic, partition);
     if (!kl)
         return STORE_EINVAL;
-    int rc = read_begin(st, &txn);
+    int rc = store_txn_read(st, &txn);
     if (rc)
         return rc;
     MDB_val key = {kl, k}, val;
     rc = mdb_get(txn, st->meta, &key, &val);
     if (rc == 0) {
         if (val.mv_size == 8)
-            *next_offset = (int64_t)get_be64(val.mv_data);
+            *next_offset = (int64_t)store_get_be64(val.mv_data);
         else
             rc = STORE_ECORRUPT;
     } else if (rc == MDB_NOTFOUND) {
         rc = STORE_ENOTFOUND;
     }
-    mdb_txn_abort(txn);
+    store_txn_done(st, txn);
     return rc;
 }
 
@@ -747,7 +782,7 @@ int store_get(struct store *st, const char *id, char **json, size_t *len)
     size_t idl = strlen(id);
     if (idl == 0 || idl > STORE_ID_MAX)
         return STORE_ENOTFOUND;
-    int rc = read_begin(st, &txn);
+    int rc = store_txn_read(st, &txn);
     if (rc)
         return rc;
     MDB_val key = {idl, (void *)id}, val;
@@ -784,7 +819,7 @@ int store_get(struct store *st, const char *id, char **json, size_t *len)
         rc = STORE_ENOMEM;
         goto done;
     }
-    if ((rc = record_body(st, txn, &r, buf)) != 0)
+    if ((rc = store_record_body(st, txn, &r, buf)) != 0)
         goto done;
     buf[r.json_len] = '\0';
     *json = buf;
@@ -792,7 +827,7 @@ int store_get(struct store *st, const char *id, char **json, size_t *len)
     if (len)
         *len = r.json_len;
 done:
-    mdb_txn_abort(txn);
+    store_txn_done(st, txn);
     free(buf);
     return rc;
 }
@@ -818,7 +853,7 @@ int store_scan(struct store *st, const struct store_filter *f, store_scan_fn fn,
         f = &all;
     if (f->start_us >= f->end_us)
         return 0;
-    if ((rc = read_begin(st, &txn)) != 0)
+    if ((rc = store_txn_read(st, &txn)) != 0)
         return rc;
     if ((rc = mdb_cursor_open(txn, st->events, &cur)) != 0)
         goto done;
@@ -826,7 +861,7 @@ int store_scan(struct store *st, const struct store_filter *f, store_scan_fn fn,
     /* The first key >= (end_us, "") is the first one past the range: step
      * back from it, or from the very end when there is none. */
     uint8_t k[8];
-    put_time_key(k, f->end_us);
+    store_put_time_key(k, f->end_us);
     MDB_val key = {sizeof k, k}, val;
     rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
     if (rc == 0)
@@ -839,7 +874,7 @@ int store_scan(struct store *st, const struct store_filter *f, store_scan_fn fn,
             rc = STORE_ECORRUPT;
             break;
         }
-        if (get_time_key(key.mv_data) < f->start_us)
+        if (store_get_time_key(key.mv_data) < f->start_us)
             break;
         if (f->max_examined && examined++ >= f->max_examined) {
             rc = STORE_EPARTIAL;
@@ -900,7 +935,7 @@ int store_scan(struct store *st, const struct store_filter *f, store_scan_fn fn,
 done:
     if (cur)
         mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
+    store_txn_done(st, txn);
     free(sbuf);
     return rc;
 }
@@ -913,7 +948,7 @@ int store_stats(struct store *st, struct store_stats *out)
     if (!st || !out)
         return STORE_EINVAL;
     memset(out, 0, sizeof *out);
-    int rc = read_begin(st, &txn);
+    int rc = store_txn_read(st, &txn);
     if (rc)
         return rc;
     if ((rc = mdb_stat(txn, st->events, &ms)) != 0)
@@ -937,7 +972,7 @@ int store_stats(struct store *st, struct store_stats *out)
     out->file_bytes = (uint64_t)sb.st_size;
     out->dict_id = atomic_load_explicit(&st->dict_id, memory_order_relaxed);
 done:
-    mdb_txn_abort(txn);
+    store_txn_done(st, txn);
     return rc;
 }
 
@@ -958,7 +993,7 @@ int store_train_dict(struct store *st, size_t sample_count)
         sample_count = TRAIN_MAX_SAMPLES;
 
     /* 1. Sample the newest events, decompressed, in one read transaction. */
-    if ((rc = read_begin(st, &txn)) != 0)
+    if ((rc = store_txn_read(st, &txn)) != 0)
         return rc;
     if ((rc = mdb_cursor_open(txn, st->events, &cur)) != 0)
         goto done;
@@ -991,7 +1026,7 @@ int store_train_dict(struct store *st, size_t sample_count)
             samples = b;
             cap = ncap;
         }
-        if ((rc = record_body(st, txn, &r, (char *)samples + total)) != 0)
+        if ((rc = store_record_body(st, txn, &r, (char *)samples + total)) != 0)
             goto done;
         sizes[nsamples++] = r.json_len;
         total += r.json_len;
@@ -1000,7 +1035,7 @@ int store_train_dict(struct store *st, size_t sample_count)
         goto done;
     mdb_cursor_close(cur);
     cur = NULL;
-    mdb_txn_abort(txn);
+    store_txn_done(st, txn);
     txn = NULL;
     if (nsamples < TRAIN_MIN_SAMPLES) {
         rc = STORE_ETRAIN;
@@ -1034,6 +1069,7 @@ int store_train_dict(struct store *st, size_t sample_count)
 
     /* 3. Store it under the next id, then switch the writer to it. */
     pthread_mutex_lock(&st->wlock);
+    pthread_rwlock_rdlock(&st->maplock);
     locked = 1;
     if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
         goto done;
@@ -1042,18 +1078,18 @@ int store_train_dict(struct store *st, size_t sample_count)
     uint32_t id = 1;
     rc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
     if (rc == 0) {
-        if (key.mv_size != 4 || get_be32(key.mv_data) == UINT32_MAX) {
+        if (key.mv_size != 4 || store_get_be32(key.mv_data) == UINT32_MAX) {
             rc = STORE_ECORRUPT;
             goto done;
         }
-        id = get_be32(key.mv_data) + 1;
+        id = store_get_be32(key.mv_data) + 1;
     } else if (rc != MDB_NOTFOUND) {
         goto done;
     }
     mdb_cursor_close(cur);
     cur = NULL;
     uint8_t k[4];
-    put_be32(k, id);
+    store_put_be32(k, id);
     key.mv_size = sizeof k;
     key.mv_data = k;
     val.mv_size = dsize;
@@ -1073,12 +1109,155 @@ done:
     ZSTD_freeCDict(cd);
     if (cur)
         mdb_cursor_close(cur);
-    if (txn)
+    if (txn && locked)
         mdb_txn_abort(txn);
-    if (locked)
+    else if (txn)
+        store_txn_done(st, txn); /* the sampling read transaction */
+    if (locked) {
+        pthread_rwlock_unlock(&st->maplock);
         pthread_mutex_unlock(&st->wlock);
+    }
     free(samples);
     free(sizes);
     free(dict);
+    return rc;
+}
+
+/* ---- map size, deletion, backup ----------------------------------------- */
+
+int store_set_map_size(struct store *st, size_t size, size_t *applied)
+{
+    MDB_envinfo ei;
+    MDB_stat ms;
+    if (!st || size == 0)
+        return STORE_EINVAL;
+    /* Exclusive: LMDB unmaps and remaps the file, so no transaction of this
+     * process (reader or writer: both hold maplock shared) may be running. */
+    pthread_rwlock_wrlock(&st->maplock);
+    int rc = mdb_env_info(st->env, &ei);
+    if (!rc)
+        rc = mdb_env_stat(st->env, &ms);
+    if (rc)
+        goto done;
+    size_t ps = ms.ms_psize ? ms.ms_psize : 4096;
+    if (size < ((size_t)ei.me_last_pgno + 1) * ps) { /* LMDB would silently round it up */
+        rc = STORE_ETOOSMALL;
+        goto done;
+    }
+    size = (size + ps - 1) / ps * ps;
+    if (size != ei.me_mapsize)
+        rc = mdb_env_set_mapsize(st->env, size);
+    if (!rc && applied)
+        *applied = size;
+done:
+    pthread_rwlock_unlock(&st->maplock);
+    return rc;
+}
+
+int store_delete_before(struct store *st, int64_t before_us, size_t max, size_t *deleted)
+{
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    size_t n = 0;
+    int rc;
+
+    if (deleted)
+        *deleted = 0;
+    if (!st || max == 0)
+        return STORE_EINVAL;
+    pthread_mutex_lock(&st->wlock);
+    pthread_rwlock_rdlock(&st->maplock);
+    if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
+        goto done;
+    if ((rc = mdb_cursor_open(txn, st->events, &cur)) != 0)
+        goto done;
+    MDB_val key, val;
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0 && n < max;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) { /* after a delete: the next one */
+        if (key.mv_size < 9 || key.mv_size > STORE_EVKEY_MAX) {
+            rc = STORE_ECORRUPT;
+            goto done;
+        }
+        if (store_get_time_key(key.mv_data) >= before_us)
+            break;
+        /* Its id entry goes too, if it points here (else it is not ours). */
+        uint8_t k[STORE_EVKEY_MAX];
+        memcpy(k, key.mv_data, key.mv_size);
+        MDB_val idk = {key.mv_size - 8, k + 8}, idv;
+        int r = mdb_get(txn, st->event_ids, &idk, &idv);
+        if (r == 0 && idv.mv_size == 8 && memcmp(idv.mv_data, k, 8) == 0)
+            r = mdb_del(txn, st->event_ids, &idk, NULL);
+        if (r && r != MDB_NOTFOUND) {
+            rc = r;
+            goto done;
+        }
+        if ((rc = mdb_cursor_del(cur, 0)) != 0)
+            goto done;
+        n++;
+    }
+    if (rc && rc != MDB_NOTFOUND)
+        goto done;
+    mdb_cursor_close(cur);
+    cur = NULL;
+    rc = 0;
+    if (n) {
+        rc = mdb_txn_commit(txn);
+        txn = NULL;
+        if (rc)
+            goto done;
+    }
+    if (deleted)
+        *deleted = n;
+done:
+    if (cur)
+        mdb_cursor_close(cur);
+    if (txn)
+        mdb_txn_abort(txn);
+    pthread_rwlock_unlock(&st->maplock);
+    pthread_mutex_unlock(&st->wlock);
+    return rc;
+}
+
+/* Flushes path (a file or a directory) to disk. */
+static int fsync_path(const char *path, int dir)
+{
+    int fd = open(path, (dir ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
+    if (fd < 0)
+        return errno;
+    int rc = fsync(fd) == 0 ? 0 : errno;
+    close(fd);
+    return rc;
+}
+
+int store_backup(struct store *st, const char *dir)
+{
+    char path[4096];
+    struct stat sb;
+    if (!st || !dir || !*dir)
+        return STORE_EINVAL;
+    if (snprintf(path, sizeof path, "%s/data.mdb", dir) >= (int)sizeof path)
+        return ENAMETOOLONG;
+    int rc = mkdir_p(dir);
+    if (rc)
+        return rc;
+    if (stat(path, &sb) == 0)
+        return EEXIST; /* never overwrite a store */
+    /* mdb_env_copy2 runs its own read transaction: hold maplock like any. */
+    pthread_rwlock_rdlock(&st->maplock);
+    rc = mdb_env_copy2(st->env, dir, MDB_CP_COMPACT);
+    pthread_rwlock_unlock(&st->maplock);
+    if (rc == MDB_MAP_RESIZED) { /* the live writer grew the map past ours */
+        unlink(path);
+        map_adopt(st);
+        pthread_rwlock_rdlock(&st->maplock);
+        rc = mdb_env_copy2(st->env, dir, MDB_CP_COMPACT);
+        pthread_rwlock_unlock(&st->maplock);
+    }
+    if (!rc)
+        rc = fsync_path(path, 0);
+    if (!rc)
+        rc = fsync_path(dir, 1);
+    if (rc)
+        unlink(path);
     return rc;
 }

@@ -12,10 +12,13 @@
  *   event_ids  id bytes                     -> events key
  *   dicts      dict id (BE u32)             -> zstd dictionary
  *
- * Threads: one writer at a time (the ingest thread); any number of readers
- * concurrently (readers never block the writer). All functions are
- * thread-safe in that sense. Returned data is always a malloc'd copy: no
- * pointer into the LMDB map escapes a transaction.
+ * Threads: one writer at a time (ingest; retention interleaves short
+ * transactions); any number of readers concurrently (readers never block
+ * the writer). All functions are thread-safe in that sense. Only a map size
+ * change (store_set_map_size) waits for every transaction of the process and
+ * holds new ones off while it remaps. Returned data is always a malloc'd
+ * copy: no pointer into the LMDB map escapes a transaction. Scan callbacks
+ * must not call back into the store.
  *
  * Errors: functions return 0 on success, a negative STORE_E* code, or a
  * positive LMDB/errno code (e.g. MDB_MAP_FULL). store_strerror() names any.
@@ -34,9 +37,10 @@ enum {
     STORE_ECORRUPT = -30003,  /* a record failed to decode */
     STORE_EINVAL = -30004,    /* bad argument */
     STORE_ENOMEM = -30005,
-    STORE_EABORT = -30006,
-    STORE_EPARTIAL = -30008,  /* a scan stopped at filter->max_examined */    /* a scan callback asked to stop (not an error to report) */
+    STORE_EABORT = -30006,    /* a scan callback asked to stop (not an error to report) */
     STORE_ETRAIN = -30007,    /* dictionary training failed (too few / too small samples) */
+    STORE_EPARTIAL = -30008,  /* a scan stopped at filter->max_examined */
+    STORE_ETOOSMALL = -30009, /* a map size below the pages already in use */
 };
 
 #define STORE_ID_MAX 64       /* longest event id, bytes */
@@ -49,6 +53,9 @@ struct store_opts {
     unsigned max_readers;     /* 0 = LMDB default (126) */
     int zstd_level;           /* 0 = default (3) */
     int no_sync;              /* tests/benchmarks only: MDB_NOSYNC */
+    int read_only;            /* MDB_RDONLY: no writes, nothing created; safe next to a
+                               * collector writing the same store from another process
+                               * (lock.mdb must be writable). map_size 0 = the file's. */
 };
 
 /* One event to append. Strings are NUL-terminated; optional ones may be NULL.
@@ -171,6 +178,35 @@ int store_stats(struct store *st, struct store_stats *out);
  * writer is blocked only while the dictionary is stored.
  * STORE_ETRAIN when there is too little data to train on. */
 int store_train_dict(struct store *st, size_t sample_count);
+
+/* Changes the LMDB map size (the most the store can hold) of the open
+ * store, e.g. after MDB_MAP_FULL. Waits until no transaction of this process
+ * runs (the writer finishes its batch; readers that arrive meanwhile wait,
+ * briefly), then remaps. size is rounded up to whole pages; *applied (may be
+ * NULL) gets the size in effect. Smaller than the current map is allowed
+ * down to the data in use; below that STORE_ETOOSMALL and nothing changes.
+ * Other processes (a backup, verify) adopt the new size after the next
+ * commit. Must not be called from a store_scan callback. */
+int store_set_map_size(struct store *st, size_t size, size_t *applied);
+
+/* Retention: deletes events whose time is before before_us, oldest first,
+ * at most max of them, in ONE short write transaction (ids removed from
+ * `event_ids` too; dictionaries are kept). *deleted (may be NULL) gets the
+ * count; call again while it equals max. The writer lock is held only for
+ * that transaction, so callers can interleave with store_append by keeping
+ * max small (~1000). MDB_MAP_FULL is possible on a completely full map
+ * (deleting copies pages): retry with a smaller max. A deleted event whose
+ * id comes again is stored again. */
+int store_delete_before(struct store *st, int64_t before_us, size_t max, size_t *deleted);
+
+/* Hot backup: a compacting copy (free pages left out) of the store, as of
+ * one read transaction, into dir/data.mdb. dir is created if missing;
+ * EEXIST if it already holds a data.mdb. The copy is fsync'd; on error the
+ * partial file is removed. Works on a store opened read_only while a
+ * collector writes it from another process. The copy's read transaction
+ * keeps the writer from reusing pages freed meanwhile, so the live file
+ * may grow during a long backup. */
+int store_backup(struct store *st, const char *dir);
 
 /* Names any code returned by this module (negative STORE_E*, LMDB, errno). */
 const char *store_strerror(int rc);

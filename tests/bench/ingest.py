@@ -461,6 +461,9 @@ def run_collector(r):
     args = [col.flag("listen"), f"127.0.0.1:{port}", col.flag("data_dir", "data-dir"), r.data_dir,
             col.flag("brokers", "kafka-brokers"), r.brokers, col.flag("topic"), r.topic,
             col.flag("dlq_topic", "dlq-topic"), r.dlq, "--kafka", f"group.id={group}",
+            # the generated events carry fixed times: retention must not delete them
+            *([col.flag("retention.events", "retention-events"), "0"]
+              if "retention-events" in col.help else []),
             *map(col.spell, shlex.split(os.environ.get("BENCH_COLLECTOR_ARGS", "")))]
     cfg = col.effective_config(args)
     r.settings = " ".join(f"{k}={cfg[k]}" for k in

@@ -296,3 +296,69 @@ def main(test):
         print("0 passed, 1 failed")
         sys.exit(1)
     print("1 passed, 0 failed")
+
+
+# ---- helpers for the store's fault, backup and verify tests ----------------
+
+def kafka_broker():
+    """Starts (or finds running) the real Kafka broker of tests/kafka/kafka.sh;
+    returns its bootstrap address."""
+    out = subprocess.run([os.path.join(SRC, "tests/kafka/kafka.sh"), "start"], capture_output=True,
+                         timeout=900)
+    assert out.returncode == 0, out.stderr.decode()[-3000:]
+    return out.stdout.decode().strip().splitlines()[-1]
+
+
+def collector_cmd(*args, timeout=600):
+    """Runs `llmtap-collector ARGS` (a subcommand: backup, verify); returns
+    (exit status, stdout + stderr as text)."""
+    r = subprocess.run([f"{BIN}/llmtap-collector", *args], capture_output=True, timeout=timeout)
+    return r.returncode, r.stdout.decode(errors="replace") + r.stderr.decode(errors="replace")
+
+
+def verify_store(data_dir, *args):
+    """Runs `llmtap-collector verify` on data_dir; returns (exit status, the
+    numbers of its last line as a dict, the whole output)."""
+    rc, out = collector_cmd("verify", "--data-dir", data_dir, *args)
+    nums = {}
+    for line in out.splitlines():
+        if line.startswith("verify: "):
+            nums = {k: int(v) for k, v in (kv.split("=") for kv in line[8:].split())}
+    return rc, nums, out
+
+
+def metric(http, name, default=0.0):
+    return http.metrics().get(name, default)
+
+
+def missing_ids(http, ids):
+    """The ids that GET /api/v1/events/{id} does not answer with 200."""
+    return [i for i in ids if http.request("GET", "/api/v1/events/" + urllib.parse.quote(i))[0] != 200]
+
+
+def corrupt_record(path, ids):
+    """Flips the first 4 bytes of the body of the first record among ids
+    found in the LMDB file path (a record: version 1, flags, 2 zero bytes,
+    …, 56 fixed bytes, then the id as LE u16 length + bytes, then service,
+    model, provider, operation the same way, then the body; see
+    docs/storage.md). For a zstd body that destroys the frame's magic; for a
+    raw one the JSON's opening brace. Returns the id whose record was hit."""
+    with open(path, "rb") as f:
+        data = bytearray(f.read())
+    for ev_id in ids:
+        b = ev_id.encode()
+        pos = data.find(b)
+        while pos >= 0:
+            h = pos - 58
+            if (h >= 0 and data[h] == 1 and data[h + 1] in (0, 1) and data[h + 2:h + 4] == b"\0\0"
+                    and data[pos - 2:pos] == len(b).to_bytes(2, "little")):
+                o = pos + len(b)
+                for _ in range(4):
+                    o += 2 + int.from_bytes(data[o:o + 2], "little")
+                for j in range(o, o + 4):
+                    data[j] ^= 0xFF
+                with open(path, "r+b") as f:
+                    f.write(data)
+                return ev_id
+            pos = data.find(b, pos + 1)
+    raise AssertionError("no record of the given ids found in " + path)

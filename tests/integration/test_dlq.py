@@ -37,7 +37,8 @@ DLQ_MAX = 512 * 1024
 
 def test():
     real = "--kafka" in sys.argv
-    brokers, cargs = None, ["--ingest-max-event", "64KiB"]
+    # The events carry a fixed time: keep them whatever today's date (retention).
+    brokers, cargs = None, ["--ingest-max-event", "64KiB", "--retention-events", "0"]
     topic = "llmtap.events"
     if real:
         brokers = kafka_broker()
@@ -90,7 +91,7 @@ def dlq_unavailable(brokers):
     topic = f"llmtap.events.dlqdown-{run}"
     kafkatool("create-topic", "--brokers", brokers, "--topic", topic, "--partitions", "1")
     kafkatool("create-topic", "--brokers", brokers, "--topic", topic + ".dlq", "--partitions", "1")
-    base = ["--topic", topic, "--kafka", f"group.id=dlqdown-{run}"]
+    base = ["--topic", topic, "--kafka", f"group.id=dlqdown-{run}", "--retention-events", "0"]
     # Kafka refuses this topic name: every dead letter fails.
     with Stack(brokers=brokers, agent=False, collector_args=base + ["--dlq-topic", "no such topic!"]) as s:
         produce_raw(brokers, topic, [ev(11), b'{"broken"', ev(12)])

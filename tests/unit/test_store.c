@@ -1,5 +1,6 @@
 /*
- * test_store.c — unit tests for storage/store.c and storage/evrec.c.
+ * test_store.c — unit tests for storage/store.c, storage/store_verify.c and
+ * storage/evrec.c.
  *
  * Each test gets its own store in a fresh mkdtemp() directory, removed after.
  * Events are generated deterministically from (seed, index), so any thread
@@ -29,6 +30,7 @@
 
 #include "evrec.h"
 #include "store.h"
+#include "store_verify.h"
 
 static uint64_t g_seed;
 
@@ -747,9 +749,15 @@ static void test_map_full(void **state)
     assert_int_equal(c->n, (size_t)full * BATCH);
     free(c);
 
-    /* The operator's remedy: reopen with a bigger map; the batch then goes in. */
-    fx->opts.map_size = 1u << 20;
-    reopen(fx);
+    /* The operator's remedy, without a restart (SIGHUP): grow the map in
+     * place; the batch then goes in. Below the data in use: refused. */
+    assert_int_equal(store_set_map_size(fx->st, 4096, NULL), STORE_ETOOSMALL);
+    size_t applied = 0;
+    assert_int_equal(store_set_map_size(fx->st, 1u << 20, &applied), 0);
+    assert_int_equal(applied, 1u << 20);
+    struct store_stats ms;
+    assert_int_equal(store_stats(fx->st, &ms), 0);
+    assert_int_equal(ms.map_size, 1u << 20);
     struct store_event evs[BATCH];
     for (int j = 0; j < BATCH; j++)
         evs[j] = (struct store_event){.json = blobs[full][j], .json_len = lens[full][j],
@@ -760,6 +768,8 @@ static void test_map_full(void **state)
     struct store_append_result res;
     assert_int_equal(store_append(fx->st, evs, BATCH, &off, 1, &res), 0);
     assert_int_equal(res.stored, BATCH);
+    fx->opts.map_size = 1u << 20; /* and the next open (a restart) with it */
+    reopen(fx);
     assert_int_equal(store_offset_get(fx->st, "llmtap.events", 0, &next), 0);
     assert_int_equal(next, full + 1);
     for (int j = 0; j < BATCH; j++) {
@@ -1228,18 +1238,181 @@ static void test_concurrent(void **state)
     for (int i = 0; i < READERS; i++)
         assert_int_equal(pthread_create(&r[i], NULL, conc_reader, c), 0);
     assert_int_equal(pthread_create(&w, NULL, conc_writer, c), 0);
+    /* Map size changes while they run: LMDB unmaps and remaps the file, so
+     * this fails (a fault, or ASan) if any transaction overlapped one. */
+    size_t resizes = 0, applied;
+    while (!atomic_load(&c->done) && atomic_load(&c->errors) == 0) {
+        size_t sz = ((size_t)64 << 20) + (resizes % 4 + 1) * ((size_t)1 << 20);
+        assert_int_equal(store_set_map_size(fx->st, sz, &applied), 0);
+        assert_int_equal(applied, sz);
+        resizes++;
+        usleep(1000);
+    }
     pthread_join(w, NULL);
     for (int i = 0; i < READERS; i++)
         pthread_join(r[i], NULL);
     if (atomic_load(&c->errors))
         fail_msg("%d errors, first: %s", atomic_load(&c->errors), c->msg);
-    print_message("    %zu concurrent reads during %zu appends\n", atomic_load(&c->reads),
-                  c->total - 500);
+    print_message("    %zu concurrent reads during %zu appends and %zu map resizes\n",
+                  atomic_load(&c->reads), c->total - 500, resizes);
     struct store_stats ss;
     assert_int_equal(store_stats(fx->st, &ss), 0);
     assert_int_equal(ss.events, c->total);
     assert_int_equal(ss.dict_id, 1);
     free(c);
+}
+
+/* ---- retention and verify ---------------------------------------------- */
+
+struct vcol {
+    size_t n;
+    char all[2048];
+};
+
+static void vcol_fn(void *ud, const char *what)
+{
+    struct vcol *v = ud;
+    v->n++;
+    snprintf(v->all + strlen(v->all), sizeof v->all - strlen(v->all), "%s\n", what);
+}
+
+/* The stored JSON must carry the key's id (what the collector checks with cJSON). */
+static int vjson_fn(void *ud, const char *json, size_t len, const char *id, char *msg, size_t ml)
+{
+    char want[STORE_ID_MAX + 16];
+    snprintf(want, sizeof want, "\"id\":\"%s\"", id);
+    if (len && json[0] == '{' && strstr(json, want))
+        return 0;
+    snprintf(msg, ml, "no %s", want);
+    return 1;
+}
+
+static void test_retention(void **state)
+{
+    struct fx *fx = *state;
+    assert_int_equal(append_range(fx->st, 0, 3000, NULL), 0);
+    size_t n = 0, total = 0, calls = 0;
+    assert_int_equal(store_delete_before(fx->st, ev_time(1000), 0, &n), STORE_EINVAL);
+    do { /* events 0..999 are older than event 1000: 300, 300, 300, 100, then 0 */
+        assert_int_equal(store_delete_before(fx->st, ev_time(1000), 300, &n), 0);
+        total += n;
+    } while (++calls < 5);
+    assert_int_equal(total, 1000);
+    assert_int_equal(n, 0);
+    struct store_stats ss;
+    assert_int_equal(store_stats(fx->st, &ss), 0);
+    assert_true(ss.events == 2000 && ss.event_ids == 2000);
+    struct tev t;
+    char *json;
+    for (size_t i = 0; i < 3000; i += 111) {
+        gen_event(g_seed, i, ev_time(i), &t);
+        if (i < 1000)
+            assert_int_equal(store_get(fx->st, t.id, &json, NULL), STORE_ENOTFOUND);
+        else
+            assert_get(fx->st, &t);
+    }
+    /* A deleted id is not a duplicate any more: it is stored again. */
+    struct store_append_result res;
+    assert_int_equal(append_range(fx->st, 5, 6, &res), 0);
+    assert_int_equal(res.stored, 1);
+    struct store_verify_opts vo = {.check_json = vjson_fn};
+    struct store_verify_result vr;
+    assert_int_equal(store_verify(fx->st, &vo, &vr), 0);
+    assert_int_equal(vr.problems, 0);
+    assert_int_equal(vr.events, 2001);
+    assert_int_equal(vr.oldest_us, ev_time(5));
+}
+
+static void test_verify(void **state)
+{
+    struct fx *fx = *state;
+    struct tev t[12];
+    for (size_t i = 0; i < 12; i++)
+        gen_event(g_seed, i, ev_time(i), &t[i]);
+    struct store_offset off[2] = {{"llmtap.events", 0, 7}, {"llmtap.events", 2, 5}};
+    assert_int_equal(append_range(fx->st, 0, 12, NULL), 0);
+    assert_int_equal(store_append(fx->st, NULL, 0, off, 2, NULL), 0);
+    struct vcol vc = {0};
+    struct store_verify_opts vo = {.check_json = vjson_fn, .problem = vcol_fn, .ud = &vc};
+    struct store_verify_result vr;
+    assert_int_equal(store_verify(fx->st, &vo, &vr), 0);
+    if (vr.problems)
+        fail_msg("clean store: %s", vc.all);
+    assert_true(vr.events == 12 && vr.event_ids == 12 && vr.offsets == 2);
+    store_close(fx->st);
+    fx->st = NULL;
+
+    /* Damage: event 3's zstd frame, event 5's id entry (moved to a time
+     * where no event is), event 7's id in its JSON, an offset's value. */
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi ids, events, meta;
+    raw_open(fx->dir, &env, &txn);
+    assert_int_equal(mdb_dbi_open(txn, "event_ids", 0, &ids), 0);
+    assert_int_equal(mdb_dbi_open(txn, "events", 0, &events), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    for (int i = 3; i <= 7; i += 2) {
+        MDB_val k = {strlen(t[i].id), t[i].id}, ek, v;
+        assert_int_equal(mdb_get(txn, ids, &k, &ek), 0);
+        uint8_t ekey[80], moved[8];
+        memcpy(ekey, ek.mv_data, 8);
+        memcpy(ekey + 8, t[i].id, strlen(t[i].id));
+        if (i == 5) {
+            memcpy(moved, ekey, 8);
+            moved[7] ^= 1;
+            MDB_val mv = {8, moved};
+            assert_int_equal(mdb_put(txn, ids, &k, &mv, 0), 0);
+            continue;
+        }
+        ek.mv_size = 8 + strlen(t[i].id);
+        ek.mv_data = ekey;
+        assert_int_equal(mdb_get(txn, events, &ek, &v), 0);
+        uint8_t *copy = malloc(v.mv_size + t[i].len);
+        memcpy(copy, v.mv_data, v.mv_size);
+        struct evrec r;
+        assert_int_equal(evrec_parse(copy, v.mv_size, &r), 0);
+        size_t body = (size_t)(r.body - copy);
+        if (i == 3) {
+            for (size_t j = body; j < body + 4; j++)
+                copy[j] ^= 0xff; /* the zstd magic number */
+        } else { /* a raw body whose JSON names another id */
+            copy[1] = EVREC_F_RAW;
+            memset(copy + 4, 0, 4);
+            memcpy(copy + body, t[i].json, t[i].len);
+            char *p = strstr((char *)copy + body, t[i].id);
+            assert_non_null(p);
+            p[0] = p[0] == 'Z' ? 'Y' : 'Z';
+            v.mv_size = body + t[i].len;
+        }
+        v.mv_data = copy;
+        assert_int_equal(mdb_put(txn, events, &ek, &v, 0), 0);
+        free(copy);
+    }
+    uint8_t okey[32] = "offset/llmtap.events/\0\0\0\2";
+    MDB_val ok = {21 + 4, okey}, ov = {3, "abc"};
+    assert_int_equal(mdb_put(txn, meta, &ok, &ov, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+
+    struct store_opts ro = {.dir = fx->dir, .read_only = 1};
+    assert_int_equal(store_open(&ro, &fx->st), 0);
+    memset(&vc, 0, sizeof vc);
+    assert_int_equal(store_verify(fx->st, &vo, &vr), 0);
+    print_message("    problems found:\n%s", vc.all);
+    assert_true(vr.problems == 5 && vc.n == 5);
+    char line[160];
+    snprintf(line, sizeof line, "event %s: zstd body does not decompress", t[3].id);
+    assert_non_null(strstr(vc.all, line));
+    snprintf(line, sizeof line, "event %s (", t[5].id); /* no id entry pointing at it */
+    assert_non_null(strstr(vc.all, line));
+    snprintf(line, sizeof line, "id %s names an event", t[5].id); /* and one pointing nowhere */
+    assert_non_null(strstr(vc.all, line));
+    snprintf(line, sizeof line, "event %s: JSON: no", t[7].id);
+    assert_non_null(strstr(vc.all, line));
+    assert_non_null(strstr(vc.all, "meta: offset of llmtap.events/2 is 3 bytes"));
+    /* Read-only: writes are refused by LMDB, reads work. */
+    assert_int_not_equal(append_range(fx->st, 20, 21, NULL), 0);
+    assert_get(fx->st, &t[4]);
 }
 
 /* ---- benchmark (LLMTAP_STORE_BENCH=1) ----------------------------------- */
@@ -1336,6 +1509,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_corrupt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dict, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bench, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
