@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 CTEST_ARGS ?=
 
-.PHONY: all deps build build-asan test test-fast demo bench bench-ingest fuzz clean format
+.PHONY: all deps build build-asan test test-fast demo bench bench-ingest bench-proxy fuzz clean format
 
 all: build
 
@@ -19,7 +19,7 @@ build: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
 $(ASAN_BUILD)/CMakeCache.txt:
-	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DLLMTAP_SANITIZE=ON
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DLLMTAP_SANITIZE=ON -DLLMTAP_CRASH_TRIGGER=ON
 
 build-asan: $(ASAN_BUILD)/CMakeCache.txt
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
@@ -38,10 +38,13 @@ test-fast: build
 demo: deps build
 	@tests/demo.sh $(BUILD)/bin
 
-bench: bench-ingest
+bench: bench-ingest bench-proxy
 
 bench-ingest: deps build
 	@tests/bench/ingest.sh $(BUILD)/bin
+
+bench-proxy: deps build
+	@tests/bench/proxy.sh $(BUILD)/bin
 
 fuzz: deps
 	CC=clang cmake -S . -B build-fuzz -DLLMTAP_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug
