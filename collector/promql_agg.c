@@ -1,0 +1,536 @@
+/*
+ * promql_agg.c — PromQL's aggregation operators over all steps of an
+ * evaluation.
+ *
+ * DESIGN
+ * - As Prometheus's rangeEvalAgg: input series are mapped to groups once
+ *   (the group key is the interned output label set: `by` keeps the listed
+ *   labels, `without` drops them and __name__), then each step folds the
+ *   samples present at that step into per-group accumulators and appends
+ *   one sample per group that saw any.
+ * - topk/bottomk keep a binary heap of k samples per group with the same
+ *   ordering and the same sift operations as Go's container/heap, so ties
+ *   and NaN select the same series Prometheus selects; instant results are
+ *   ordered per group, best first. Output series keep their full labels.
+ * - count_values builds its label sets per step (its labels depend on the
+ *   values) and goes through the shared collector (pq_collect).
+ */
+#include "promql_agg.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "promql_func.h"
+#include "promql_lex.h"
+
+struct group {
+    double value, mean, kahan, count;
+    bool seen, incremental;
+    struct pq_series *out;
+    /* quantile: values at this step; topk/bottomk/limitk: heap of sample
+     * indexes into the step's vector */
+    size_t nval;
+};
+
+/* Output labels of a series' group. */
+static const pq_labels *group_labels(struct pq_ctx *c, const struct promql_expr *e,
+                                     const pq_labels *m)
+{
+    if (e->agg.without)
+        return pq_project(c, m, e->agg.grouping, e->agg.ngrouping, false, true);
+    if (e->agg.ngrouping == 0)
+        return c->empty;
+    return pq_project(c, m, e->agg.grouping, e->agg.ngrouping, true, false);
+}
+
+/* The parameter's value at each step, and its extremes (Go's math.Max /
+ * math.Min: NaN propagates). */
+struct params {
+    const struct pq_series *s;
+    size_t cur;
+    double min, max;
+    bool any_nan;
+};
+
+static void params_init(struct params *p, struct pq_matrix *param)
+{
+    *p = (struct params){.min = 1.7976931348623157e308, .max = -1.7976931348623157e308};
+    if (!param || param->n == 0) {
+        p->min = p->max = 0;
+        return;
+    }
+    p->s = &param->s[0];
+    for (size_t i = 0; i < p->s->n; i++) {
+        double v = p->s->p[i].v;
+        if (isnan(v)) {
+            p->any_nan = true;
+            p->min = p->max = NAN;
+        } else if (!isnan(p->max)) {
+            if (v > p->max)
+                p->max = v;
+            if (v < p->min)
+                p->min = v;
+        }
+    }
+}
+
+static double params_at(struct params *p, int64_t ts)
+{
+    if (!p->s)
+        return 0;
+    while (p->cur < p->s->n && p->s->p[p->cur].t < ts)
+        p->cur++;
+    return p->cur < p->s->n && p->s->p[p->cur].t == ts ? p->s->p[p->cur].v : 0;
+}
+
+/* --- sum, avg, count, min, max, group, stddev, stdvar, quantile ---------- */
+
+static int simple_agg(struct pq_ctx *c, const struct pq_steps *st, const struct promql_expr *e,
+                      struct pq_matrix *in, struct params *par, struct pq_matrix *out)
+{
+    enum promql_aggop op = e->agg.op;
+    int rc = 0;
+    size_t *to_group = pq_alloc(&c->heap, (in->n ? in->n : 1) * sizeof *to_group);
+    struct group *g = NULL;
+    double **vals = NULL;
+    struct pq_map map = {0};
+    struct pq_vector v = {0};
+    if (!to_group)
+        return pq_oom(c);
+    size_t ngroups = 0;
+    const pq_labels **glabels = pq_alloc(&c->heap, (in->n ? in->n : 1) * sizeof *glabels);
+    if (!glabels)
+        return pq_oom(c);
+    bool oom = false;
+    for (size_t i = 0; i < in->n; i++) {
+        const pq_labels *gl = group_labels(c, e, in->s[i].m);
+        size_t *slot = gl ? pq_map_get(c, &map, gl, NULL, true, ngroups, &oom) : NULL;
+        if (!slot)
+            return pq_oom(c);
+        if (*slot == ngroups)
+            glabels[ngroups++] = gl;
+        to_group[i] = *slot;
+    }
+    pq_map_free(c, &map);
+    g = pq_alloc(&c->heap, (ngroups ? ngroups : 1) * sizeof *g);
+    if (!g)
+        return pq_oom(c);
+    memset(g, 0, (ngroups ? ngroups : 1) * sizeof *g);
+    if (op == PROMQL_AGG_QUANTILE) {
+        /* per group, room for all its series */
+        size_t *cnt = pq_alloc(&c->heap, (ngroups ? ngroups : 1) * sizeof *cnt);
+        if (!cnt || !(vals = pq_alloc(&c->heap, (ngroups ? ngroups : 1) * sizeof *vals)))
+            return pq_oom(c);
+        memset(cnt, 0, (ngroups ? ngroups : 1) * sizeof *cnt);
+        for (size_t i = 0; i < in->n; i++)
+            cnt[to_group[i]]++;
+        for (size_t k = 0; k < ngroups; k++)
+            if (!(vals[k] = pq_alloc(&c->heap, cnt[k] * sizeof **vals)))
+                return pq_oom(c);
+        pq_free(&c->heap, cnt);
+    }
+    /* Output series in group order; empty ones are dropped at the end. */
+    for (size_t k = 0; k < ngroups; k++)
+        if (!pq_matrix_add(c, out, glabels[k]))
+            return pq_oom(c);
+    for (size_t k = 0; k < ngroups; k++)
+        g[k].out = &out->s[k];
+    pq_rewind(in);
+    PQ_FOR_STEPS(st, ts)
+    {
+        double q = params_at(par, ts);
+        if ((rc = pq_tick(c)) || (rc = pq_gather(c, in, ts, &v)))
+            return rc;
+        for (size_t k = 0; k < ngroups; k++)
+            g[k].seen = false;
+        for (size_t i = 0; i < v.n; i++) {
+            double f = v.s[i].v;
+            struct group *gr = &g[to_group[v.s[i].idx]];
+            if (!gr->seen) {
+                gr->seen = true;
+                gr->value = f;
+                gr->mean = f;
+                gr->kahan = 0;
+                gr->count = 1;
+                gr->incremental = false;
+                gr->nval = 0;
+                switch (op) {
+                case PROMQL_AGG_STDDEV:
+                case PROMQL_AGG_STDVAR: gr->value = isnan(f) || isinf(f) ? NAN : 0; break;
+                case PROMQL_AGG_QUANTILE: vals[gr - g][gr->nval++] = f; break;
+                case PROMQL_AGG_GROUP: gr->value = 1; break;
+                default: break;
+                }
+                continue;
+            }
+            switch (op) {
+            case PROMQL_AGG_SUM: pq_kahan_inc(f, &gr->value, &gr->kahan); break;
+            case PROMQL_AGG_AVG:
+                gr->count++;
+                if (!gr->incremental) {
+                    double nv = gr->value, nc = gr->kahan;
+                    pq_kahan_inc(f, &nv, &nc);
+                    if (!isinf(nv)) {
+                        gr->value = nv;
+                        gr->kahan = nc;
+                        break;
+                    }
+                    gr->incremental = true;
+                    gr->mean = gr->value / (gr->count - 1);
+                    gr->kahan /= gr->count - 1;
+                }
+                {
+                    double qq = (gr->count - 1) / gr->count;
+                    double m = qq * gr->mean, mc = qq * gr->kahan;
+                    pq_kahan_inc(f / gr->count, &m, &mc);
+                    gr->mean = m;
+                    gr->kahan = mc;
+                }
+                break;
+            case PROMQL_AGG_MAX:
+                if (gr->value < f || isnan(gr->value))
+                    gr->value = f;
+                break;
+            case PROMQL_AGG_MIN:
+                if (gr->value > f || isnan(gr->value))
+                    gr->value = f;
+                break;
+            case PROMQL_AGG_COUNT: gr->count++; break;
+            case PROMQL_AGG_STDDEV:
+            case PROMQL_AGG_STDVAR: {
+                gr->count++;
+                double delta = f - gr->mean;
+                gr->mean += delta / gr->count;
+                gr->value += delta * (f - gr->mean);
+                break;
+            }
+            case PROMQL_AGG_QUANTILE: vals[gr - g][gr->nval++] = f; break;
+            default: break;
+            }
+        }
+        for (size_t k = 0; k < ngroups; k++) {
+            struct group *gr = &g[k];
+            if (!gr->seen)
+                continue;
+            double r = gr->value;
+            switch (op) {
+            case PROMQL_AGG_AVG:
+                r = gr->incremental ? gr->mean + gr->kahan
+                                    : gr->value / gr->count + gr->kahan / gr->count;
+                break;
+            case PROMQL_AGG_COUNT: r = gr->count; break;
+            case PROMQL_AGG_STDVAR: r = gr->value / gr->count; break;
+            case PROMQL_AGG_STDDEV: r = sqrt(gr->value / gr->count); break;
+            case PROMQL_AGG_QUANTILE: r = pq_quantile(q, vals[k], gr->nval); break;
+            case PROMQL_AGG_SUM: r = gr->value + gr->kahan; break;
+            default: break;
+            }
+            if ((rc = pq_series_push(c, gr->out, ts, r)))
+                return rc;
+        }
+    }
+    /* Remove empty result rows. */
+    size_t dst = 0;
+    for (size_t k = 0; k < out->n; k++) {
+        if (out->s[k].n)
+            out->s[dst++] = out->s[k];
+        else
+            pq_free(&c->heap, out->s[k].p);
+    }
+    out->n = dst;
+    if (vals)
+        for (size_t k = 0; k < ngroups; k++)
+            pq_free(&c->heap, vals[k]);
+    pq_free(&c->heap, vals);
+    pq_free(&c->heap, g);
+    pq_free(&c->heap, glabels);
+    pq_free(&c->heap, to_group);
+    pq_vector_free(c, &v);
+    return 0;
+}
+
+/* --- topk, bottomk, limitk ----------------------------------------------- */
+
+struct kheap {
+    const struct pq_sample **e;
+    size_t n;
+    bool bottom;
+};
+
+/* container/heap's Less of vectorByValueHeap (topk: smallest on top) or
+ * vectorByReverseValueHeap (bottomk: largest on top); NaN is "less". */
+static bool k_less(const struct kheap *h, size_t i, size_t j)
+{
+    double a = h->e[i]->v, b = h->e[j]->v;
+    if (isnan(a))
+        return true;
+    return h->bottom ? a > b : a < b;
+}
+
+static void k_swap(struct kheap *h, size_t i, size_t j)
+{
+    const struct pq_sample *t = h->e[i];
+    h->e[i] = h->e[j];
+    h->e[j] = t;
+}
+
+static void k_up(struct kheap *h, size_t j)
+{
+    while (j > 0) {
+        size_t i = (j - 1) / 2;
+        if (!k_less(h, j, i))
+            break;
+        k_swap(h, i, j);
+        j = i;
+    }
+}
+
+static bool k_down(struct kheap *h, size_t i0, size_t n)
+{
+    size_t i = i0;
+    for (;;) {
+        size_t j1 = 2 * i + 1;
+        if (j1 >= n)
+            break;
+        size_t j = j1;
+        if (j1 + 1 < n && k_less(h, j1 + 1, j1))
+            j = j1 + 1;
+        if (!k_less(h, j, i))
+            break;
+        k_swap(h, i, j);
+        i = j;
+    }
+    return i > i0;
+}
+
+static void k_fix0(struct kheap *h)
+{
+    if (!k_down(h, 0, h->n))
+        k_up(h, 0);
+}
+
+/* Best first: descending for topk, ascending for bottomk, NaN last. */
+static bool k_before(const struct pq_sample *a, const struct pq_sample *b, bool bottom)
+{
+    if (isnan(a->v))
+        return false;
+    if (isnan(b->v))
+        return true;
+    return bottom ? a->v < b->v : a->v > b->v;
+}
+
+static void k_sort(const struct pq_sample **e, size_t n, bool bottom)
+{
+    for (size_t i = 1; i < n; i++) { /* stable insertion sort; k is small */
+        const struct pq_sample *x = e[i];
+        size_t j = i;
+        for (; j > 0 && k_before(x, e[j - 1], bottom); j--)
+            e[j] = e[j - 1];
+        e[j] = x;
+    }
+}
+
+static int k_agg(struct pq_ctx *c, const struct pq_steps *st, const struct promql_expr *e,
+                 struct pq_matrix *in, struct params *par, struct pq_matrix *out)
+{
+    enum promql_aggop op = e->agg.op;
+    int rc;
+    if (par->max < 1)
+        return 0;
+    if (par->any_nan)
+        return pq_fail(c, PROMQL_ERR_EXECUTION, "Parameter value is NaN");
+    if (par->min <= -9223372036854775808.0) {
+        struct buf b = {0};
+        pq_format_go_v(&b, par->min);
+        rc = pq_fail(c, PROMQL_ERR_EXECUTION, "Scalar value %s underflows int64", b.p ? b.p : "");
+        buf_free(&b);
+        return rc;
+    }
+    if (par->max >= 9223372036854775807.0) {
+        struct buf b = {0};
+        pq_format_go_v(&b, par->max);
+        rc = pq_fail(c, PROMQL_ERR_EXECUTION, "Scalar value %s overflows int64", b.p ? b.p : "");
+        buf_free(&b);
+        return rc;
+    }
+    size_t n = in->n ? in->n : 1;
+    size_t *to_group = pq_alloc(&c->heap, n * sizeof *to_group);
+    struct pq_map map = {0};
+    if (!to_group)
+        return pq_oom(c);
+    size_t ngroups = 0;
+    bool oom = false;
+    for (size_t i = 0; i < in->n; i++) {
+        const pq_labels *gl = group_labels(c, e, in->s[i].m);
+        size_t *slot = gl ? pq_map_get(c, &map, gl, NULL, true, ngroups, &oom) : NULL;
+        if (!slot)
+            return pq_oom(c);
+        if (*slot == ngroups)
+            ngroups++;
+        to_group[i] = *slot;
+    }
+    pq_map_free(c, &map);
+    /* Each group's heap lives in one array, at an offset of the group's
+     * series count. */
+    size_t *off = pq_alloc(&c->heap, (ngroups + 1) * sizeof *off);
+    struct kheap *h = pq_alloc(&c->heap, (ngroups ? ngroups : 1) * sizeof *h);
+    const struct pq_sample **slots = pq_alloc(&c->heap, n * sizeof *slots);
+    if (!off || !h || !slots)
+        return pq_oom(c);
+    memset(off, 0, (ngroups + 1) * sizeof *off);
+    for (size_t i = 0; i < in->n; i++)
+        off[to_group[i] + 1]++;
+    for (size_t k = 0; k < ngroups; k++)
+        off[k + 1] += off[k];
+    struct pq_vector v = {0}, res = {0};
+    struct pq_collect col;
+    pq_collect_init(&col, out, pq_instant(st));
+    pq_rewind(in);
+    PQ_FOR_STEPS(st, ts)
+    {
+        double fk = params_at(par, ts);
+        if ((rc = pq_tick(c)) || (rc = pq_gather(c, in, ts, &v)))
+            return rc;
+        int64_t k = (int64_t)fk;
+        if (k > (int64_t)in->n)
+            k = (int64_t)in->n;
+        if (k < 1)
+            continue;
+        for (size_t g = 0; g < ngroups; g++)
+            h[g] = (struct kheap){slots + off[g], 0, op == PROMQL_AGG_BOTTOMK};
+        for (size_t i = 0; i < v.n; i++) {
+            const struct pq_sample *s = &v.s[i];
+            struct kheap *hp = &h[to_group[s->idx]];
+            if (op == PROMQL_AGG_LIMITK) {
+                if ((int64_t)hp->n < k)
+                    hp->e[hp->n++] = s;
+                continue;
+            }
+            if ((int64_t)hp->n < k) {
+                hp->e[hp->n++] = s;
+                k_up(hp, hp->n - 1);
+                continue;
+            }
+            double top = hp->e[0]->v;
+            bool replace = op == PROMQL_AGG_TOPK ? top < s->v : top > s->v;
+            if (replace || (isnan(top) && !isnan(s->v))) {
+                hp->e[0] = s;
+                if (k > 1)
+                    k_fix0(hp);
+            }
+        }
+        res.n = 0;
+        for (size_t g = 0; g < ngroups; g++) {
+            if (op != PROMQL_AGG_LIMITK)
+                k_sort(h[g].e, h[g].n, op == PROMQL_AGG_BOTTOMK);
+            for (size_t j = 0; j < h[g].n; j++)
+                if ((rc = pq_vector_push(c, &res, h[g].e[j]->m, h[g].e[j]->v, ts, 0)))
+                    return rc;
+        }
+        if ((rc = pq_collect(c, &col, &res, ts)))
+            return rc;
+    }
+    pq_collect_done(c, &col);
+    pq_vector_free(c, &v);
+    pq_vector_free(c, &res);
+    pq_free(&c->heap, slots);
+    pq_free(&c->heap, h);
+    pq_free(&c->heap, off);
+    pq_free(&c->heap, to_group);
+    return 0;
+}
+
+/* --- count_values -------------------------------------------------------- */
+
+static int count_values(struct pq_ctx *c, const struct pq_steps *st, const struct promql_expr *e,
+                        struct pq_matrix *in, struct pq_matrix *out)
+{
+    const struct promql_expr *pe = e->agg.param;
+    while (pe->kind == PROMQL_PAREN)
+        pe = pe->paren.expr;
+    const struct promql_str *label = &pe->string;
+    int rc;
+    if (label->len == 0 || !promql_utf8_valid(label->p, label->len)) {
+        struct buf b = {0};
+        promql_quote_msg(&b, label->p, label->len);
+        rc = pq_fail(c, PROMQL_ERR_EXECUTION, "invalid label name %s", b.p ? b.p : "");
+        buf_free(&b);
+        return rc;
+    }
+    /* The grouping, plus the value label when grouping by. */
+    size_t ng = e->agg.ngrouping;
+    struct promql_str *names = pq_alloc(&c->heap, (ng + 1) * sizeof *names);
+    if (!names)
+        return pq_oom(c);
+    if (ng)
+        memcpy(names, e->agg.grouping, ng * sizeof *names);
+    if (!e->agg.without)
+        names[ng++] = *label;
+    struct pq_vector v = {0}, res = {0};
+    struct pq_map map = {0};
+    struct pq_collect col;
+    struct buf num = {0};
+    pq_collect_init(&col, out, pq_instant(st));
+    pq_rewind(in);
+    PQ_FOR_STEPS(st, ts)
+    {
+        if ((rc = pq_tick(c)) || (rc = pq_gather(c, in, ts, &v)))
+            goto done;
+        res.n = 0;
+        for (size_t i = 0; i < v.n; i++) {
+            buf_reset(&num);
+            promql_format_float(&num, v.s[i].v);
+            if (num.oom) {
+                rc = pq_oom(c);
+                goto done;
+            }
+            const pq_labels *m = pq_set(c, v.s[i].m, label->p, label->len, num.p, num.len);
+            const pq_labels *gl = NULL;
+            if (m)
+                gl = e->agg.without ? pq_project(c, m, names, ng, false, true)
+                                    : pq_project(c, m, names, ng, true, false);
+            bool oom = false;
+            size_t *slot = gl ? pq_map_get(c, &map, gl, NULL, true, res.n, &oom) : NULL;
+            if (!slot) {
+                rc = pq_oom(c);
+                goto done;
+            }
+            if (*slot == res.n) {
+                if ((rc = pq_vector_push(c, &res, gl, 0, ts, 0)))
+                    goto done;
+            }
+            res.s[*slot].v++;
+        }
+        pq_map_free(c, &map);
+        if ((rc = pq_collect(c, &col, &res, ts)))
+            goto done;
+    }
+    rc = 0;
+done:
+    pq_collect_done(c, &col);
+    pq_map_free(c, &map);
+    pq_vector_free(c, &v);
+    pq_vector_free(c, &res);
+    pq_free(&c->heap, names);
+    buf_free(&num);
+    return rc;
+}
+
+int pq_aggregate(struct pq_ctx *c, const struct pq_steps *st, const struct promql_expr *e,
+                 struct pq_matrix *in, struct pq_matrix *param, struct pq_matrix *out)
+{
+    struct params par;
+    params_init(&par, param);
+    switch (e->agg.op) {
+    case PROMQL_AGG_COUNT_VALUES: return count_values(c, st, e, in, out);
+    case PROMQL_AGG_TOPK:
+    case PROMQL_AGG_BOTTOMK:
+    case PROMQL_AGG_LIMITK: return k_agg(c, st, e, in, &par, out);
+    case PROMQL_AGG_LIMIT_RATIO:
+        return pq_fail(c, PROMQL_ERR_EXECUTION, "limit_ratio is not supported by llmtap");
+    default: return simple_agg(c, st, e, in, &par, out);
+    }
+}

@@ -1,0 +1,27 @@
+/*
+ * promql_agg.h — PromQL's aggregation operators (internal to the
+ * evaluator, promql_eval.c).
+ *
+ * What it is for: sum, avg, count, min, max, group, stddev, stdvar,
+ * quantile, topk, bottomk, count_values and limitk, with by/without
+ * grouping, evaluated over every step of an evaluation at once, with
+ * Prometheus 3's results (Kahan summation, mean without overflow, NaN
+ * ordering, heap-based top-k) and its output order for instant queries.
+ *
+ * Not thread-safe beyond its context (see promql_value.h).
+ */
+#ifndef LLMTAP_PROMQL_AGG_H
+#define LLMTAP_PROMQL_AGG_H
+
+#include "promql_ast.h"
+#include "promql_value.h"
+
+/* Aggregates the step-aligned matrix in according to e (a
+ * PROMQL_AGGREGATE node) into out. param is the evaluated scalar parameter
+ * (topk, bottomk, quantile, limitk; one sample per step) or NULL. Returns
+ * 0, or an error recorded in c (PROMQL_EEVAL / PROMQL_ENOMEM). in is
+ * consumed (its cursors move) but not freed. */
+int pq_aggregate(struct pq_ctx *c, const struct pq_steps *st, const struct promql_expr *e,
+                 struct pq_matrix *in, struct pq_matrix *param, struct pq_matrix *out);
+
+#endif

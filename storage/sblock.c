@@ -1,0 +1,495 @@
+/*
+ * sblock.c — the sample block codec of the series store. Format and design:
+ * sblock.h and docs/storage.md ("Series blocks").
+ *
+ * DESIGN
+ *
+ * Bits are written most significant first into a zeroed, growing buffer;
+ * every append reserves room for its worst case (113 bits) before it writes
+ * anything, so a failed allocation leaves the encoder as it was. The
+ * INT -> FLOAT conversion builds a new encoder and swaps it in only when it
+ * is complete, for the same reason.
+ *
+ * Why these codes: series.c stores a sample only for a bucket in which the
+ * series changed (plus a "baseline" before each run of changes), on a fixed
+ * grid. Offsets therefore advance by small, often equal, steps: delta of
+ * delta with a 1-bit "same step" code. Counter values are usually integers
+ * (requests, tokens, histogram buckets) whose increments have a similar
+ * magnitude from one sample to the next: the increment's bit length is
+ * sent only when it changes. Sums of seconds or dollars are not integers:
+ * Gorilla's XOR code, which is lossless for any binary64.
+ */
+#include "sblock.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define INT_LIMIT       9007199254740992.0 /* 2^53: every integer up to it is exact */
+#define INT_MAX_ABS     ((int64_t)1 << 53)
+#define APPEND_MAX_BITS 128 /* worst case of one sample, rounded up */
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static uint64_t zigzag(int64_t v)
+{
+    return ((uint64_t)v << 1) ^ (v < 0 ? UINT64_MAX : 0);
+}
+
+static int64_t unzigzag(uint64_t z)
+{
+    return (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
+}
+
+static unsigned bitlen(uint64_t z) /* z != 0 */
+{
+    return 64u - (unsigned)__builtin_clzll(z);
+}
+
+static uint64_t dbits(double v)
+{
+    uint64_t b;
+    memcpy(&b, &v, sizeof b);
+    return b;
+}
+
+static double bitsd(uint64_t b)
+{
+    double v;
+    memcpy(&v, &b, sizeof v);
+    return v;
+}
+
+/* An integer stored exactly as int64 and back (not -0.0, not NaN). */
+static int is_int(double v)
+{
+    if (!(v >= -INT_LIMIT && v <= INT_LIMIT))
+        return 0;
+    double r = (double)(int64_t)v;
+    return dbits(r) == dbits(v);
+}
+
+static size_t varint_len(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+static size_t varint_put(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+/* Reads a varint at p[*pos] (at most 10 bytes, within len). */
+static int varint_get(const uint8_t *p, size_t len, size_t *pos, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (unsigned shift = 0; shift < 64; shift += 7) {
+        if (*pos >= len)
+            return SBLOCK_ECORRUPT;
+        uint8_t b = p[(*pos)++];
+        if (shift == 63 && b > 1)
+            return SBLOCK_ECORRUPT;
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *out = v;
+            return 0;
+        }
+    }
+    return SBLOCK_ECORRUPT;
+}
+
+/* ---- encoder ------------------------------------------------------------ */
+
+static int bw_reserve(struct sblock_enc *e, unsigned nbits)
+{
+    size_t need = (size_t)((e->nbits + nbits + 7) / 8);
+    if (need <= e->cap)
+        return 0;
+    size_t cap = e->cap ? e->cap : 32;
+    while (cap < need)
+        cap *= 2;
+    uint8_t *b = realloc(e->bits, cap);
+    if (!b)
+        return SBLOCK_ENOMEM;
+    memset(b + e->cap, 0, cap - e->cap);
+    e->bits = b;
+    e->cap = cap;
+    return 0;
+}
+
+/* Appends the low n bits of v (n <= 64), most significant first. */
+static void bw_put(struct sblock_enc *e, uint64_t v, unsigned n)
+{
+    while (n) {
+        unsigned off = (unsigned)(e->nbits & 7), room = 8 - off;
+        unsigned take = n < room ? n : room;
+        unsigned chunk = (unsigned)(v >> (n - take)) & ((1u << take) - 1);
+        e->bits[e->nbits >> 3] |= (uint8_t)(chunk << (room - take));
+        e->nbits += take;
+        n -= take;
+    }
+}
+
+static void put_dod(struct sblock_enc *e, int64_t dod)
+{
+    if (dod == 0) {
+        bw_put(e, 0, 1);
+        return;
+    }
+    uint64_t z = zigzag(dod) - 1;
+    if (z < 8) {
+        bw_put(e, 2, 2);
+        bw_put(e, z, 3);
+    } else if (z < 128) {
+        bw_put(e, 6, 3);
+        bw_put(e, z, 7);
+    } else if (z < 4096) {
+        bw_put(e, 14, 4);
+        bw_put(e, z, 12);
+    } else {
+        bw_put(e, 15, 4);
+        bw_put(e, z, 32);
+    }
+}
+
+static void put_int(struct sblock_enc *e, int64_t delta)
+{
+    uint64_t z = zigzag(delta);
+    if (z == 0) {
+        bw_put(e, 0, 1);
+        return;
+    }
+    unsigned L = bitlen(z);
+    if (L == e->zlen) {
+        bw_put(e, 2, 2);
+    } else {
+        bw_put(e, 3, 2);
+        bw_put(e, L, 6);
+        e->zlen = (uint8_t)L;
+    }
+    bw_put(e, z, L - 1); /* the top bit is implied */
+}
+
+static void put_float(struct sblock_enc *e, uint64_t b)
+{
+    uint64_t x = b ^ e->xlast;
+    e->xlast = b;
+    if (x == 0) {
+        bw_put(e, 0, 1);
+        return;
+    }
+    unsigned lead = (unsigned)__builtin_clzll(x), trail = (unsigned)__builtin_ctzll(x);
+    if (lead > 31)
+        lead = 31;
+    if (e->sig && lead >= e->lead && trail >= 64u - e->lead - e->sig) {
+        bw_put(e, 2, 2);
+        bw_put(e, x >> (64u - e->lead - e->sig), e->sig);
+        return;
+    }
+    unsigned sig = 64 - lead - trail;
+    bw_put(e, 3, 2);
+    bw_put(e, lead, 5);
+    bw_put(e, sig - 1, 6);
+    bw_put(e, x >> trail, sig);
+    e->lead = (uint8_t)lead;
+    e->sig = (uint8_t)sig;
+}
+
+void sblock_enc_reset(struct sblock_enc *e)
+{
+    uint8_t *bits = e->bits;
+    size_t cap = e->cap;
+    if (bits)
+        memset(bits, 0, (size_t)((e->nbits + 7) / 8));
+    memset(e, 0, sizeof *e);
+    e->bits = bits;
+    e->cap = cap;
+}
+
+void sblock_enc_free(struct sblock_enc *e)
+{
+    free(e->bits);
+    memset(e, 0, sizeof *e);
+}
+
+static int enc_append(struct sblock_enc *e, uint32_t u, double v);
+
+/* Re-encodes an INT block as FLOAT (the first non-integer value arrived). */
+static int to_float(struct sblock_enc *e)
+{
+    size_t sz = sblock_enc_size(e);
+    uint8_t *tmp = malloc(sz);
+    struct sblock_enc f = {.codec = SBLOCK_FLOAT};
+    struct sblock_dec d;
+    uint32_t u;
+    double v;
+    int rc = SBLOCK_ENOMEM;
+    if (!tmp)
+        return rc;
+    sblock_enc_write(e, tmp);
+    rc = sblock_dec_init(&d, tmp, sz, SBLOCK_U_MAX);
+    while (rc == 0 && (rc = sblock_dec_next(&d, &u, &v)) == 1)
+        rc = enc_append(&f, u, v);
+    free(tmp);
+    if (rc) {
+        sblock_enc_free(&f);
+        return rc;
+    }
+    sblock_enc_free(e);
+    *e = f;
+    return 0;
+}
+
+static int enc_append(struct sblock_enc *e, uint32_t u, double v)
+{
+    if (u > SBLOCK_U_MAX || (e->n && u <= e->ulast))
+        return SBLOCK_EINVAL;
+    if (e->n == 0) {
+        if (!e->codec || (e->codec == SBLOCK_INT && !is_int(v)))
+            e->codec = is_int(v) ? SBLOCK_INT : SBLOCK_FLOAT;
+        e->u0 = e->ulast = u;
+        e->dlast = 1;
+        e->v0 = v;
+        e->ilast = e->codec == SBLOCK_INT ? (int64_t)v : 0;
+        e->xlast = dbits(v);
+        e->n = 1;
+        return 0;
+    }
+    if (e->codec == SBLOCK_INT && !is_int(v)) {
+        int rc = to_float(e);
+        if (rc)
+            return rc;
+    }
+    int rc = bw_reserve(e, APPEND_MAX_BITS);
+    if (rc)
+        return rc;
+    uint32_t d = u - e->ulast;
+    put_dod(e, (int64_t)d - (int64_t)e->dlast);
+    e->dlast = d;
+    e->ulast = u;
+    if (e->codec == SBLOCK_INT) {
+        int64_t i = (int64_t)v;
+        put_int(e, i - e->ilast);
+        e->ilast = i;
+    } else {
+        put_float(e, dbits(v));
+    }
+    e->n++;
+    return 0;
+}
+
+int sblock_enc_append(struct sblock_enc *e, uint32_t u, double v)
+{
+    return enc_append(e, u, v);
+}
+
+size_t sblock_enc_size(const struct sblock_enc *e)
+{
+    if (e->n == 0)
+        return 0;
+    size_t v0 = e->codec == SBLOCK_INT ? varint_len(zigzag((int64_t)e->v0)) : 8;
+    return 1 + varint_len(e->n) + varint_len(e->u0) + v0 + (size_t)((e->nbits + 7) / 8);
+}
+
+void sblock_enc_write(const struct sblock_enc *e, uint8_t *out)
+{
+    if (e->n == 0)
+        return;
+    size_t p = 0;
+    out[p++] = e->codec;
+    p += varint_put(out + p, e->n);
+    p += varint_put(out + p, e->u0);
+    if (e->codec == SBLOCK_INT) {
+        p += varint_put(out + p, zigzag((int64_t)e->v0));
+    } else {
+        uint64_t b = dbits(e->v0);
+        for (int i = 0; i < 8; i++)
+            out[p++] = (uint8_t)(b >> (8 * i));
+    }
+    if (e->nbits)
+        memcpy(out + p, e->bits, (size_t)((e->nbits + 7) / 8));
+}
+
+int sblock_enc_load(struct sblock_enc *e, const uint8_t *p, size_t len, uint32_t u_max)
+{
+    struct sblock_dec d;
+    uint32_t u;
+    double v;
+    sblock_enc_reset(e);
+    int rc = sblock_dec_init(&d, p, len, u_max);
+    if (rc)
+        return rc;
+    e->codec = d.codec;
+    while ((rc = sblock_dec_next(&d, &u, &v)) == 1)
+        if ((rc = enc_append(e, u, v)) != 0)
+            break;
+    if (rc)
+        sblock_enc_reset(e);
+    return rc == SBLOCK_EINVAL ? SBLOCK_ECORRUPT : rc;
+}
+
+/* ---- decoder ------------------------------------------------------------ */
+
+static int br_get(struct sblock_dec *d, unsigned n, uint64_t *out)
+{
+    if (d->nbits - d->bitpos < n)
+        return SBLOCK_ECORRUPT;
+    uint64_t v = 0;
+    while (n) {
+        unsigned off = (unsigned)(d->bitpos & 7), room = 8 - off;
+        unsigned take = n < room ? n : room;
+        unsigned chunk = ((unsigned)d->p[d->bitpos >> 3] >> (room - take)) & ((1u << take) - 1);
+        v = (v << take) | chunk;
+        d->bitpos += take;
+        n -= take;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Counts leading 1 bits, up to max (consuming the terminating 0 if any). */
+static int br_ones(struct sblock_dec *d, unsigned max, unsigned *ones)
+{
+    uint64_t b;
+    unsigned n = 0;
+    while (n < max) {
+        if (br_get(d, 1, &b))
+            return SBLOCK_ECORRUPT;
+        if (!b)
+            break;
+        n++;
+    }
+    *ones = n;
+    return 0;
+}
+
+int sblock_count(const uint8_t *p, size_t len, uint32_t *n)
+{
+    size_t pos = 1;
+    uint64_t v;
+    if (len < 1 || (p[0] != SBLOCK_INT && p[0] != SBLOCK_FLOAT) || varint_get(p, len, &pos, &v) ||
+        v == 0 || v > SBLOCK_U_MAX + 1)
+        return SBLOCK_ECORRUPT;
+    *n = (uint32_t)v;
+    return 0;
+}
+
+int sblock_dec_init(struct sblock_dec *d, const uint8_t *p, size_t len, uint32_t u_max)
+{
+    size_t pos = 1;
+    uint64_t n, u0, z;
+    memset(d, 0, sizeof *d);
+    if (len < 1 || (p[0] != SBLOCK_INT && p[0] != SBLOCK_FLOAT))
+        return SBLOCK_ECORRUPT;
+    d->codec = p[0];
+    if (varint_get(p, len, &pos, &n) || n == 0 || n > (uint64_t)u_max + 1 ||
+        varint_get(p, len, &pos, &u0) || u0 > u_max)
+        return SBLOCK_ECORRUPT;
+    if (d->codec == SBLOCK_INT) {
+        if (varint_get(p, len, &pos, &z))
+            return SBLOCK_ECORRUPT;
+        int64_t i = unzigzag(z);
+        if (i > INT_MAX_ABS || i < -INT_MAX_ABS)
+            return SBLOCK_ECORRUPT;
+        d->ilast = i;
+        d->xlast = dbits((double)i);
+    } else {
+        if (len - pos < 8)
+            return SBLOCK_ECORRUPT;
+        uint64_t b = 0;
+        for (int i = 0; i < 8; i++)
+            b |= (uint64_t)p[pos + (size_t)i] << (8 * i);
+        pos += 8;
+        d->xlast = b;
+    }
+    d->p = p + pos;
+    d->len = len - pos;
+    d->nbits = (uint64_t)d->len * 8;
+    d->n = (uint32_t)n;
+    d->u_max = u_max;
+    d->ulast = (uint32_t)u0;
+    d->dlast = 1;
+    return 0;
+}
+
+int sblock_dec_next(struct sblock_dec *d, uint32_t *u, double *v)
+{
+    uint64_t z;
+    unsigned ones;
+    if (d->i >= d->n) /* the end: only the zero padding of the last byte may remain */
+        return d->nbits - d->bitpos < 8 ? 0 : SBLOCK_ECORRUPT;
+    if (d->i == 0) {
+        d->i = 1;
+        *u = d->ulast;
+        *v = bitsd(d->xlast);
+        return 1;
+    }
+    /* time */
+    int64_t dod = 0;
+    if (br_ones(d, 4, &ones))
+        return SBLOCK_ECORRUPT;
+    if (ones) {
+        static const unsigned width[5] = {0, 3, 7, 12, 32};
+        if (br_get(d, width[ones], &z))
+            return SBLOCK_ECORRUPT;
+        dod = unzigzag(z + 1);
+    }
+    int64_t dt = (int64_t)d->dlast + dod;
+    if (dt < 1 || (int64_t)d->ulast + dt > (int64_t)d->u_max)
+        return SBLOCK_ECORRUPT;
+    d->dlast = (uint32_t)dt;
+    d->ulast += (uint32_t)dt;
+    /* value */
+    if (br_ones(d, 2, &ones))
+        return SBLOCK_ECORRUPT;
+    if (d->codec == SBLOCK_INT) {
+        if (ones) {
+            unsigned L = d->zlen;
+            uint64_t lo;
+            if (ones == 2) {
+                if (br_get(d, 6, &z))
+                    return SBLOCK_ECORRUPT;
+                L = (unsigned)z;
+            }
+            if (L < 1 || L > 56 || br_get(d, L - 1, &lo))
+                return SBLOCK_ECORRUPT;
+            d->zlen = (uint8_t)L;
+            int64_t i = d->ilast + unzigzag(((uint64_t)1 << (L - 1)) | lo);
+            if (i > INT_MAX_ABS || i < -INT_MAX_ABS)
+                return SBLOCK_ECORRUPT;
+            d->ilast = i;
+        }
+        *v = (double)d->ilast;
+    } else {
+        if (ones) {
+            if (ones == 2) {
+                uint64_t lead, sig;
+                if (br_get(d, 5, &lead) || br_get(d, 6, &sig))
+                    return SBLOCK_ECORRUPT;
+                if (lead + sig + 1 > 64)
+                    return SBLOCK_ECORRUPT;
+                d->lead = (uint8_t)lead;
+                d->sig = (uint8_t)(sig + 1);
+            } else if (!d->sig) {
+                return SBLOCK_ECORRUPT;
+            }
+            if (br_get(d, d->sig, &z))
+                return SBLOCK_ECORRUPT;
+            d->xlast ^= z << (64u - d->lead - d->sig);
+        }
+        *v = bitsd(d->xlast);
+    }
+    *u = d->ulast;
+    d->i++;
+    return 1;
+}
