@@ -46,6 +46,8 @@
 #include "spool.h"
 #include "timeutil.h"
 
+#define SHIP_GATHER_MS 2
+
 struct producer {
     rd_kafka_t *rk;
     rd_kafka_topic_t *rkt;
@@ -145,6 +147,9 @@ static void *ship_main(void *arg)
         }
         if (spool_wait(p->spool, 200) <= 0)
             continue;
+        /* Gather: one wake-up per few milliseconds of events, not one per
+         * event (librdkafka lingers 5 ms before sending anyway). */
+        nap_ms(SHIP_GATHER_MS);
         struct spool_record r;
         while (!atomic_load(&p->stop_ship) && spool_next(p->spool, &r) == 1) {
             rd_kafka_headers_t *hdrs = rd_kafka_headers_new(1);
