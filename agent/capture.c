@@ -18,17 +18,7 @@
  *   writes copies into the caller's event, so calling it again writes the
  *   same thing; the response is processed only once.
  * - The text cap (capture_opts.text_cap) bounds prompt + context + response
- *   text together. Every such string is a `slot`. When the whole does not
- *   fit, the cap is shared max-min fairly: first between the three parts
- *   (prompt, context, response: none is cut below an equal share unless it
- *   needs less, unused share goes to the others), then within the prompt and
- *   the context between their strings the same way; the response keeps its
- *   text first, then tool-call arguments, then embedding vectors. The request
- *   is capped when it is parsed, with the whole cap shared by prompt and
- *   context (the response is not known yet), and again at finish with three
- *   parts; with max-min fairness the second cut gives exactly what one cut of
- *   the original strings would, so nothing above the cap is ever kept.
- *   Cuts fall on UTF-8 boundaries; any cut sets `truncated`.
+ *   text together; how it is shared and cut is capture_text.c's.
  * - Memory is bounded by the cap and constants: request text ≤ text_cap
  *   after capture_request; response text ≤ text_cap; a whole body is kept
  *   up to text_cap + CAP_BODY_MARGIN bytes (past it the rest is only seen
@@ -48,16 +38,16 @@
 
 #include "buf.h"
 #include "capture_provider.h"
+#include "capture_text.h"
 #include "sse.h"
 #include "utf8.h"
 
-#define CAP_BODY_MARGIN         (256 * 1024)
-#define CAP_EVENT_MARGIN        (1024 * 1024)
-#define CAP_TAIL                16384
-#define CAP_ERROR_MSG           1024
-#define CAP_VECTOR_NUMBER_BYTES 24   /* budgeted per vector element (a double written back) */
-#define CAP_MAX_TAG             1024 /* bytes of a context passage's opening tag */
-#define CAP_SALVAGE_TRIES       16   /* values parsed per key looked for in a salvage */
+#define CAP_BODY_MARGIN   (256 * 1024)
+#define CAP_EVENT_MARGIN  (1024 * 1024)
+#define CAP_TAIL          16384
+#define CAP_ERROR_MSG     1024
+#define CAP_MAX_TAG       1024 /* bytes of a context passage's opening tag */
+#define CAP_SALVAGE_TRIES 16   /* values parsed per key looked for in a salvage */
 
 static const struct capture_provider *const providers[] = {
     [CAPTURE_OPENAI] = &capture_openai,
@@ -66,27 +56,6 @@ static const struct capture_provider *const providers[] = {
 
 /* ------------------------------------------------------------------------ */
 /* small helpers                                                            */
-
-static size_t sat_add(size_t a, size_t b)
-{
-    return a > SIZE_MAX - b ? SIZE_MAX : a + b;
-}
-
-/* The longest prefix of s[0, len) that is at most max bytes and does not end
- * inside a UTF-8 sequence. */
-static size_t utf8_cut(const char *s, size_t len, size_t max)
-{
-    if (len <= max)
-        return len;
-    size_t n = max, k = 0;
-    while (n > 0 && k < 3 && ((unsigned char)s[n] & 0xC0) == 0x80) {
-        n--;
-        k++;
-    }
-    if (((unsigned char)s[n] & 0xC0) == 0x80)
-        n = max; /* not UTF-8 here anyway: cut at the byte */
-    return n;
-}
 
 /* A valid UTF-8 copy of s[0, len) of at most max bytes into out (max + 1
  * bytes): an invalid byte becomes U+FFFD, the cut falls between characters.
@@ -229,26 +198,17 @@ struct capture *capture_new(const struct capture_opts *o, enum capture_format f,
     c->fmt = f;
     c->op = op;
     c->prov = providers[f];
-    c->body_max = sat_add(c->o.text_cap, CAP_BODY_MARGIN);
+    c->body_max = cap_text_sat_add(c->o.text_cap, CAP_BODY_MARGIN);
     c->u = (struct cap_usage){-1, -1, -1, -1, -1, false};
     c->emb_count = c->emb_dim = -1;
     return c;
-}
-
-static void free_slots_owned(struct capture *c)
-{
-    for (size_t i = 0; i < c->nslots; i++) {
-        free(c->slots[i].owned);
-        c->slots[i].owned = NULL;
-        c->slots[i].src = NULL;
-    }
 }
 
 void capture_free(struct capture *c)
 {
     if (!c)
         return;
-    free_slots_owned(c);
+    cap_text_free_owned(c);
     free(c->slots);
     free(c->context_tag);
     free(c->req_body);
@@ -275,169 +235,7 @@ void capture_free(struct capture *c)
 }
 
 /* ------------------------------------------------------------------------ */
-/* the text cap                                                             */
-
-static size_t sum_min(const size_t *d, size_t n, size_t t)
-{
-    size_t s = 0;
-    for (size_t i = 0; i < n; i++)
-        s = sat_add(s, d[i] < t ? d[i] : t);
-    return s;
-}
-
-/* Max-min fair shares of `cap` for demands d[0..n): a[i] = min(d[i], t) for
- * the highest level t that fits, the remainder handed out one byte each in
- * order. */
-static void fair_shares(const size_t *d, size_t *a, size_t n, size_t cap)
-{
-    size_t total = 0, hi = 0;
-    for (size_t i = 0; i < n; i++) {
-        total = sat_add(total, d[i]);
-        if (d[i] > hi)
-            hi = d[i];
-    }
-    if (total <= cap) {
-        memcpy(a, d, n * sizeof *d);
-        return;
-    }
-    size_t lo = 0; /* sum_min(lo) <= cap < sum_min(hi) */
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo + 1) / 2;
-        if (sum_min(d, n, mid) <= cap)
-            lo = mid;
-        else
-            hi = mid - 1;
-    }
-    size_t rest = cap - sum_min(d, n, lo);
-    for (size_t i = 0; i < n; i++) {
-        a[i] = d[i] < lo ? d[i] : lo;
-        if (d[i] > lo && rest) {
-            a[i]++;
-            rest--;
-        }
-    }
-}
-
-static size_t slot_len(const struct cap_slot *s)
-{
-    return s->src ? s->len : (s->node && s->node->valuestring ? strlen(s->node->valuestring) : 0);
-}
-
-/* Shares `cap` between the slots of `part`, and cuts them. At request time
- * (src set) the node gets its value here; later the value is cut in place. */
-static void cap_part_slots(struct capture *c, enum cap_part part, size_t cap)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < c->nslots; i++)
-        n += c->slots[i].part == part;
-    if (n == 0)
-        return;
-    size_t *d = malloc(2 * n * sizeof *d);
-    if (!d) {
-        c->oom = true;
-        return;
-    }
-    size_t *a = d + n;
-    size_t k = 0;
-    for (size_t i = 0; i < c->nslots; i++)
-        if (c->slots[i].part == part)
-            d[k++] = slot_len(&c->slots[i]);
-    fair_shares(d, a, n, cap);
-    k = 0;
-    for (size_t i = 0; i < c->nslots; i++) {
-        struct cap_slot *s = &c->slots[i];
-        if (s->part != part)
-            continue;
-        size_t want = d[k], give = a[k];
-        k++;
-        if (s->src) {
-            size_t keep = utf8_cut(s->src, want, give);
-            if (keep < want)
-                c->truncated = true;
-            if (keep == 0 || !s->node)
-                continue;
-            char *tmp = malloc(keep + 1);
-            if (!tmp) {
-                c->oom = true;
-                continue;
-            }
-            memcpy(tmp, s->src, keep);
-            tmp[keep] = 0;
-            if (!cJSON_SetValuestring(s->node, tmp))
-                c->oom = true;
-            free(tmp);
-        } else if (s->node && s->node->valuestring) {
-            size_t keep = utf8_cut(s->node->valuestring, want, give);
-            if (keep < want) {
-                c->truncated = true;
-                s->node->valuestring[keep] = 0;
-            }
-        }
-    }
-    free(d);
-}
-
-static size_t part_demand(const struct capture *c, enum cap_part part)
-{
-    size_t s = 0;
-    for (size_t i = 0; i < c->nslots; i++)
-        if (c->slots[i].part == part)
-            s = sat_add(s, slot_len(&c->slots[i]));
-    return s;
-}
-
-/* ------------------------------------------------------------------------ */
 /* request-side helpers                                                     */
-
-static void push_slot(struct capture *c, cJSON *node, const char *src, size_t len, char *owned,
-                      enum cap_part part)
-{
-    if (c->nslots == c->slots_cap) {
-        size_t cap = c->slots_cap ? c->slots_cap * 2 : 32;
-        struct cap_slot *s = realloc(c->slots, cap * sizeof *s);
-        if (!s) {
-            c->oom = true;
-            free(owned);
-            return;
-        }
-        c->slots = s;
-        c->slots_cap = cap;
-    }
-    c->slots[c->nslots++] = (struct cap_slot){node, src, len, owned, part};
-}
-
-static void add_text(struct capture *c, cJSON *obj, const char *name, const char *src, size_t len,
-                     char *owned, enum cap_part part)
-{
-    cJSON *node = cJSON_CreateString("");
-    if (!node) {
-        c->oom = true;
-        free(owned);
-        return;
-    }
-    if (name)
-        cJSON_AddItemToObject(obj, name, node);
-    else
-        cJSON_AddItemToArray(obj, node);
-    push_slot(c, node, src ? src : "", src ? len : 0, owned, part);
-}
-
-void cap_text(struct capture *c, cJSON *obj, const char *name, const char *src, size_t len,
-              enum cap_part part)
-{
-    add_text(c, obj, name, src, len, NULL, part);
-}
-
-void cap_text_item(struct capture *c, cJSON *arr, const char *src, size_t len, enum cap_part part)
-{
-    add_text(c, arr, NULL, src, len, NULL, part);
-}
-
-void cap_text_owned(struct capture *c, cJSON *obj, const char *name, char *text, size_t len,
-                    enum cap_part part)
-{
-    add_text(c, obj, name, text, len, text, part);
-}
 
 char *cap_join_text(const cJSON *content, size_t *len)
 {
@@ -560,7 +358,8 @@ void cap_input(struct capture *c, const cJSON *input)
             return;
         }
         c->input = node;
-        push_slot(c, node, input->valuestring, strlen(input->valuestring), NULL, CAP_PROMPT);
+        cap_text_push_slot(c, node, input->valuestring, strlen(input->valuestring), NULL,
+                           CAP_PROMPT);
         return;
     }
     if (!cJSON_IsArray(input))
@@ -874,11 +673,11 @@ void capture_request(struct capture *c, const char *body, size_t len)
     cap_set_request_model(c, cap_str(req, "model"));
     c->prov->request(c, req);
     /* The cap over prompt and context (the response's share is taken at finish). */
-    size_t d[2] = {part_demand(c, CAP_PROMPT), part_demand(c, CAP_CONTEXT)}, a[2];
-    fair_shares(d, a, 2, c->o.text_cap);
-    cap_part_slots(c, CAP_PROMPT, a[0]);
-    cap_part_slots(c, CAP_CONTEXT, a[1]);
-    free_slots_owned(c);
+    size_t d[2] = {cap_text_part_demand(c, CAP_PROMPT), cap_text_part_demand(c, CAP_CONTEXT)}, a[2];
+    cap_text_fair_shares(d, a, 2, c->o.text_cap);
+    cap_text_part_slots(c, CAP_PROMPT, a[0]);
+    cap_text_part_slots(c, CAP_CONTEXT, a[1]);
+    cap_text_free_owned(c);
     cJSON_Delete(req);
     if (c->req_keep && c->prov->usage_rewrite) {
         c->req_body = malloc(len + 1);
@@ -925,7 +724,7 @@ static void resp_append(struct capture *c, struct buf *b, const char *s, size_t 
         c->truncated = true;
         return;
     }
-    size_t n = utf8_cut(s, len, c->o.text_cap - c->resp_bytes);
+    size_t n = cap_text_utf8_cut(s, len, c->o.text_cap - c->resp_bytes);
     if (n) {
         buf_append(b, s, n);
         if (b->oom)
@@ -1028,7 +827,7 @@ void cap_set_error(struct capture *c, const char *type, const char *msg)
     if (type && *type)
         clean_utf8(type, strlen(type), tmp, CAP_SHORT);
     c->err_type = type && *type ? strdup(tmp) : NULL;
-    c->err_msg = msg ? strndup(msg, utf8_cut(msg, strlen(msg), CAP_ERROR_MSG)) : NULL;
+    c->err_msg = msg ? strndup(msg, cap_text_utf8_cut(msg, strlen(msg), CAP_ERROR_MSG)) : NULL;
     if ((type && *type && !c->err_type) || (msg && !c->err_msg))
         c->oom = true;
     if (!c->err_type && !(c->err_type = strdup("error")))
@@ -1219,7 +1018,7 @@ void capture_response_begin(struct capture *c, int status, const char *content_t
     c->sse_mode =
         c->status < 400 && (is_event_stream(content_type) || (!content_type && c->stream));
     if (c->sse_mode && !c->sse) {
-        struct sse_opts so = {.max_event = sat_add(c->o.text_cap, CAP_EVENT_MARGIN)};
+        struct sse_opts so = {.max_event = cap_text_sat_add(c->o.text_cap, CAP_EVENT_MARGIN)};
         c->sse = sse_create(&so, on_sse_event, c);
         if (!c->sse) {
             c->oom = true;
@@ -1248,7 +1047,7 @@ void capture_response_data(struct capture *c, const char *data, size_t len, int6
         if (c->body.oom)
             c->oom = true;
     }
-    c->body_total = sat_add(c->body_total, len);
+    c->body_total = cap_text_sat_add(c->body_total, len);
     if (n == len)
         return;
     /* Past the bound: keep only the last CAP_TAIL bytes, for the salvage. */
@@ -1369,7 +1168,7 @@ static void http_error(struct capture *c)
     struct buf m = {0};
     buf_printf(&m, "HTTP %d", c->status);
     size_t n = c->body.len < 200 ? c->body.len : 200;
-    n = utf8_cut(c->body.p ? c->body.p : "", c->body.len, n);
+    n = cap_text_utf8_cut(c->body.p ? c->body.p : "", c->body.len, n);
     size_t start = 0;
     while (start < n && is_ws(c->body.p[start]))
         start++;
@@ -1466,53 +1265,11 @@ static bool usage_sum(const struct cap_usage *u, int64_t *out)
     return any;
 }
 
-/* The final cut of everything against the cap, in three parts. */
-static void final_cap(struct capture *c)
-{
-    size_t args = 0;
-    for (size_t i = 0; i < c->ncalls; i++)
-        args = sat_add(args, c->calls[i].args.len);
-    size_t d[3] = {part_demand(c, CAP_PROMPT), part_demand(c, CAP_CONTEXT),
-                   sat_add(sat_add(c->text.len, args), c->vec_bytes)};
-    size_t a[3];
-    fair_shares(d, a, 3, c->o.text_cap);
-    cap_part_slots(c, CAP_PROMPT, a[0]);
-    cap_part_slots(c, CAP_CONTEXT, a[1]);
-    size_t left = a[2];
-    size_t n = utf8_cut(c->text.p ? c->text.p : "", c->text.len, left);
-    if (n < c->text.len) {
-        c->truncated = true;
-        c->text.len = n;
-        c->text.p[n] = 0;
-    }
-    left -= n;
-    for (size_t i = 0; i < c->ncalls; i++) {
-        struct buf *b = &c->calls[i].args;
-        n = utf8_cut(b->p ? b->p : "", b->len, left);
-        if (n < b->len) {
-            c->truncated = true;
-            b->len = n;
-            b->p[n] = 0;
-        }
-        left -= n;
-    }
-    /* Vectors: dropped from the end until they fit. */
-    while (c->vec_bytes > left && cJSON_GetArraySize(c->vectors) > 0) {
-        int last = cJSON_GetArraySize(c->vectors) - 1;
-        size_t cost = (size_t)cJSON_GetArraySize(cJSON_GetArrayItem(c->vectors, last)) *
-                          CAP_VECTOR_NUMBER_BYTES +
-                      2;
-        cJSON_DeleteItemFromArray(c->vectors, last);
-        c->vec_bytes -= cost < c->vec_bytes ? cost : c->vec_bytes;
-        c->truncated = true;
-    }
-}
-
 int capture_finish(struct capture *c, cJSON *ev, int64_t *first_content_us)
 {
     bool fail = c->oom;
     process_response(c);
-    final_cap(c);
+    cap_text_final(c);
     if (first_content_us)
         *first_content_us = c->has_first ? c->first_content_us : 0;
 

@@ -11,8 +11,8 @@
  * (their text goes through cap_text so the text cap can be applied once the
  * whole request is known); response side, it appends output text and
  * tool-call pieces, and sets the model, finish reason, usage and error.
- * capture.c owns everything else: buffering, SSE framing, the cap, the
- * oversize-body salvage, writing the event.
+ * capture.c owns everything else: buffering, SSE framing, the cap (with
+ * capture_text.c), the oversize-body salvage, writing the event.
  */
 #ifndef LLMTAP_AGENT_CAPTURE_PROVIDER_H
 #define LLMTAP_AGENT_CAPTURE_PROVIDER_H

@@ -331,7 +331,9 @@ static void test_order_and_segments(void **state)
     for (size_t i = 0; i < N / 2; i++)
         spool_ack(fx->s, tickets[i]);
     stats(fx->s, &st);
-    assert_true(st.segments < nseg / 2 + 2 && st.segments > nseg / 2 - 2);
+    /* Record sizes are random: half the records are roughly, not exactly,
+     * half the segments. */
+    assert_true(st.segments < nseg && st.segments >= nseg / 4 && st.segments <= 3 * nseg / 4 + 1);
     assert_int_equal(count_segs(fx->dir, -1, NULL, 0), (int)st.segments);
     assert_int_equal(st.records, N - N / 2);
     /* Acks out of order: the rest, backwards. Everything goes, including the
