@@ -50,6 +50,7 @@ static double ready_gauge(void *ud) { return ingest_ready(ud) ? 1 : 0; }
 void api_init(struct api *a, struct store *st, struct ingest *g, struct metrics *m,
               size_t max_limit, size_t max_examined)
 {
+    memset(&a->prom, 0, sizeof a->prom);
     a->max_examined = max_examined;
     a->st = st;
     a->ingest = g;
@@ -216,6 +217,8 @@ void api_handle(void *ud, const struct httpd_req *req, struct httpd_resp *resp)
 {
     struct api *a = ud;
     metric_inc(a->requests);
+    if (promapi_handle(&a->prom, req, resp))
+        return;
     if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
         httpd_error(resp, 405, "method %s not allowed here", req->method);
         return;

@@ -3,11 +3,13 @@
  *   GET /api/v1/events?start=&end=&service=&model=&limit=   newest first, summaries
  *   GET /api/v1/events/{id}                                 the full event as stored
  *   GET /metrics, GET /healthz, GET /readyz
+ *   the Prometheus HTTP API (/api/v1/query, ...): promapi.h
  */
 #ifndef LLMTAP_COLLECTOR_API_H
 #define LLMTAP_COLLECTOR_API_H
 
 #include "httpd.h"
+#include "promapi.h"
 
 struct ingest;
 struct metrics;
@@ -20,6 +22,7 @@ struct api {
     size_t max_limit;
     size_t max_examined;
     struct metric *requests, *bad_requests, *not_found;
+    struct promapi prom; /* set up by promapi_init after api_init */
 };
 
 /* Registers the API's own metrics. */

@@ -24,6 +24,11 @@
  *   fetched around the pause can be neither skipped nor doubled. Nothing is
  *   dropped: Kafka keeps the backlog.
  * - Revocation commits the batch in hand before giving partitions up.
+ * - Time series (series_ingest.c): the deltas of the events a batch newly
+ *   stores are written by a store hook inside the batch's transaction, in a
+ *   nested transaction: if only they do not fit (MDB_MAP_FULL) the events
+ *   and offsets commit without them (counted). Whenever series writes do
+ *   not commit, the series writer state is reloaded from the last commit.
  * - Threads: everything here runs on the ingest thread (the rebalance
  *   callback is served from rd_kafka_consumer_poll on that thread); `ready`,
  *   `stop`, `state` and `state_rc` are atomics read by other threads.
@@ -46,6 +51,8 @@
 #include "kafkautil.h"
 #include "log.h"
 #include "metrics.h"
+#include "series.h"
+#include "series_ingest.h"
 #include "store.h"
 #include "timeutil.h"
 #include "ulid.h"
@@ -77,6 +84,8 @@ struct ingest {
     char *arena;
     struct arena *jarena; /* cJSON trees of the ingest thread; reset per message */
     struct store_event *evs;
+    struct series_event_extra *ext; /* per event, what the series need beyond evs */
+    struct series_ingest *si;       /* NULL: no time series */
     size_t n;
     struct part_off *offs;
     size_t noffs, offs_cap;
@@ -89,6 +98,7 @@ struct ingest {
         *store_errors, *store_full, *kafka_errors, *consumed_bytes;
     struct metric *invalid[EVENT_REASON_COUNT];
     struct metric *last_batch, *paused_gauge;
+    struct metric *series_dropped;
 };
 
 enum ingest_state { INGEST_RUNNING, INGEST_STORE_FULL, INGEST_STORE_ERROR, INGEST_DLQ_FAILED };
@@ -123,7 +133,7 @@ static void note_offset(struct ingest *g, int32_t partition, int64_t next)
 
 /* Room per event in the arena: id, service, model, provider, operation at
  * their validated maximum lengths plus NULs. */
-#define ARENA_PER_EVENT (STORE_ID_MAX + 128 + 256 + 128 + 128 + 5)
+#define ARENA_PER_EVENT (STORE_ID_MAX + 128 + 256 + 128 + 128 + 128 + 128 + 7)
 
 static const char *arena_put(char **at, const char *s, size_t max)
 {
@@ -236,6 +246,110 @@ static void push_back(struct ingest *g, rd_kafka_message_t *m)
     rd_kafka_message_destroy(m);
 }
 
+/* ---- time series: written inside the batch's store transaction ---------- */
+
+struct hook_ctx {
+    struct ingest *g;
+    size_t base; /* index in g->ext of evs[0] */
+    int64_t now_ms;
+    bool dropped; /* the series did not fit: committed without them */
+};
+
+static int series_write(struct hook_ctx *h, MDB_txn *txn, const struct store_event *evs,
+                        const unsigned char *stored, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!stored[i])
+            continue; /* a duplicate was counted when first stored */
+        int rc = series_ingest_event(h->g->si, txn, &evs[i], &h->g->ext[h->base + i], h->now_ms);
+        if (rc)
+            return rc;
+    }
+    return series_ingest_flush(h->g->si, txn, h->now_ms);
+}
+
+/* The series writes run in a nested transaction: when they do not fit in
+ * the map (MDB_MAP_FULL), the events and offsets are still committed
+ * without them (counted, logged): events are the record, series are
+ * derived, and a full map must not stop ingest before the events
+ * themselves no longer fit. */
+static int series_hook(void *ud, MDB_txn *txn, const struct store_event *evs,
+                       const unsigned char *stored, size_t n)
+{
+    struct hook_ctx *h = ud;
+    MDB_txn *child = NULL;
+    int rc = mdb_txn_begin(mdb_txn_env(txn), txn, 0, &child);
+    if (rc)
+        return rc;
+    rc = series_write(h, child, evs, stored, n);
+    if (rc == 0)
+        return mdb_txn_commit(child);
+    mdb_txn_abort(child);
+    if (rc == MDB_MAP_FULL || rc == MDB_TXN_FULL) {
+        h->dropped = true;
+        return 0;
+    }
+    return rc;
+}
+
+/* store_append, with the series deltas of the newly stored events written
+ * in the same transaction; a failed transaction rolls the series back. */
+static int append(struct ingest *g, const struct store_event *evs, size_t base, size_t n,
+                  const struct store_offset *so, size_t noffs, struct store_append_result *res)
+{
+    if (!g->si)
+        return store_append(g->st, evs, n, so, noffs, res);
+    struct hook_ctx h = {g, base, timeutil_now_us() / 1000, false};
+    int ran = 0;
+    int rc = store_append_hook(g->st, evs, n, so, noffs, series_hook, &h, &ran, res);
+    if (rc < -30100 && rc > -30200)
+        log_error("collector:ingest", "series: %s", series_strerror(rc));
+    if ((rc != 0 && ran) || h.dropped) {
+        if (h.dropped) {
+            metric_add(g->series_dropped, rc == 0 && res ? res->stored : n);
+            log_warn("collector:ingest", "series: the map is full; %zu events stored without "
+                     "their time series", n);
+        }
+        int rr = series_ingest_rollback(g->si);
+        if (rr)
+            log_error("collector:ingest", "series: reloading after an aborted batch failed: %s; "
+                      "retrying with the next batch", series_strerror(rr));
+    }
+    return rc;
+}
+
+static void series_extra_get(const cJSON *ev, char **at, struct series_event_extra *x)
+{
+    const cJSON *v;
+    *x = (struct series_event_extra){.cached_input_tokens = -1, .cache_write_tokens = -1,
+                                     .reasoning_tokens = -1, .ttft_ms = NAN};
+    v = cJSON_GetObjectItemCaseSensitive(ev, "env");
+    x->env = cJSON_IsString(v) ? arena_put(at, v->valuestring, 128) : NULL;
+    v = cJSON_GetObjectItemCaseSensitive(ev, "prompt_version");
+    x->prompt_version = cJSON_IsString(v) ? arena_put(at, v->valuestring, 128) : NULL;
+    v = cJSON_GetObjectItemCaseSensitive(ev, "latency_ms");
+    x->has_latency = cJSON_IsNumber(v);
+    v = cJSON_GetObjectItemCaseSensitive(ev, "ttft_ms");
+    if (cJSON_IsNumber(v))
+        x->ttft_ms = v->valuedouble;
+    v = cJSON_GetObjectItemCaseSensitive(ev, "error");
+    x->has_error = v && !cJSON_IsNull(v);
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(ev, "usage");
+    if (cJSON_IsObject(u)) {
+        v = cJSON_GetObjectItemCaseSensitive(u, "cached_input_tokens");
+        if (cJSON_IsNumber(v) && v->valuedouble >= 0)
+            x->cached_input_tokens = (int64_t)v->valuedouble;
+        v = cJSON_GetObjectItemCaseSensitive(u, "cache_write_tokens");
+        if (cJSON_IsNumber(v) && v->valuedouble >= 0)
+            x->cache_write_tokens = (int64_t)v->valuedouble;
+        v = cJSON_GetObjectItemCaseSensitive(u, "reasoning_tokens");
+        if (cJSON_IsNumber(v) && v->valuedouble >= 0)
+            x->reasoning_tokens = (int64_t)v->valuedouble;
+    }
+}
+
+void ingest_set_series(struct ingest *g, struct series_ingest *si) { g->si = si; }
+
 static void dead_letter(struct ingest *g, rd_kafka_message_t *m, const struct event_error *err);
 
 /* The store refused the batch as invalid (STORE_EINVAL): a permanent error,
@@ -250,7 +364,7 @@ static int isolate_refused(struct ingest *g)
     int rc = 0;
     for (i = 0; i < g->n; i++) {
         struct store_append_result res = {0};
-        rc = store_append(g->st, &g->evs[i], 1, NULL, 0, &res);
+        rc = append(g, &g->evs[i], i, 1, NULL, 0, &res);
         if (rc == STORE_EINVAL) {
             struct event_error err = {.reason = EVENT_BAD_VALUE};
             snprintf(err.msg, sizeof err.msg, "the store refused the event: %s", store_strerror(rc));
@@ -265,12 +379,14 @@ static int isolate_refused(struct ingest *g)
         metric_add(g->duplicates, res.duplicates);
         g->msgs[kept] = g->msgs[i];
         g->evs[kept] = g->evs[i]; /* its strings stay in slot i of the arena */
+        g->ext[kept] = g->ext[i];
         kept++;
     }
     /* Keep the events not yet tried (after an error) behind the kept ones. */
     for (; i < g->n; i++, kept++) {
         g->msgs[kept] = g->msgs[i];
         g->evs[kept] = g->evs[i];
+        g->ext[kept] = g->ext[i];
     }
     g->n = kept;
     return rc;
@@ -301,14 +417,14 @@ static int batch_commit(struct ingest *g)
     for (size_t i = 0; i < g->noffs; i++)
         so[i] = (struct store_offset){g->topic, g->offs[i].partition, g->offs[i].next};
     struct store_append_result res = {0};
-    int rc = store_append(g->st, g->evs, g->n, so, g->noffs, &res);
+    int rc = append(g, g->evs, 0, g->n, so, g->noffs, &res);
     if (rc == STORE_EINVAL) {
         log_error("collector:ingest", "the store refused a batch as invalid; isolating the events");
         if ((rc = isolate_refused(g)) == 0) {
             if (dlq_settle(g) != 0)
                 return COMMIT_DLQ_FAILED;
             /* every kept event is stored now: commit the offsets alone */
-            rc = store_append(g->st, NULL, 0, so, g->noffs, &res);
+            rc = append(g, NULL, 0, 0, so, g->noffs, &res);
         }
     }
     if (rc != 0) {
@@ -503,6 +619,7 @@ static void handle_message(struct ingest *g, rd_kafka_message_t *m)
         .input_tokens = f.input_tokens,
         .output_tokens = f.output_tokens,
     };
+    series_extra_get(ev, &at, &g->ext[g->n]);
     arena_reset(g->jarena); /* frees the whole tree at once (no cJSON_Delete walk) */
     g->n++;
 }
@@ -569,6 +686,8 @@ static void *ingest_main(void *arg)
         }
         rd_kafka_poll(g->dlq, 0);
         commit_with_backpressure(g);
+        if (g->si && atomic_load(&g->ready))
+            series_ingest_maint(g->si, timeutil_now_us() / 1000);
     }
     if (batch_commit(g) != 0)
         batch_clear(g); /* not committed: consumed again at the next start */
@@ -616,7 +735,8 @@ int ingest_create(const struct config *c, const char *brokers, struct store *st,
     g->arena = malloc(g->batch_max * ARENA_PER_EVENT);
     g->jarena = arena_create(256 * 1024);
     g->evs = calloc(g->batch_max, sizeof *g->evs);
-    if (!g->topic || !g->dlq_topic || !g->msgs || !g->arena || !g->jarena || !g->evs) {
+    g->ext = calloc(g->batch_max, sizeof *g->ext);
+    if (!g->topic || !g->dlq_topic || !g->msgs || !g->arena || !g->jarena || !g->evs || !g->ext) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -625,6 +745,9 @@ int ingest_create(const struct config *c, const char *brokers, struct store *st,
                                   "Messages consumed from the events topic.", NULL);
     g->consumed_bytes = metrics_counter(m, "llmtap_collector_consumed_bytes_total",
                                         "Bytes of messages consumed.", NULL);
+    g->series_dropped = metrics_counter(m, "llmtap_series_dropped_events_total",
+                                        "Events stored without their time series (the map was full).",
+                                        NULL);
     g->stored = metrics_counter(m, "llmtap_collector_events_stored_total",
                                 "Events written to the store.", NULL);
     g->duplicates = metrics_counter(m, "llmtap_collector_events_duplicate_total",
@@ -772,6 +895,7 @@ void ingest_destroy(struct ingest *g)
     free(g->arena);
     arena_destroy(g->jarena);
     free(g->evs);
+    free(g->ext);
     free(g->offs);
     free(g->topic);
     free(g->dlq_topic);

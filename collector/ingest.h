@@ -25,6 +25,10 @@ struct ingest;
  * brokers overrides kafka.bootstrap.servers when not NULL. */
 int ingest_create(const struct config *c, const char *brokers, struct store *st,
                   struct metrics *m, struct ingest **out, char *err, size_t errlen);
+struct series_ingest;
+/* Derive time series from the stored events (series_ingest.h), written in
+ * each batch's transaction. Before ingest_start; si outlives g. */
+void ingest_set_series(struct ingest *g, struct series_ingest *si);
 /* Starts the ingest thread. */
 int ingest_start(struct ingest *g);
 /* True while the last store write succeeded and the consumer runs. */

@@ -39,6 +39,8 @@
 #include "log.h"
 #include "maint.h"
 #include "metrics.h"
+#include "series.h"
+#include "series_ingest.h"
 #include "store.h"
 #include "store_verify.h"
 #include "timeutil.h"
@@ -73,6 +75,14 @@ static const struct config_setting settings[] = {
     {"ingest.max_event", NULL, CONFIG_BYTES, "1MiB", 1024, 67108864.0, "largest event accepted"},
     {"ingest.max_depth", NULL, CONFIG_INT, "32", 4, 256, "deepest JSON nesting in an event"},
     {"http.threads", NULL, CONFIG_INT, "4", 1, 256, "HTTP worker threads"},
+    {"series.max_per_metric", NULL, CONFIG_INT, "10000", 1, 1e9,
+     "most series per metric name; label values of further ones fold into __overflow__"},
+    {"series.late_window", NULL, CONFIG_DURATION, "5m", 10000, 86400000.0,
+     "how far behind the collector's clock an event still counts in the time series"},
+    {"series.raw_retention", NULL, CONFIG_DURATION, "7d", 3600000, 3650.0 * 86400000,
+     "time series kept at 10-second resolution"},
+    {"series.ds_retention", NULL, CONFIG_DURATION, "90d", 3600000, 3650.0 * 86400000,
+     "time series kept at 5-minute resolution (at least series.raw_retention)"},
     {"api.max_limit", NULL, CONFIG_INT, "1000", 1, 1000000, "largest `limit` of /api/v1/events"},
     {"api.max_examined", NULL, CONFIG_INT, "200000", 1000, 1e12,
      "most records one /api/v1/events request examines (bounds its read transaction)"},
@@ -402,6 +412,7 @@ int main(int argc, char **argv)
     struct devbroker *dev = NULL;
     struct store *st = NULL;
     struct ingest *g = NULL;
+    struct series_ingest *si = NULL;
     struct httpd *http = NULL;
     struct maint *maint = NULL;
     struct metrics *m = metrics_create();
@@ -450,8 +461,20 @@ int main(int argc, char **argv)
         log_error("collector", "%s", err);
         goto out;
     }
+    struct series_opts sopts = {
+        .late_ms = config_int(cfg, "series.late_window"),
+        .raw_retention_ms = config_int(cfg, "series.raw_retention"),
+        .ds_retention_ms = config_int(cfg, "series.ds_retention"),
+    };
+    if (series_ingest_create(st, m, &sopts, (uint64_t)config_int(cfg, "series.max_per_metric"),
+                             &si, err, sizeof err) != 0) {
+        log_error("collector", "%s", err);
+        goto out;
+    }
+    ingest_set_series(g, si);
     api_init(&api, st, g, m, (size_t)config_int(cfg, "api.max_limit"),
              (size_t)config_int(cfg, "api.max_examined"));
+    promapi_init(&api.prom, st, series_ingest_db(si), m);
     struct httpd_opts ho = {
         .listen = config_str(cfg, "listen"),
         .threads = (unsigned)config_int(cfg, "http.threads"),
@@ -490,6 +513,7 @@ out:
     httpd_stop(http);
     maint_stop(maint);
     ingest_destroy(g);
+    series_ingest_destroy(si);
     store_close(st);
     devbroker_stop(dev);
     metrics_destroy(m);

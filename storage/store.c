@@ -26,6 +26,14 @@
  * Retention (store_delete_before) is an ordinary writer: short transactions
  * under wlock, so it interleaves with store_append batch by batch.
  *
+ * Derived data (the time series of storage/series.c, kept in their own
+ * named databases of the same environment) is written by a hook that
+ * store_append_hook calls inside the batch's write transaction, after the
+ * events and before the offsets and the commit, so events, offsets and
+ * series commit or abort together. store_write_txn gives such modules one
+ * write transaction under the same locks (series_open), store_txn_read a
+ * read transaction holding maplock like every other.
+ *
  * Read-only (opts.read_only: backup and verify, possibly beside a live
  * collector in another process): MDB_RDONLY, nothing created or written;
  * MDB_MAP_RESIZED (the live writer grew the map) is handled by adopting the
@@ -605,6 +613,15 @@ int store_append(struct store *st, const struct store_event *evs, size_t n,
                  const struct store_offset *offs, size_t noffs,
                  struct store_append_result *res)
 {
+    return store_append_hook(st, evs, n, offs, noffs, NULL, NULL, NULL, res);
+}
+
+int store_append_hook(struct store *st, const struct store_event *evs, size_t n,
+                      const struct store_offset *offs, size_t noffs,
+                      store_txn_hook_fn hook, void *hook_ud, int *hook_ran,
+                      struct store_append_result *res)
+{
+    unsigned char *stored = NULL;
     struct store_append_result r = {0, 0};
     MDB_txn *txn = NULL;
     MDB_cursor *cur = NULL;
@@ -615,6 +632,8 @@ int store_append(struct store *st, const struct store_event *evs, size_t n,
 
     if (res)
         *res = r;
+    if (hook_ran)
+        *hook_ran = 0;
     if (!st || (n && !evs) || (noffs && !offs))
         return STORE_EINVAL;
     /* Validate everything before taking any lock: a bad argument writes nothing. */
@@ -626,6 +645,8 @@ int store_append(struct store *st, const struct store_event *evs, size_t n,
             return STORE_EINVAL;
     if (n == 0 && noffs == 0)
         return 0;
+    if (hook && n && !(stored = calloc(n, 1)))
+        return STORE_ENOMEM;
 
     pthread_mutex_lock(&st->wlock);
     pthread_rwlock_rdlock(&st->maplock);
@@ -677,9 +698,17 @@ int store_append(struct store *st, const struct store_event *evs, size_t n,
             lastlen = kl;
         }
         r.stored++;
+        if (stored)
+            stored[i] = 1;
     }
     mdb_cursor_close(cur);
     cur = NULL;
+    if (hook) {
+        if (hook_ran)
+            *hook_ran = 1;
+        if ((rc = hook(hook_ud, txn, evs, stored, n)) != 0)
+            goto fail;
+    }
 
     for (size_t i = 0; i < noffs; i++) {
         uint8_t v[8];
@@ -697,6 +726,7 @@ int store_append(struct store *st, const struct store_event *evs, size_t n,
         goto fail;
     pthread_rwlock_unlock(&st->maplock);
     pthread_mutex_unlock(&st->wlock);
+    free(stored);
     if (res)
         *res = r;
     return 0;
@@ -706,6 +736,27 @@ fail:
         mdb_cursor_close(cur);
     if (txn)
         mdb_txn_abort(txn);
+    pthread_rwlock_unlock(&st->maplock);
+    pthread_mutex_unlock(&st->wlock);
+    free(stored);
+    return rc;
+}
+
+int store_write_txn(struct store *st, int (*fn)(void *ud, MDB_txn *txn), void *ud)
+{
+    if (!st || !fn)
+        return STORE_EINVAL;
+    MDB_txn *txn = NULL;
+    pthread_mutex_lock(&st->wlock);
+    pthread_rwlock_rdlock(&st->maplock);
+    int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    if (rc == 0) {
+        rc = fn(ud, txn);
+        if (rc == 0)
+            rc = mdb_txn_commit(txn);
+        else
+            mdb_txn_abort(txn);
+    }
     pthread_rwlock_unlock(&st->maplock);
     pthread_mutex_unlock(&st->wlock);
     return rc;

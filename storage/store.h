@@ -150,6 +150,39 @@ int store_append(struct store *st, const struct store_event *evs, size_t n,
                  const struct store_offset *offs, size_t noffs,
                  struct store_append_result *res);
 
+/* A callback run inside store_append_hook's write transaction, after the
+ * events were written and before the offsets are and the transaction
+ * commits: the place for derived writes (time series) that must commit or
+ * roll back with the events. stored[i] is 1 when evs[i] was newly written, 0
+ * when it was a duplicate. txn is an MDB_txn of the store's environment;
+ * the callback must not begin, commit or abort it, nor call back into the
+ * store. Returning nonzero aborts the whole transaction and store_append_hook
+ * returns that value. */
+struct MDB_txn;
+typedef int (*store_txn_hook_fn)(void *ud, struct MDB_txn *txn, const struct store_event *evs,
+                                 const unsigned char *stored, size_t n);
+/* store_append with a hook (may be NULL: then exactly store_append). When
+ * the hook ran and the call then fails (hook error, MDB_MAP_FULL at commit,
+ * ...), nothing it wrote is kept: *hook_ran (may be NULL) says whether it
+ * ran, so the caller can drop state that assumed the commit. */
+int store_append_hook(struct store *st, const struct store_event *evs, size_t n,
+                      const struct store_offset *offs, size_t noffs,
+                      store_txn_hook_fn hook, void *ud, int *hook_ran,
+                      struct store_append_result *res);
+
+/* Runs fn in one write transaction of the store (holding the writer lock
+ * and the map lock), committing when fn returns 0 and aborting otherwise
+ * (that value is returned). For modules keeping their own databases in the
+ * store's environment (series_open). fn must not call back into the store. */
+int store_write_txn(struct store *st, int (*fn)(void *ud, struct MDB_txn *txn), void *ud);
+
+/* A read transaction for modules reading their own databases in the store's
+ * environment (series readers): begun with the map lock held shared, so
+ * store_set_map_size waits for it. End it with store_txn_done (never with
+ * mdb_txn_abort). On error nothing is held. Keep it short. */
+int store_txn_read(struct store *st, struct MDB_txn **txn);
+void store_txn_done(struct store *st, struct MDB_txn *txn);
+
 /* Reads the stored next offset of (topic, partition); STORE_ENOTFOUND if none. */
 int store_offset_get(struct store *st, const char *topic, int32_t partition, int64_t *next_offset);
 

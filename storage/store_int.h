@@ -108,11 +108,7 @@ static inline int64_t store_get_time_key(const uint8_t *p)
     return t;
 }
 
-/* Begins a read transaction holding maplock shared (adopting a map grown by
- * another process when LMDB says MDB_MAP_RESIZED). On error nothing is held. */
-int store_txn_read(struct store *st, MDB_txn **txn);
-/* Ends a transaction begun with store_txn_read and releases maplock. */
-void store_txn_done(struct store *st, MDB_txn *txn);
+/* store_txn_read / store_txn_done: see store.h. */
 /* Writes the JSON of record r (parsed from a value of txn) to dst, which has
  * room for r->json_len bytes. STORE_ECORRUPT when the body does not
  * decompress to exactly json_len bytes or names a missing dictionary. */

@@ -1,0 +1,39 @@
+/*
+ * promapi.h — the collector's Prometheus-compatible HTTP API over the time
+ * series store (storage/series.h) and the PromQL evaluator
+ * (promql_eval.h), so Grafana's Prometheus data source and promtool work
+ * against llmtap (docs/query.md, "HTTP API"):
+ *   GET|POST /api/v1/query, /api/v1/query_range, /api/v1/series,
+ *            /api/v1/labels, /api/v1/format_query, /api/v1/query_exemplars
+ *            (always empty)
+ *   GET      /api/v1/label/<name>/values, /api/v1/metadata,
+ *            /api/v1/status/buildinfo
+ * Answers use Prometheus's envelope: {"status":"success","data":...} or
+ * {"status":"error","errorType":...,"error":...}.
+ *
+ * THREADS: handlers run on the HTTP pool threads, each with its own read
+ * transaction (store_txn_read), concurrently with ingest.
+ */
+#ifndef LLMTAP_COLLECTOR_PROMAPI_H
+#define LLMTAP_COLLECTOR_PROMAPI_H
+
+#include <stdbool.h>
+
+#include "httpd.h"
+
+struct metrics;
+struct series_db;
+struct store;
+
+struct promapi {
+    struct store *st;
+    struct series_db *db; /* NULL: every endpoint answers 503 */
+    struct metric *queries, *query_errors;
+};
+
+void promapi_init(struct promapi *p, struct store *st, struct series_db *db, struct metrics *m);
+/* Handles req when its path is one of the API's; returns false otherwise
+ * (resp untouched). Thread-safe. */
+bool promapi_handle(struct promapi *p, const struct httpd_req *req, struct httpd_resp *resp);
+
+#endif
