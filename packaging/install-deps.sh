@@ -30,6 +30,10 @@ DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recomme
 # Nothing here uses it (bench-proxy runs its own nginx on a free port from a
 # temporary prefix), so when this script installed it, stop and disable it.
 # Harmless without systemd (containers).
-if [[ " ${missing[*]} " == *" nginx "* ]] && [ -d /run/systemd/system ]; then
-  $SUDO systemctl disable --now nginx 2>/dev/null || true
-fi
+# The same for the prometheus package's server (port 9090): the tests use
+# its promtool and start their own servers when they need one.
+for svc in nginx prometheus; do
+  if [[ " ${missing[*]} " == *" $svc "* ]] && [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now "$svc" 2>/dev/null || true
+  fi
+done
