@@ -8,7 +8,7 @@ PKGS=(
   librdkafka-dev liblmdb-dev lmdb-utils libzstd-dev zstd libmicrohttpd-dev
   libcjson-dev libunwind-dev libcurl4-openssl-dev libyaml-dev libpcre2-dev
   libcmocka-dev
-  libprotobuf-c-dev protobuf-c-compiler        # OTLP/protobuf intake (agent/otlp.proto)
+  libprotobuf-c-dev protobuf-c-compiler       # OTLP/protobuf intake (agent/otlp.proto)
   clang libclang-rt-14-dev                    # libFuzzer
   python3 python3-venv curl prometheus
   default-jdk-headless maven                  # the real Apache Kafka broker for tests
