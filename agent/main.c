@@ -29,6 +29,7 @@
 #include "httpd.h"
 #include "intake.h"
 #include "log.h"
+#include "otlp_intake.h"
 #include "metrics.h"
 #include "price.h"
 #include "producer.h"
@@ -102,6 +103,7 @@ struct agent {
     struct metrics *metrics;
     struct producer *producer;
     struct intake *intake;
+    struct otlp_intake *otlp;
     struct price_registry *prices;
     struct redactor *redactor;
     struct upstreams *upstreams;
@@ -122,6 +124,12 @@ static void handle(void *ud, const struct httpd_req *req, struct httpd_resp *res
             return;
         }
         intake_handle(a->intake, req, resp);
+    } else if (strcmp(req->path, "/v1/traces") == 0) {
+        if (strcmp(req->method, "POST") != 0) {
+            httpd_error(resp, 405, "use POST for /v1/traces");
+            return;
+        }
+        otlp_intake_handle(a->otlp, req, resp);
     } else if (strcmp(req->path, "/metrics") == 0 && get) {
         struct buf b = {0};
         metrics_render(a->metrics, &b);
@@ -280,6 +288,16 @@ int main(int argc, char **argv)
         log_error("agent", "%s", err);
         goto out;
     }
+    struct otlp_intake_opts oo = {
+        .default_service = io.default_service,
+        .max_body = io.max_body,
+        .max_event = io.limits.max_bytes,
+        .prices = a.prices,
+        .redactor = a.redactor,
+    };
+    a.otlp = otlp_intake_create(&oo, a.producer, a.metrics);
+    if (!a.otlp)
+        goto out;
     struct httpd_opts ho = {
         .listen = config_str(a.cfg, "listen"),
         .per_connection = true,
@@ -316,6 +334,7 @@ int main(int argc, char **argv)
 out:
     httpd_stop(a.http);
     intake_destroy(a.intake);
+    otlp_intake_destroy(a.otlp);
     proxy_destroy(a.proxy);
     upstreams_destroy(a.upstreams);
     redact_destroy(a.redactor);
