@@ -156,12 +156,6 @@ static void handle_item(struct intake *in, struct batch *b, int index, cJSON *ev
     metric_inc(in->accepted);
 }
 
-static bool media_is(const char *ct, const char *type)
-{
-    size_t n = strlen(type);
-    return strncasecmp(ct, type, n) == 0 && (ct[n] == 0 || ct[n] == ';' || ct[n] == ' ');
-}
-
 static void handle_ndjson(struct intake *in, struct batch *b, const char *body, size_t len,
                           int64_t now_us, int *json_items)
 {
@@ -225,9 +219,11 @@ void intake_handle(struct intake *in, const struct httpd_req *req, struct httpd_
     }
     metric_add(in->bytes, req->body_len);
     const char *ct = httpd_header(req, "Content-Type");
-    bool ndjson = ct && (media_is(ct, "application/x-ndjson") || media_is(ct, "application/ndjson") ||
-                         media_is(ct, "application/jsonl") || media_is(ct, "application/jsonlines"));
-    if (ct && !ndjson && !media_is(ct, "application/json")) {
+    bool ndjson = ct && (httpd_media_is(ct, "application/x-ndjson") ||
+                         httpd_media_is(ct, "application/ndjson") ||
+                         httpd_media_is(ct, "application/jsonl") ||
+                         httpd_media_is(ct, "application/jsonlines"));
+    if (ct && !ndjson && !httpd_media_is(ct, "application/json")) {
         body_error(in, resp, BODY_MEDIA_TYPE, 415,
                    "Content-Type must be application/json or application/x-ndjson");
         return;

@@ -93,12 +93,6 @@ static void pb_bytes(struct buf *b, unsigned field, const void *p, size_t n)
     buf_append(b, p, n);
 }
 
-static bool media_is(const char *ct, const char *type)
-{
-    size_t n = strlen(type);
-    return ct && strncasecmp(ct, type, n) == 0 && (ct[n] == 0 || ct[n] == ';' || ct[n] == ' ');
-}
-
 /* google.rpc.Status {int32 code = 1; string message = 2;} with code 3
  * (INVALID_ARGUMENT) or 8 (RESOURCE_EXHAUSTED), in the request's encoding. */
 static void status_reply(struct httpd_resp *resp, bool proto, int http, int code,
@@ -207,8 +201,8 @@ void otlp_intake_handle(struct otlp_intake *oi, const struct httpd_req *req,
 {
     metric_inc(oi->bodies);
     const char *ct = httpd_header(req, "Content-Type");
-    bool proto = media_is(ct, "application/x-protobuf");
-    if (!proto && !media_is(ct, "application/json")) {
+    bool proto = httpd_media_is(ct, "application/x-protobuf");
+    if (!proto && !httpd_media_is(ct, "application/json")) {
         metric_inc(oi->unsupported);
         httpd_error(resp, 415, "Content-Type must be application/x-protobuf or application/json");
         return;

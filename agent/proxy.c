@@ -497,20 +497,6 @@ static void add_str(cJSON *ev, const char *k, const char *v)
     }
 }
 
-static bool service_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > 128)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char ch = s[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-              ch == '_' || ch == '.' || ch == ':' || ch == '-'))
-            return false;
-    }
-    return true;
-}
-
 /* "k=v,k2=v2" → {"k":"v","k2":"v2"}; malformed items are skipped. */
 static void add_tags(cJSON *ev, const char *spec)
 {
@@ -577,7 +563,7 @@ static void emit_event(struct call *c, bool completed)
     add_str(ev, "trace_id", c->trace_id);
     add_str(ev, "span_id", c->span_id);
     add_str(ev, "parent_span_id", c->parent_span);
-    const char *svc = c->service && service_ok(c->service) ? c->service
+    const char *svc = event_service_valid(c->service) ? c->service
                       : p->o.default_service             ? p->o.default_service
                                                          : "unknown";
     add_str(ev, "service", svc);

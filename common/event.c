@@ -222,6 +222,8 @@ static bool is_label_safe(const char *s)
     return true;
 }
 
+bool event_service_valid(const char *s) { return s && is_label_safe(s); }
+
 enum { OPTIONAL = 0, REQUIRED = 1, NONEMPTY = 2 };
 
 /* A string field. REQUIRED: absence is an error. NONEMPTY (implied by

@@ -21,6 +21,7 @@
 #define LLMTAP_EVENT_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -74,6 +75,10 @@ enum event_reason event_validate(const cJSON *ev, struct event_error *err);
  * (now_us) when absent, and `service` = default_service when absent and
  * default_service is not NULL. Returns 0, or -1 on allocation failure. */
 int event_fill(cJSON *ev, const char *default_service, int64_t now_us);
+
+/* True when s is a valid `service` value: 1-128 characters of
+ * [A-Za-z0-9_.:-] (the rule event_validate applies). */
+bool event_service_valid(const char *s);
 
 /* The fields the store indexes, read from a validated event. Strings point
  * into the cJSON tree (valid while it lives). */

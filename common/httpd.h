@@ -104,6 +104,10 @@ void httpd_stop(struct httpd *h);
 /* Request accessors (valid during the handler call). */
 const char *httpd_query(const struct httpd_req *r, const char *key);
 const char *httpd_header(const struct httpd_req *r, const char *name);
+/* True when Content-Type value ct names the media type `type` (case-
+ * insensitive), with or without parameters ("application/json; charset=…").
+ * ct may be NULL. */
+bool httpd_media_is(const char *ct, const char *type);
 /* Calls fn for every request header, in the order received; fn returns
  * false to stop. */
 void httpd_headers_each(const struct httpd_req *r,
