@@ -337,17 +337,21 @@ def missing_ids(http, ids):
 
 
 def corrupt_record(path, ids):
-    """Flips the first 4 bytes of the body of the first record among ids
-    found in the LMDB file path (a record: version 1, flags, 2 zero bytes,
-    …, 56 fixed bytes, then the id as LE u16 length + bytes, then service,
-    model, provider, operation the same way, then the body; see
-    docs/storage.md). For a zstd body that destroys the frame's magic; for a
-    raw one the JSON's opening brace. Returns the id whose record was hit."""
+    """Flips the first 4 bytes of the body of the records of the first id
+    among ids found in the LMDB file path (a record: version 1, flags, 2
+    zero bytes, …, 56 fixed bytes, then the id as LE u16 length + bytes,
+    then service, model, provider, operation the same way, then the body;
+    see docs/storage.md). For a zstd body that destroys the frame's magic;
+    for a raw one the JSON's opening brace. Every copy of that record in
+    the file is hit: LMDB leaves stale copies of moved nodes in the unused
+    part of a page, and the first copy found may be such a leftover, which
+    nothing reads. Returns the id whose record was hit."""
     with open(path, "rb") as f:
         data = bytearray(f.read())
     for ev_id in ids:
         b = ev_id.encode()
         pos = data.find(b)
+        hits = 0
         while pos >= 0:
             h = pos - 58
             if (h >= 0 and data[h] == 1 and data[h + 1] in (0, 1) and data[h + 2:h + 4] == b"\0\0"
@@ -355,10 +359,12 @@ def corrupt_record(path, ids):
                 o = pos + len(b)
                 for _ in range(4):
                     o += 2 + int.from_bytes(data[o:o + 2], "little")
-                for j in range(o, o + 4):
+                for j in range(o, min(o + 4, len(data))):
                     data[j] ^= 0xFF
-                with open(path, "r+b") as f:
-                    f.write(data)
-                return ev_id
+                hits += 1
             pos = data.find(b, pos + 1)
+        if hits:
+            with open(path, "r+b") as f:
+                f.write(data)
+            return ev_id
     raise AssertionError("no record of the given ids found in " + path)
