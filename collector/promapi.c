@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "exemplars.h"
 #include "metrics.h"
 #include "promql_ast.h"
 #include "promql_eval.h"
@@ -43,10 +44,17 @@ void promapi_init(struct promapi *p, struct store *st, struct series_db *db, str
 {
     p->st = st;
     p->db = db;
+    p->max_examined = 200000;
     p->queries = metrics_counter(m, "llmtap_promql_queries_total",
                                  "PromQL queries evaluated (/api/v1/query and query_range).", NULL);
     p->query_errors =
         metrics_counter(m, "llmtap_promql_query_errors_total", "PromQL queries that failed.", NULL);
+    p->exemplar_queries = metrics_counter(m, "llmtap_exemplar_queries_total",
+                                          "Exemplar queries answered (/api/v1/query_exemplars).",
+                                          NULL);
+    p->exemplar_events =
+        metrics_counter(m, "llmtap_exemplar_events_read_total",
+                        "Events read to build exemplars (candidates of phase 2).", NULL);
 }
 
 /* ---- parameters --------------------------------------------------------- */
@@ -561,6 +569,74 @@ static void do_format(const struct params *ps, struct httpd_resp *resp)
     send_buf(resp, 200, &b);
 }
 
+/* ---- exemplars ---------------------------------------------------------- */
+
+static int time_range(const struct params *ps, int64_t *start, int64_t *end,
+                      struct httpd_resp *resp);
+
+static void do_exemplars(struct promapi *p, const struct params *ps, struct httpd_resp *resp)
+{
+    const char *qs = param(ps, "query");
+    if (!qs)
+        qs = "";
+    int64_t start, end;
+    if (time_range(ps, &start, &end, resp) != 0)
+        return;
+    if (end < start) {
+        bad_data(resp, "%s", "end timestamp must not be before start time");
+        return;
+    }
+    struct promql_ast *ast = NULL;
+    struct promql_error perr;
+    int rc = promql_parse(qs, strlen(qs), 0, &ast, &perr);
+    if (rc == PROMQL_EPARSE) {
+        bad_data(resp, "%s", perr.msg);
+        return;
+    }
+    if (rc) {
+        api_error(resp, 500, "internal", "%s", promql_strerror(rc));
+        return;
+    }
+    /* Unbounded ends (Prometheus's defaults) are clamped to what the
+     * store can hold, so the range's slices stay meaningful. */
+    int64_t now = timeutil_now_us() / 1000;
+    if (start < 0)
+        start = 0;
+    if (end > now + 86400000)
+        end = now + 86400000;
+    metric_inc(p->exemplar_queries);
+    struct buf data = {0}, b = {0};
+    struct exemplars_result er;
+    rc = exemplars_query(p->st, p->db, promql_ast_root(ast), start, end, p->max_examined, &data,
+                         &er);
+    promql_ast_free(ast);
+    metric_add(p->exemplar_events, er.candidates);
+    if (rc) {
+        buf_free(&data);
+        api_error(resp, rc == STORE_ENOMEM || rc == SERIES_ENOMEM ? 503 : 500, "internal",
+                  "reading exemplars: %s",
+                  rc <= SERIES_ENOTFOUND && rc >= SERIES_ERELOAD ? series_strerror(rc)
+                                                                 : store_strerror(rc));
+        return;
+    }
+    begin_ok(&b);
+    if (data.len)
+        buf_append(&b, data.p, data.len);
+    else
+        buf_puts(&b, "[]");
+    b.oom |= data.oom;
+    buf_free(&data);
+    if (er.partial) {
+        buf_puts(&b, ",\"warnings\":[");
+        buf_json_str(&b, "exemplars: the range holds more events than one request examines "
+                         "(api.max_examined) or more candidates than it reads; narrow the "
+                         "range or the selectors for all of them");
+        buf_puts(&b, "]");
+    }
+    buf_puts(&b, "}");
+    send_buf(resp, 200, &b);
+}
+
 /* ---- series, labels, label values --------------------------------------- */
 
 /* The selectors of every match[]; NULL + error sent when one is bad. */
@@ -634,6 +710,27 @@ static int time_range(const struct params *ps, int64_t *start, int64_t *end,
     return 0;
 }
 
+/* `limit` of series, labels and label values: empty or 0 = none. */
+static int parse_limit(const struct params *ps, size_t *limit, struct httpd_resp *resp)
+{
+    *limit = SIZE_MAX;
+    const char *v = param(ps, "limit");
+    if (!v || !*v)
+        return 0;
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (*end || errno || n < 0) {
+        bad_data(resp, "invalid parameter \"limit\": cannot parse \"%s\" to a valid limit", v);
+        return -1;
+    }
+    if (n > 0)
+        *limit = (size_t)n;
+    return 0;
+}
+
+static const char truncated[] = ",\"warnings\":[\"results truncated due to limit\"]";
+
 static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -644,7 +741,9 @@ static void do_series(struct promapi *p, const struct params *ps, struct httpd_r
 {
     struct sel_list sl;
     int64_t start, end;
-    if (time_range(ps, &start, &end, resp) != 0 || parse_matches(ps, &sl, resp) != 0)
+    size_t limit;
+    if (time_range(ps, &start, &end, resp) != 0 || parse_limit(ps, &limit, resp) != 0 ||
+        parse_matches(ps, &sl, resp) != 0)
         return;
     if (sl.n == 0) {
         bad_data(resp, "%s", "no match[] parameter provided");
@@ -684,6 +783,7 @@ static void do_series(struct promapi *p, const struct params *ps, struct httpd_r
     begin_ok(&b);
     buf_puts(&b, "[");
     size_t nout = 0;
+    bool cut = false;
     if (rc == 0 && nall) {
         qsort(all, nall, sizeof *all, cmp_u64);
         size_t w = 0;
@@ -701,6 +801,11 @@ static void do_series(struct promapi *p, const struct params *ps, struct httpd_r
             }
             if (rc)
                 break;
+            if (nout == limit) {
+                free(l);
+                cut = true;
+                break;
+            }
             buf_puts(&b, nout++ ? ",{" : "{");
             for (size_t j = 0; j < nl; j++) {
                 if (j)
@@ -721,7 +826,10 @@ static void do_series(struct promapi *p, const struct params *ps, struct httpd_r
         api_error(resp, 500, "internal", "series: %s", series_strerror(rc));
         return;
     }
-    buf_puts(&b, "]}");
+    buf_puts(&b, "]");
+    if (cut)
+        buf_puts(&b, truncated);
+    buf_puts(&b, "}");
     send_buf(resp, 200, &b);
 }
 
@@ -736,7 +844,9 @@ static void do_labels(struct promapi *p, const struct params *ps, const char *na
 {
     struct sel_list sl;
     int64_t start, end;
-    if (time_range(ps, &start, &end, resp) != 0 || parse_matches(ps, &sl, resp) != 0)
+    size_t limit;
+    if (time_range(ps, &start, &end, resp) != 0 || parse_limit(ps, &limit, resp) != 0 ||
+        parse_matches(ps, &sl, resp) != 0)
         return;
     MDB_txn *txn;
     if (begin_read(p, resp, &txn) != 0) {
@@ -774,14 +884,22 @@ static void do_labels(struct promapi *p, const struct params *ps, const char *na
             begin_ok(&b);
             buf_puts(&b, "[");
             size_t out = 0;
+            bool cut = false;
             for (size_t i = 0; i < k; i++) {
                 if (i && strcmp(all[i], all[i - 1]) == 0)
                     continue;
+                if (out == limit) {
+                    cut = true;
+                    break;
+                }
                 if (out++)
                     buf_puts(&b, ",");
                 buf_json_str(&b, all[i]);
             }
-            buf_puts(&b, "]}");
+            buf_puts(&b, "]");
+            if (cut)
+                buf_puts(&b, truncated);
+            buf_puts(&b, "}");
             free(all);
         }
     }
@@ -913,11 +1031,7 @@ bool promapi_handle(struct promapi *p, const struct httpd_req *req, struct httpd
     case META: do_metadata(&ps, resp); break;
     case BUILD: do_buildinfo(resp); break;
     case FMT: do_format(&ps, resp); break;
-    case EXEMPLARS: { /* llmtap keeps no exemplars: an empty answer, as Prometheus without any */
-        static const char none[] = "{\"status\":\"success\",\"data\":[]}";
-        httpd_json(resp, 200, none, sizeof none - 1);
-        break;
-    }
+    case EXEMPLARS: do_exemplars(p, &ps, resp); break;
     }
     params_free(&ps);
     return true;

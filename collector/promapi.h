@@ -5,7 +5,7 @@
  * against llmtap (docs/query.md, "HTTP API"):
  *   GET|POST /api/v1/query, /api/v1/query_range, /api/v1/series,
  *            /api/v1/labels, /api/v1/format_query, /api/v1/query_exemplars
- *            (always empty)
+ *            (from the stored events: exemplars.h)
  *   GET      /api/v1/label/<name>/values, /api/v1/metadata,
  *            /api/v1/status/buildinfo
  * Answers use Prometheus's envelope: {"status":"success","data":...} or
@@ -28,7 +28,8 @@ struct store;
 struct promapi {
     struct store *st;
     struct series_db *db; /* NULL: every endpoint answers 503 */
-    struct metric *queries, *query_errors;
+    size_t max_examined; /* most events one exemplar query scans (api.max_examined) */
+    struct metric *queries, *query_errors, *exemplar_queries, *exemplar_events;
 };
 
 void promapi_init(struct promapi *p, struct store *st, struct series_db *db, struct metrics *m);

@@ -877,7 +877,7 @@ void pq_format_go_v(struct buf *b, double v)
         format_f(b, v);
 }
 
-static void json_time(struct buf *b, int64_t t)
+void pq_json_time(struct buf *b, int64_t t)
 {
     uint64_t u = t < 0 ? (uint64_t)0 - (uint64_t)t : (uint64_t)t;
     if (t < 0)
@@ -994,7 +994,7 @@ static void json_metric(struct buf *b, const struct promql_series *s)
 static void json_point(struct buf *b, const struct promql_sample *p)
 {
     buf_puts(b, "[");
-    json_time(b, p->t);
+    pq_json_time(b, p->t);
     buf_puts(b, ",");
     json_value(b, p->v);
     buf_puts(b, "]");
@@ -1009,7 +1009,7 @@ int promql_result_json(const struct promql_result *r, struct buf *out)
     case PROMQL_TYPE_SCALAR: json_point(out, &r->scalar); break;
     case PROMQL_TYPE_STRING:
         buf_puts(out, "[");
-        json_time(out, r->string_t);
+        pq_json_time(out, r->string_t);
         buf_puts(out, ",");
         json_str(out, r->string.p, r->string.len);
         buf_puts(out, "]");

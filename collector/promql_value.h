@@ -212,6 +212,9 @@ struct promql_result *pq_result_new(struct pq_ctx *c, enum promql_type type, str
 /* Go's strconv.FormatFloat(v, 'f', -1, 64) when 1e-6 <= |v| < 1e21 or v is
  * 0, else 'e' (as Prometheus's API writes values). */
 void pq_format_value(struct buf *b, double v);
+/* Appends t (ms) as Prometheus's JSON timestamp: seconds, '.', and the
+ * milliseconds as three digits when not zero (1435781451.781). */
+void pq_json_time(struct buf *b, int64_t t);
 /* Go's fmt %v of a float64 (for messages). */
 void pq_format_go_v(struct buf *b, double v);
 

@@ -49,7 +49,7 @@ static const double tok_bounds[] = {1,     4,     16,     64,      256,     1024
                                     16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864};
 #define NBOUNDS 14
 
-enum { NDIMS = 7 };
+enum { NDIMS = SERIES_INGEST_DIMS };
 static const char *const dim_names[NDIMS] = {"service",   "env",          "provider",      "model",
                                              "operation", "status_class", "prompt_version"};
 
@@ -350,6 +350,29 @@ static int add(struct ev_ctx *c, const char *metric, const char *xn, const char 
     return add2(c, metric, xn, xv, NULL, NULL, delta, ovf);
 }
 
+/* The text of bucket i's bound (i == NBOUNDS: "+Inf"): the shortest that
+ * reads back as the same double. */
+static void le_text(const double *bounds, int i, char *le, size_t cap)
+{
+    if (i >= NBOUNDS) {
+        snprintf(le, cap, "+Inf");
+        return;
+    }
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(le, cap, "%.*g", prec, bounds[i]);
+        if (strtod(le, NULL) == bounds[i])
+            break;
+    }
+}
+
+void series_ingest_duration_le(double seconds, char *out, size_t cap)
+{
+    int i = 0;
+    while (i < NBOUNDS && !(seconds <= sec_bounds[i]))
+        i++;
+    le_text(sec_bounds, i, out, cap);
+}
+
 static int observe(struct ev_ctx *c, const char *family, const double *bounds, double v,
                    const char *xn, const char *xv)
 {
@@ -364,14 +387,7 @@ static int observe(struct ev_ctx *c, const char *family, const double *bounds, d
     snprintf(name, sizeof name, "%s_bucket", family);
     for (int i = 0; i <= NBOUNDS && rc == 0; i++) {
         char le[32];
-        if (i < NBOUNDS) {
-            for (int prec = 1; prec <= 17; prec++) { /* shortest text that reads back */
-                snprintf(le, sizeof le, "%.*g", prec, bounds[i]);
-                if (strtod(le, NULL) == bounds[i])
-                    break;
-            }
-        } else
-            snprintf(le, sizeof le, "+Inf");
+        le_text(bounds, i, le, sizeof le);
         double delta = i == NBOUNDS || v <= bounds[i] ? 1 : 0;
         rc = add2(c, name, xn, xv, "le", le, delta, &ovf);
     }
@@ -392,6 +408,19 @@ static const char *status_class(int32_t status, int has_error)
 static const char *nz(const char *s)
 {
     return s && *s ? s : NULL;
+}
+
+size_t series_ingest_dims(const char *service, const char *env, const char *provider,
+                          const char *model, const char *operation, int32_t status, int has_error,
+                          const char *prompt_version, int fold, struct series_label *out)
+{
+    const char *v[NDIMS] = {nz(service),   nz(env), nz(provider), nz(model), nz(operation),
+                            status_class(status, has_error), nz(prompt_version)};
+    size_t n = 0;
+    for (int i = 0; i < NDIMS; i++)
+        if (v[i])
+            out[n++] = (struct series_label){dim_names[i], fold ? SERIES_OVERFLOW : v[i]};
+    return n;
 }
 
 int series_ingest_event(struct series_ingest *si, MDB_txn *txn, const struct store_event *e,

@@ -41,6 +41,23 @@ struct series_metric_meta {
 };
 extern const struct series_metric_meta series_ingest_metrics[];
 
+/* The labels every series of an event carries besides __name__ and the
+ * metric's own (type, le): service, env, provider, model, operation,
+ * status_class, prompt_version, in that order, the absent ones (NULL or
+ * "") left out. Writes at most SERIES_INGEST_DIMS labels to out (names
+ * are static, values point at the arguments) and returns how many; with
+ * fold, every value is SERIES_OVERFLOW (the series of an event past the
+ * cardinality limit). status_class is derived from status and has_error
+ * as at ingest. Exemplars use this to name the series an event is in. */
+#define SERIES_INGEST_DIMS 7
+struct series_label;
+size_t series_ingest_dims(const char *service, const char *env, const char *provider,
+                          const char *model, const char *operation, int32_t status, int has_error,
+                          const char *prompt_version, int fold, struct series_label *out);
+/* The `le` label value ("0.64", "+Inf") of the llm_request_duration_seconds
+ * bucket an observation of seconds falls in: the smallest bound >= seconds. */
+void series_ingest_duration_le(double seconds, char *out, size_t cap);
+
 struct series_opts;
 /* Opens the series databases in the store (creating them) with opts (NULL:
  * series.h's defaults) and registers the module's own counters.
