@@ -6,6 +6,7 @@
  * RFC 3339 or Unix seconds (with a fraction), like Prometheus's API.
  */
 #include "api.h"
+#include "auth.h"
 
 #include <errno.h>
 #include <math.h>
@@ -217,6 +218,9 @@ void api_handle(void *ud, const struct httpd_req *req, struct httpd_resp *resp)
 {
     struct api *a = ud;
     metric_inc(a->requests);
+    if (strcmp(req->path, "/healthz") != 0 && strcmp(req->path, "/readyz") != 0 &&
+        !auth_allow(a->auth, req, AUTH_READ, resp))
+        return;
     if (promapi_handle(&a->prom, req, resp))
         return;
     if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {

@@ -4,6 +4,8 @@
  *   GET /api/v1/events/{id}                                 the full event as stored
  *   GET /metrics, GET /healthz, GET /readyz
  *   the Prometheus HTTP API (/api/v1/query, ...): promapi.h
+ * With an auth table (auth.h), every endpoint but /healthz and /readyz
+ * needs credentials with the read scope.
  */
 #ifndef LLMTAP_COLLECTOR_API_H
 #define LLMTAP_COLLECTOR_API_H
@@ -11,6 +13,7 @@
 #include "httpd.h"
 #include "promapi.h"
 
+struct auth;
 struct ingest;
 struct metrics;
 struct store;
@@ -23,6 +26,7 @@ struct api {
     size_t max_examined;
     struct metric *requests, *bad_requests, *not_found;
     struct promapi prom; /* set up by promapi_init after api_init */
+    struct auth *auth;   /* NULL: open (set after api_init) */
 };
 
 /* Registers the API's own metrics. */

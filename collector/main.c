@@ -31,6 +31,7 @@
 #include <cjson/cJSON.h>
 
 #include "api.h"
+#include "auth.h"
 #include "config.h"
 #include "daemon.h"
 #include "devbroker.h"
@@ -39,6 +40,7 @@
 #include "log.h"
 #include "maint.h"
 #include "metrics.h"
+#include "selfseries.h"
 #include "series.h"
 #include "series_ingest.h"
 #include "store.h"
@@ -83,6 +85,16 @@ static const struct config_setting settings[] = {
      "time series kept at 10-second resolution"},
     {"series.ds_retention", NULL, CONFIG_DURATION, "90d", 3600000, 3650.0 * 86400000,
      "time series kept at 5-minute resolution (at least series.raw_retention)"},
+    {"series.staleness", NULL, CONFIG_DURATION, "5m", 10000, 86400000.0,
+     "a series with no new events reads as flat (rate 0) this long after its last change, "
+     "then ends"},
+    {"series.self_retention", NULL, CONFIG_DURATION, "6h", 0, 7.0 * 86400000,
+     "how long the collector's own llmtap_* metrics are kept as series, in memory (0 = not kept)"},
+    {"auth.file", NULL, CONFIG_STRING, NULL, 0, 0,
+     "YAML file of bearer tokens and basic auth users with scopes (mode 0600); unset = no auth"},
+    {"tls.cert_file", NULL, CONFIG_STRING, NULL, 0, 0,
+     "PEM certificate (chain) for HTTPS; with tls.key_file"},
+    {"tls.key_file", NULL, CONFIG_STRING, NULL, 0, 0, "PEM private key of tls.cert_file"},
     {"api.max_limit", NULL, CONFIG_INT, "1000", 1, 1000000, "largest `limit` of /api/v1/events"},
     {"api.max_examined", NULL, CONFIG_INT, "200000", 1000, 1e12,
      "most records one /api/v1/events request examines (bounds its read transaction)"},
@@ -113,6 +125,30 @@ static int write_file(const char *path, const char *text)
     if (fclose(f) != 0)
         return -1;
     return rename(tmp, path);
+}
+
+/* The text of a PEM file (NUL-terminated, malloc'd), or NULL with err. */
+static char *read_pem(const char *what, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s %s: %s", what, path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 20, n = 0;
+    char *t = malloc(cap + 1);
+    if (t)
+        n = fread(t, 1, cap + 1, f);
+    int bad = ferror(f);
+    fclose(f);
+    if (!t || bad || n > cap || n == 0) {
+        snprintf(err, errlen, "%s %s: %s", what, path,
+                 !t ? "out of memory" : bad ? "read error" : n ? "larger than 1 MiB" : "empty");
+        free(t);
+        return NULL;
+    }
+    t[n] = 0;
+    return t;
 }
 
 /* ---- SIGHUP -------------------------------------------------------------- */
@@ -415,6 +451,9 @@ int main(int argc, char **argv)
     struct series_ingest *si = NULL;
     struct httpd *http = NULL;
     struct maint *maint = NULL;
+    struct auth *auth = NULL;
+    struct selfseries *self = NULL;
+    char *tls_cert = NULL, *tls_key = NULL;
     struct metrics *m = metrics_create();
     struct api api;
     const char *data_dir = config_str(cfg, "data_dir");
@@ -422,6 +461,26 @@ int main(int argc, char **argv)
     if (config_str(cfg, "brokers"))
         snprintf(brokers, sizeof brokers, "%s", config_str(cfg, "brokers"));
 
+    /* Credentials and certificates are configuration: refusing them is
+     * exit status 2, like any other bad setting. */
+    const char *af = config_str(cfg, "auth.file");
+    const char *cf = config_str(cfg, "tls.cert_file"), *kf = config_str(cfg, "tls.key_file");
+    if (af && *af && auth_load(af, m, &auth, err, sizeof err) != 0) {
+        log_error("collector", "auth.file: %s", err);
+        exit_code = 2;
+        goto out;
+    }
+    if ((cf && *cf) != (kf && *kf)) {
+        log_error("collector", "tls.cert_file and tls.key_file go together: set both or neither");
+        exit_code = 2;
+        goto out;
+    }
+    if (cf && *cf && (!(tls_cert = read_pem("tls.cert_file", cf, err, sizeof err)) ||
+                      !(tls_key = read_pem("tls.key_file", kf, err, sizeof err)))) {
+        log_error("collector", "%s", err);
+        exit_code = 2;
+        goto out;
+    }
     if (mkdir(data_dir, 0750) != 0 && errno != EEXIST) {
         log_error("collector", "data_dir %s: %s", data_dir, strerror(errno));
         goto out;
@@ -465,6 +524,7 @@ int main(int argc, char **argv)
         .late_ms = config_int(cfg, "series.late_window"),
         .raw_retention_ms = config_int(cfg, "series.raw_retention"),
         .ds_retention_ms = config_int(cfg, "series.ds_retention"),
+        .stale_ms = config_int(cfg, "series.staleness"),
     };
     if (series_ingest_create(st, m, &sopts, (uint64_t)config_int(cfg, "series.max_per_metric"),
                              &si, err, sizeof err) != 0) {
@@ -475,21 +535,8 @@ int main(int argc, char **argv)
     api_init(&api, st, g, m, (size_t)config_int(cfg, "api.max_limit"),
              (size_t)config_int(cfg, "api.max_examined"));
     promapi_init(&api.prom, st, series_ingest_db(si), m);
-    struct httpd_opts ho = {
-        .listen = config_str(cfg, "listen"),
-        .threads = (unsigned)config_int(cfg, "http.threads"),
-        .max_body = 1 << 20,
-        .handler = api_handle,
-        .ud = &api,
-    };
-    if (httpd_start(&ho, &http, err, sizeof err) != 0) {
-        log_error("collector", "%s", err);
-        goto out;
-    }
-    if (ingest_start(g) != 0) {
-        log_error("collector", "cannot start the ingest thread");
-        goto out;
-    }
+    api.prom.max_examined = (size_t)config_int(cfg, "api.max_examined");
+    api.auth = auth;
     struct maint_opts mo = {
         .dict_min_events = (size_t)config_int(cfg, "store.dict_min_events"),
         .dict_samples = (size_t)config_int(cfg, "store.dict_samples"),
@@ -501,8 +548,40 @@ int main(int argc, char **argv)
         log_error("collector", "cannot start the store maintenance thread");
         goto out;
     }
-    log_info("collector", "llmtap-collector %s: store %s, listening on %s (port %u), topic %s",
-             LLMTAP_VERSION, data_dir, ho.listen, httpd_port(http), config_str(cfg, "topic"));
+    /* Every metric is registered by now: sample them all as series. */
+    if (config_int(cfg, "series.self_retention") > 0) {
+        if (!(self = selfseries_create(m, 10000, config_int(cfg, "series.self_retention"))) ||
+            selfseries_start(self) != 0) {
+            log_error("collector", "cannot start sampling the collector's own metrics");
+            goto out;
+        }
+        api.prom.self = self;
+    }
+    struct httpd_opts ho = {
+        .listen = config_str(cfg, "listen"),
+        .threads = (unsigned)config_int(cfg, "http.threads"),
+        .max_body = 1 << 20,
+        .tls_cert_pem = tls_cert,
+        .tls_key_pem = tls_key,
+        .handler = api_handle,
+        .ud = &api,
+    };
+    if (httpd_start(&ho, &http, err, sizeof err) != 0) {
+        log_error("collector", "%s", err);
+        goto out;
+    }
+    if (ingest_start(g) != 0) {
+        log_error("collector", "cannot start the ingest thread");
+        goto out;
+    }
+    if (auth) {
+        size_t nt, nu;
+        auth_counts(auth, &nt, &nu);
+        log_info("collector", "auth: %zu token(s), %zu user(s) from %s", nt, nu, af);
+    }
+    log_info("collector", "llmtap-collector %s: store %s, listening on %s (port %u%s), topic %s",
+             LLMTAP_VERSION, data_dir, ho.listen, httpd_port(http), tls_cert ? ", HTTPS" : "",
+             config_str(cfg, "topic"));
 
     struct reload rl = {argc, argv, st, maint, mo.retention_ms};
     daemon_wait("collector", on_hup, &rl);
@@ -511,11 +590,15 @@ out:
     httpd_quiesce(http);
     httpd_drain(http, 5000);
     httpd_stop(http);
+    selfseries_destroy(self);
     maint_stop(maint);
     ingest_destroy(g);
     series_ingest_destroy(si);
     store_close(st);
     devbroker_stop(dev);
+    auth_free(auth);
+    free(tls_cert);
+    free(tls_key);
     metrics_destroy(m);
     config_destroy(cfg);
     if (exit_code == 0)

@@ -34,6 +34,7 @@
 #include "promql_eval.h"
 #include "promql_parse.h"
 #include "series.h"
+#include "selfseries.h"
 #include "series_ingest.h"
 #include "store.h"
 #include "timeutil.h"
@@ -44,6 +45,7 @@ void promapi_init(struct promapi *p, struct store *st, struct series_db *db, str
 {
     p->st = st;
     p->db = db;
+    p->metrics = m;
     p->max_examined = 200000;
     p->queries = metrics_counter(m, "llmtap_promql_queries_total",
                                  "PromQL queries evaluated (/api/v1/query and query_range).", NULL);
@@ -265,6 +267,7 @@ static int parse_duration_ms(const char *s, int64_t *ms)
 
 struct qctx {
     struct series_db *db;
+    struct selfseries *self;
     MDB_txn *txn;
     void **allocs; /* everything handed to the evaluator */
     size_t nallocs, capallocs;
@@ -321,6 +324,97 @@ static void conv_matchers(const struct promql_matcher *m, size_t n, struct serie
             break;
         }
     }
+}
+
+/* ---- the collector's own series (selfseries.h) --------------------------- */
+
+struct self_match {
+    const struct promql_matcher *m;
+    size_t n;
+};
+
+/* selfseries_match_fn: every matcher holds (an absent label is ""). */
+static bool self_matches(void *ud, const struct series_label *l, size_t n)
+{
+    const struct self_match *sm = ud;
+    for (size_t i = 0; i < sm->n; i++) {
+        const char *v = "";
+        for (size_t j = 0; j < n; j++)
+            if (strcmp(sm->m[i].name.p, l[j].name) == 0) {
+                v = l[j].value;
+                break;
+            }
+        if (!promql_matcher_matches(&sm->m[i], v, strlen(v)))
+            return false;
+    }
+    return true;
+}
+
+struct self_add {
+    struct qctx *q;
+    struct promql_series *v;
+    size_t n, cap;
+};
+
+/* selfseries_each_fn for the evaluator: copies into the query's memory. */
+static int self_add_series(void *ud, const struct series_label *l, size_t nl, const int64_t *t,
+                           const double *v, size_t ns)
+{
+    struct self_add *a = ud;
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 16;
+        struct promql_series *nv = realloc(a->v, cap * sizeof *nv);
+        if (!nv)
+            return ENOMEM;
+        a->v = nv;
+        a->cap = cap;
+    }
+    size_t bytes = nl * sizeof(struct promql_label);
+    for (size_t j = 0; j < nl; j++)
+        bytes += strlen(l[j].name) + strlen(l[j].value) + 2;
+    struct promql_label *pl = qalloc(a->q, bytes);
+    struct promql_sample *ps = qalloc(a->q, ns * sizeof *ps);
+    if (!pl || !ps)
+        return ENOMEM;
+    char *w = (char *)(pl + nl);
+    for (size_t j = 0; j < nl; j++) {
+        size_t x = strlen(l[j].name), y = strlen(l[j].value);
+        memcpy(w, l[j].name, x + 1);
+        pl[j].name = (struct promql_str){w, x};
+        w += x + 1;
+        memcpy(w, l[j].value, y + 1);
+        pl[j].value = (struct promql_str){w, y};
+        w += y + 1;
+    }
+    for (size_t j = 0; j < ns; j++)
+        ps[j] = (struct promql_sample){t[j], v[j]};
+    a->v[a->n++] = (struct promql_series){pl, nl, ps, ns};
+    return 0;
+}
+
+/* Appends the own series matching sel to the n series at *ser (an array
+ * from qalloc), replacing *ser with a larger one when there are any. */
+static int self_select(struct qctx *q, const struct promql_select *sel,
+                       struct promql_series **ser, size_t *n)
+{
+    struct self_match sm = {sel->matchers, sel->nmatchers};
+    struct self_add a = {.q = q};
+    int rc = selfseries_select(q->self, sel->start_ms, sel->end_ms, self_matches, &sm,
+                               self_add_series, &a);
+    if (rc == 0 && a.n) {
+        struct promql_series *all = qalloc(q, (*n + a.n) * sizeof *all);
+        if (!all) {
+            rc = ENOMEM;
+        } else {
+            if (*n)
+                memcpy(all, *ser, *n * sizeof *all);
+            memcpy(all + *n, a.v, a.n * sizeof *all);
+            *ser = all;
+            *n += a.n;
+        }
+    }
+    free(a.v);
+    return rc;
 }
 
 static int src_select(void *ud, struct promql_select *sel, const struct promql_series **out,
@@ -405,6 +499,10 @@ static int src_select(void *ud, struct promql_select *sel, const struct promql_s
     free(ids);
     if (rc) {
         snprintf(sel->err, sizeof sel->err, "series: %s", series_strerror(rc));
+        return -1;
+    }
+    if (q->self && self_select(q, sel, &ser, &k) != 0) {
+        snprintf(sel->err, sizeof sel->err, "own series: out of memory");
         return -1;
     }
     *out = ser;
@@ -516,7 +614,7 @@ static void do_query(struct promapi *p, const struct params *ps, bool range, int
         promql_ast_free(ast);
         return;
     }
-    struct qctx q = {.db = p->db, .txn = txn};
+    struct qctx q = {.db = p->db, .self = p->self, .txn = txn};
     struct promql_source src = {src_select, &q};
     struct promql_result *res = NULL;
     struct promql_eval_error ee;
@@ -693,6 +791,99 @@ static int parse_matches(const struct params *ps, struct sel_list *out, struct h
     return 0;
 }
 
+/* Own series matching any match[] selector (all when there is none). */
+struct self_any {
+    struct self_match *m;
+    size_t n;
+};
+
+static bool self_any_match(void *ud, const struct series_label *l, size_t n)
+{
+    const struct self_any *a = ud;
+    if (a->n == 0)
+        return true;
+    for (size_t i = 0; i < a->n; i++)
+        if (self_matches(&a->m[i], l, n))
+            return true;
+    return false;
+}
+
+/* Fills a's matchers from the selectors of sl (m has room for sl->n). */
+static void self_any_init(struct self_any *a, struct self_match *m, const struct sel_list *sl)
+{
+    for (size_t i = 0; i < sl->n; i++) {
+        const struct promql_vector_selector *vs = &promql_ast_root(sl->asts[i])->vs;
+        m[i] = (struct self_match){vs->matchers, vs->nmatchers};
+    }
+    *a = (struct self_any){m, sl->n};
+}
+
+/* Label names (name NULL) or values of name, of own series: strdup'd. */
+struct self_strs {
+    const char *name;
+    char **v;
+    size_t n, cap;
+};
+
+static int self_push(struct self_strs *x, const char *str)
+{
+    if (x->n == x->cap) {
+        size_t cap = x->cap ? x->cap * 2 : 32;
+        char **nv = realloc(x->v, cap * sizeof *nv);
+        if (!nv)
+            return ENOMEM;
+        x->v = nv;
+        x->cap = cap;
+    }
+    if (!(x->v[x->n] = strdup(str)))
+        return ENOMEM;
+    x->n++;
+    return 0;
+}
+
+static int self_collect(void *ud, const struct series_label *l, size_t nl, const int64_t *t,
+                        const double *v, size_t ns)
+{
+    struct self_strs *x = ud;
+    for (size_t j = 0; j < nl; j++) {
+        int rc = 0;
+        if (!x->name)
+            rc = self_push(x, l[j].name);
+        else if (strcmp(x->name, l[j].name) == 0)
+            rc = self_push(x, l[j].value);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* /api/v1/series: appends own series as label objects. */
+struct self_emit {
+    struct buf *b;
+    size_t *nout, limit;
+    bool *cut;
+};
+
+static int self_emit_series(void *ud, const struct series_label *l, size_t nl, const int64_t *t,
+                            const double *v, size_t ns)
+{
+    struct self_emit *e = ud;
+    if (*e->nout == e->limit) {
+        *e->cut = true;
+        return 1;
+    }
+    buf_puts(e->b, (*e->nout)++ ? ",{" : "{");
+    for (size_t j = 0; j < nl; j++) {
+        if (j)
+            buf_puts(e->b, ",");
+        buf_json_str(e->b, l[j].name);
+        buf_puts(e->b, ":");
+        buf_json_str(e->b, l[j].value);
+    }
+    buf_puts(e->b, "}");
+    return 0;
+}
+
 static int time_range(const struct params *ps, int64_t *start, int64_t *end,
                       struct httpd_resp *resp)
 {
@@ -820,6 +1011,13 @@ static void do_series(struct promapi *p, const struct params *ps, struct httpd_r
     }
     store_txn_done(p->st, txn);
     free(all);
+    if (rc == 0 && !cut && p->self) {
+        struct self_match sm[sl.n];
+        struct self_any any;
+        self_any_init(&any, sm, &sl);
+        struct self_emit e = {&b, &nout, limit, &cut};
+        selfseries_select(p->self, start, end, self_any_match, &any, self_emit_series, &e);
+    }
     sels_free(&sl);
     if (rc) {
         buf_free(&b);
@@ -869,6 +1067,15 @@ static void do_labels(struct promapi *p, const struct params *ps, const char *na
         total += counts[i];
     }
     store_txn_done(p->st, txn);
+    struct self_strs own = {.name = name};
+    if (rc == 0 && p->self) {
+        struct self_match sm[sl.n ? sl.n : 1];
+        struct self_any any;
+        self_any_init(&any, sm, &sl);
+        if (selfseries_select(p->self, start, end, self_any_match, &any, self_collect, &own))
+            rc = SERIES_ENOMEM;
+        total += own.n;
+    }
     sels_free(&sl);
     struct buf b = {0};
     if (rc == 0) {
@@ -880,6 +1087,8 @@ static void do_labels(struct promapi *p, const struct params *ps, const char *na
             for (size_t i = 0; i < nl; i++)
                 for (size_t j = 0; j < counts[i]; j++)
                     all[k++] = lists[i][j];
+            for (size_t i = 0; i < own.n; i++)
+                all[k++] = own.v[i];
             qsort(all, k, sizeof *all, cmp_str);
             begin_ok(&b);
             buf_puts(&b, "[");
@@ -905,6 +1114,9 @@ static void do_labels(struct promapi *p, const struct params *ps, const char *na
     }
     for (size_t i = 0; lists && i < nl; i++)
         free(lists[i]);
+    for (size_t i = 0; i < own.n; i++)
+        free(own.v[i]);
+    free(own.v);
     free(lists);
     free(counts);
     if (rc) {
@@ -915,7 +1127,7 @@ static void do_labels(struct promapi *p, const struct params *ps, const char *na
     send_buf(resp, 200, &b);
 }
 
-static void do_metadata(const struct params *ps, struct httpd_resp *resp)
+static void do_metadata(struct promapi *p, const struct params *ps, struct httpd_resp *resp)
 {
     const char *metric = param(ps, "metric");
     struct buf b = {0};
@@ -935,6 +1147,24 @@ static void do_metadata(const struct params *ps, struct httpd_resp *resp)
         buf_puts(&b, ",\"unit\":");
         buf_json_str(&b, m->unit);
         buf_puts(&b, "}]");
+    }
+    /* The collector's own metrics, when they are kept as series. */
+    size_t nm = p->self ? metrics_count(p->metrics) : 0;
+    for (size_t i = 0; i < nm; i++) {
+        struct metric *mt = metrics_at(p->metrics, i);
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = strcmp(metrics_at(p->metrics, j)->name, mt->name) == 0;
+        if (seen || (metric && *metric && strcmp(metric, mt->name) != 0))
+            continue;
+        if (n++)
+            buf_puts(&b, ",");
+        buf_json_str(&b, mt->name);
+        buf_puts(&b, ":[{\"type\":");
+        buf_json_str(&b, mt->type == METRIC_COUNTER ? "counter" : "gauge");
+        buf_puts(&b, ",\"help\":");
+        buf_json_str(&b, mt->help);
+        buf_puts(&b, ",\"unit\":\"\"}]");
     }
     buf_puts(&b, "}}");
     send_buf(resp, 200, &b);
@@ -1028,7 +1258,7 @@ bool promapi_handle(struct promapi *p, const struct httpd_req *req, struct httpd
         free(name);
         break;
     }
-    case META: do_metadata(&ps, resp); break;
+    case META: do_metadata(p, &ps, resp); break;
     case BUILD: do_buildinfo(resp); break;
     case FMT: do_format(&ps, resp); break;
     case EXEMPLARS: do_exemplars(p, &ps, resp); break;

@@ -22,12 +22,15 @@
 #include "httpd.h"
 
 struct metrics;
+struct selfseries;
 struct series_db;
 struct store;
 
 struct promapi {
     struct store *st;
     struct series_db *db; /* NULL: every endpoint answers 503 */
+    struct selfseries *self; /* the collector's own llmtap_* series, or NULL */
+    struct metrics *metrics; /* the registry self samples (metadata) */
     size_t max_examined; /* most events one exemplar query scans (api.max_examined) */
     struct metric *queries, *query_errors, *exemplar_queries, *exemplar_events;
 };

@@ -310,6 +310,21 @@ int httpd_start(const struct httpd_opts *o, struct httpd **out, char *err, size_
     if (o->max_connections)
         opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
                                              (intptr_t)o->max_connections, NULL};
+    if (o->tls_cert_pem || o->tls_key_pem) {
+        if (!o->tls_cert_pem || !o->tls_key_pem) {
+            snprintf(err, errlen, "TLS needs both a certificate and its key");
+            free(h);
+            return -1;
+        }
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            snprintf(err, errlen, "TLS: this libmicrohttpd was built without TLS support");
+            free(h);
+            return -1;
+        }
+        flags |= MHD_USE_TLS;
+        opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)o->tls_cert_pem};
+        opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)o->tls_key_pem};
+    }
     opts[no++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     h->d = MHD_start_daemon(flags, 0, NULL, NULL, access_handler, h, MHD_OPTION_SOCK_ADDR,
                             (struct sockaddr *)&ss, MHD_OPTION_URI_LOG_CALLBACK, uri_logger, h,
@@ -318,7 +333,8 @@ int httpd_start(const struct httpd_opts *o, struct httpd **out, char *err, size_
                             MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_ARRAY,
                             opts, MHD_OPTION_END);
     if (!h->d) {
-        snprintf(err, errlen, "cannot listen on %s (address in use or not available)", o->listen);
+        snprintf(err, errlen, "cannot listen on %s (address in use or not available%s)", o->listen,
+                 o->tls_cert_pem ? ", or the TLS certificate or key is not valid PEM" : "");
         free(h);
         return -1;
     }
@@ -367,6 +383,26 @@ const char *httpd_query(const struct httpd_req *r, const char *key)
 const char *httpd_header(const struct httpd_req *r, const char *name)
 {
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+bool httpd_basic_auth(const struct httpd_req *r, char **user, char **pass)
+{
+    char *p = NULL;
+    char *u = MHD_basic_auth_get_username_password(r->conn, &p);
+    if (!u) {
+        MHD_free(p);
+        return false;
+    }
+    *user = strdup(u);
+    *pass = strdup(p ? p : "");
+    MHD_free(u);
+    MHD_free(p);
+    if (!*user || !*pass) {
+        free(*user);
+        free(*pass);
+        return false;
+    }
+    return true;
 }
 
 bool httpd_media_is(const char *ct, const char *type)

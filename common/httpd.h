@@ -81,6 +81,9 @@ struct httpd_opts {
     bool per_connection; /* a thread per connection (handlers and streams may block) */
     unsigned max_connections; /* 0 = libmicrohttpd's default */
     size_t max_body;     /* bytes */
+    /* HTTPS: the certificate (chain) and its private key, PEM text, which
+     * must stay valid until httpd_stop; both NULL for plain HTTP. */
+    const char *tls_cert_pem, *tls_key_pem;
     httpd_handler_fn handler;
     void *ud;
 };
@@ -112,6 +115,10 @@ bool httpd_media_is(const char *ct, const char *type);
  * false to stop. */
 void httpd_headers_each(const struct httpd_req *r,
                         bool (*fn)(void *ud, const char *name, const char *value), void *ud);
+/* The user name and password of an `Authorization: Basic` header: true
+ * and two malloc'd strings (the caller frees them), or false when the
+ * request has none (or it cannot be decoded). */
+bool httpd_basic_auth(const struct httpd_req *r, char **user, char **pass);
 /* The client connection's socket (for poll: a hang-up while a handler
  * waits), or -1. */
 int httpd_client_fd(const struct httpd_req *r);

@@ -57,6 +57,19 @@ struct metric *metrics_gauge_fn(struct metrics *m, const char *name, const char 
     return mt;
 }
 
+size_t metrics_count(const struct metrics *m) { return m ? m->n : 0; }
+
+struct metric *metrics_at(struct metrics *m, size_t i) { return i < m->n ? &m->items[i] : NULL; }
+
+double metric_value(struct metric *mt)
+{
+    if (mt->type == METRIC_COUNTER)
+        return (double)metric_get(mt);
+    if (mt->fn)
+        return mt->fn(mt->fn_ud);
+    return (double)atomic_load(&mt->gauge);
+}
+
 void metrics_render(struct metrics *m, struct buf *out)
 {
     for (size_t i = 0; i < m->n; i++) {

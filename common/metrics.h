@@ -12,6 +12,7 @@
 #define LLMTAP_METRICS_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "buf.h"
@@ -57,6 +58,13 @@ static inline uint64_t metric_get(struct metric *mt)
 {
     return atomic_load_explicit(&mt->value, memory_order_relaxed);
 }
+
+/* Iteration (after registration is over, from any thread): the number of
+ * metrics, the i-th, and a metric's current value (a counter's count, a
+ * gauge's value or its callback's result). */
+size_t metrics_count(const struct metrics *m);
+struct metric *metrics_at(struct metrics *m, size_t i);
+double metric_value(struct metric *mt);
 
 /* Appends the exposition text of every metric to out. */
 void metrics_render(struct metrics *m, struct buf *out);

@@ -15,7 +15,7 @@ import time
 import urllib.parse
 from datetime import datetime, timezone
 
-from llmtap_it import Stack, log, main
+from llmtap_it import Stack, log, main, wait_for
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -150,6 +150,18 @@ def test():
         assert ex == [], ex
         st, b = get(s, "/api/v1/query_exemplars", {"query": "sum(", **rng})
         assert st == 400 and b["errorType"] == "bad_data", (st, b)
+        # The collector's own metrics are series too (sampled every 10 s).
+        def stored_series():
+            d = ok(*post_form(s, "/api/v1/query", query="max_over_time(llmtap_store_events[5m])",
+                              time=f"{time.time():.3f}"))
+            return d["result"] and float(d["result"][0]["value"][1]) == len(events)
+        wait_for(stored_series, 30, "llmtap_store_events as a series", procs=s.procs)
+        names = ok(*get(s, "/api/v1/label/__name__/values", {}))
+        assert "llmtap_store_events" in names and "llmtap_collector_events_stored_total" in names
+        d = ok(*get(s, "/api/v1/series", {"match[]": 'llmtap_collector_events_invalid_total'}))
+        assert d and all(x["__name__"] == "llmtap_collector_events_invalid_total" for x in d), d
+        d = ok(*get(s, "/api/v1/metadata", {"metric": "llmtap_store_events"}))
+        assert d["llmtap_store_events"][0]["type"] == "gauge", d
         m = s.c.metrics()
         assert m["llmtap_exemplar_queries_total"] >= 5, m
         log("exemplar queries:", m["llmtap_exemplar_queries_total"],
