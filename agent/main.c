@@ -10,11 +10,14 @@
  *   thread while it waits for the upstream). The main thread then waits in
  *   daemon_wait(): signal handling is ordinary code, not a handler; SIGHUP
  *   reloads the price table.
- * - Routes: /v1/events (intake), /metrics, /healthz; every other path that
- *   routes to an upstream (upstream.h) is relayed by the proxy.
+ * - Routes: /v1/events (intake), /v1/traces and /v1/logs (OTLP intake),
+ *   /metrics, /healthz, /readyz; every other path that routes to an upstream
+ *   (upstream.h) is relayed by the proxy.
  * - Shutdown is staged (first SIGINT/SIGTERM): stop accepting connections →
  *   let in-flight requests finish → flush Kafka within the grace period →
- *   destroy in reverse order → exit 0. During shutdown a second SIGINT exits at
+ *   destroy in reverse order → exit 0. Every request has spooled its events
+ *   before it answers, so nothing else needs flushing: the OTLP join buffer
+ *   holds retrieval documents only, never events (otlp_join.h). During shutdown a second SIGINT exits at
  *   once (status 130); see common/daemon.h.
  */
 #include <curl/curl.h>
@@ -63,9 +66,16 @@ static const struct config_setting settings[] = {
     {"proxy.max_captures", NULL, CONFIG_INT, "512", 1, 1000000,
      "calls captured at once; past it calls are relayed without an event (counted)"},
     {"capture.max_text", NULL, CONFIG_BYTES, "256KiB", 1024, 16777216.0,
-     "text kept per event (prompt + context + response); the rest is cut, truncated=true"},
+     "text kept per event, proxied or OTLP (prompt + context + response); the rest is cut, "
+     "truncated=true"},
     {"capture.embedding_vectors", NULL, CONFIG_BOOL, "false", 0, 0,
      "keep embedding vectors on events (else only their dimension)"},
+    {"otlp.join_window", NULL, CONFIG_DURATION, "2s", 0, 600000,
+     "how long retrieval-span documents wait for LLM calls of their trace (0 = no join)"},
+    {"otlp.join_max_bytes", NULL, CONFIG_BYTES, "16MiB", 1024, 1073741824.0,
+     "documents held for the retrieval join; past it the oldest are dropped (counted)"},
+    {"otlp.join_max_spans", NULL, CONFIG_INT, "10000", 1, 1000000,
+     "retrieval spans and LLM calls remembered for the join; past it the oldest are dropped"},
     {"capture.context_tag", NULL, CONFIG_STRING, "context", 0, 0,
      "element name of delimited context passages in prompts: <context id=…>…</context>"},
     {"prices.file", NULL, CONFIG_STRING, LLMTAP_PRICES_DEFAULT, 0, 0,
@@ -130,6 +140,12 @@ static void handle(void *ud, const struct httpd_req *req, struct httpd_resp *res
             return;
         }
         otlp_intake_handle(a->otlp, req, resp);
+    } else if (strcmp(req->path, "/v1/logs") == 0) {
+        if (strcmp(req->method, "POST") != 0) {
+            httpd_error(resp, 405, "use POST for /v1/logs");
+            return;
+        }
+        otlp_intake_handle_logs(a->otlp, req, resp);
     } else if (strcmp(req->path, "/metrics") == 0 && get) {
         struct buf b = {0};
         metrics_render(a->metrics, &b);
@@ -292,6 +308,10 @@ int main(int argc, char **argv)
         .default_service = io.default_service,
         .max_body = io.max_body,
         .max_event = io.limits.max_bytes,
+        .text_cap = (size_t)config_int(a.cfg, "capture.max_text"),
+        .join_window_ms = config_int(a.cfg, "otlp.join_window"),
+        .join_max_bytes = (size_t)config_int(a.cfg, "otlp.join_max_bytes"),
+        .join_max_spans = (int)config_int(a.cfg, "otlp.join_max_spans"),
         .prices = a.prices,
         .redactor = a.redactor,
     };

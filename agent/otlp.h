@@ -1,12 +1,13 @@
 /*
- * otlp.h — OTLP trace bodies (OpenTelemetry GenAI spans) to llmtap.event/1.
+ * otlp.h — decoding OTLP bodies: traces (OpenTelemetry GenAI spans) and
+ * logs (GenAI events as log records), protobuf and JSON.
  *
- * What it is for: the agent's OTLP intake (POST /v1/traces, next step) hands
- * the request body to otlp_decode_protobuf or otlp_decode_json, which check
- * it against limits and turn it into a flat list of spans; otlp_map_span
- * then turns each GenAI span into an event object (before event_fill and
- * event_validate, which the caller runs as for POST /v1/events). Spans that
- * are not GenAI calls are reported as ignored, not as errors.
+ * What it is for: the agent's OTLP intake (POST /v1/traces, POST /v1/logs;
+ * otlp_intake.c) hands the (inflated) request body to otlp_decode_protobuf
+ * / otlp_decode_json, or otlp_decode_logs_protobuf / otlp_decode_logs_json,
+ * which check it against limits and turn it into a flat list of spans (a log
+ * record is a span without duration); otlp_map.h then turns each GenAI span
+ * or record into an event object.
  *
  * The mapping (attribute by attribute) and its decisions are in docs/otlp.md.
  *
@@ -29,7 +30,7 @@
  * breaks one is refused as a whole. */
 struct otlp_limits {
     size_t max_body;   /* bytes of the (uncompressed) body */
-    int max_spans;     /* spans in one body */
+    int max_spans;     /* spans (or log records) in one body */
     int max_attrs;     /* attribute values of one span or one resource: keys, nested kvlist
                           keys and array elements (protobuf also bounds resource/scope
                           groups by max_spans and unknown fields by 32 x max_spans) */
@@ -45,7 +46,13 @@ enum { OTLP_STATUS_UNSET = 0, OTLP_STATUS_OK = 1, OTLP_STATUS_ERROR = 2 };
  * bool, int or double is a JSON string, bool or number (int64 beyond 2^53
  * loses precision), an array value an array, a kvlist an object and bytes a
  * base64 string (as OTLP/JSON writes them). A repeated key keeps its first
- * value. */
+ * value.
+ *
+ * A log record is decoded into the same struct: trace and span ids from the
+ * record, start_ns = end_ns = its time (its observed time when the time is
+ * 0), event_name = its event_name field or, when empty, its `event.name`
+ * attribute; name and status stay empty. When its body is a kvlist, the
+ * body's members are added to the attributes it does not already have. */
 struct otlp_span {
     char trace_id[33], span_id[17], parent_span_id[17];
     char *name;                   /* never NULL */
@@ -53,6 +60,7 @@ struct otlp_span {
     uint64_t start_ns, end_ns;    /* Unix nanoseconds, 0 when absent */
     int status_code;              /* OTLP_STATUS_* */
     char *status_message;         /* never NULL */
+    char *event_name;             /* log records; "" for spans; never NULL */
     cJSON *attrs;                 /* object, owned by the span */
     const cJSON *resource;        /* the resource's attributes (object), owned by the batch */
 };
@@ -79,20 +87,14 @@ int otlp_decode_protobuf(const void *body, size_t len, const struct otlp_limits 
 int otlp_decode_json(const char *body, size_t len, const struct otlp_limits *lim,
                      struct otlp_batch **out, char *err, size_t errlen);
 
+/* OTLP/protobuf and OTLP/JSON ExportLogsServiceRequest bodies, with the
+ * same contract, limits (max_spans bounds log records) and JSON rules as the
+ * trace decoders above. */
+int otlp_decode_logs_protobuf(const void *body, size_t len, const struct otlp_limits *lim,
+                              struct otlp_batch **out, char *err, size_t errlen);
+int otlp_decode_logs_json(const char *body, size_t len, const struct otlp_limits *lim,
+                          struct otlp_batch **out, char *err, size_t errlen);
+
 void otlp_batch_free(struct otlp_batch *b); /* accepts NULL */
-
-enum otlp_map_result {
-    OTLP_MAPPED,  /* *out is a new event object (caller deletes) */
-    OTLP_IGNORED, /* not a GenAI model call (HTTP, DB, tool, agent spans ...); *out NULL */
-    OTLP_NOMEM,   /* allocation failure; *out NULL */
-};
-
-/* Maps one span to an llmtap.event/1 object: schema, id (a UUID derived
- * from trace and span id, so a re-sent span has the same id), time,
- * trace/span/parent ids, service (resource service.name, made valid),
- * source "otlp", provider, operation, models, request, context, response,
- * usage, latency_ms, ttft_ms, status, error, session, user. It does not
- * call event_fill or event_validate. */
-enum otlp_map_result otlp_map_span(const struct otlp_span *s, cJSON **out);
 
 #endif

@@ -9,8 +9,10 @@ PKGS=(
   libcjson-dev libunwind-dev libcurl4-openssl-dev libyaml-dev libpcre2-dev
   libcmocka-dev
   libprotobuf-c-dev protobuf-c-compiler       # OTLP/protobuf intake (agent/otlp.proto)
+  zlib1g-dev                                  # gzip OTLP bodies (agent/otlp_gzip.c)
   clang libclang-rt-14-dev                    # libFuzzer
   python3 python3-venv curl prometheus
+  openssl                                     # it.auth_tls makes its certificate
   default-jdk-headless maven                  # the real Apache Kafka broker for tests
   wrk nginx                                   # make bench-proxy (runs its own nginx)
 )

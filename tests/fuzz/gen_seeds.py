@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the seed corpora tests/fuzz/corpus/{event,intake}/seed-*.
+"""Writes the seed corpora tests/fuzz/corpus/{event,intake,otlp}/seed-*.
 
 Seeds are the hand-written starting points; libFuzzer grows them. Files not
 named seed-* (reproducers of bugs found, `crash-*`, `repro-*`) are left
@@ -9,8 +9,15 @@ intake inputs start with one "shape" byte (see fuzz_intake.c):
   bits 0-1 Content-Type (0 JSON, 1 NDJSON, 2 none, 3 text/plain),
   bit 2 the small-limits intake without a default service,
   bits 3-6 the producer failure pattern, bit 7 the failure (queue full or not).
+
+otlp inputs start with one selector byte (see fuzz_otlp.c): bit 0 JSON,
+bit 1 small limits, bit 2 a logs body, bit 3 gzip. Only the seed-* files
+are written here; the older hand-made ones (json-*, pb-*) and reproducers
+(repro-*) stay.
 """
+import gzip
 import json
+import struct
 import os
 import sys
 
@@ -219,6 +226,148 @@ def intake_seeds():
     return s
 
 
+# --- OTLP: protobuf wire format, just enough to write requests ---------------
+
+def pb_varint(n):
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def pb_len(num, payload):
+    if isinstance(payload, str):
+        payload = payload.encode()
+    return pb_varint(num << 3 | 2) + pb_varint(len(payload)) + payload
+
+
+def pb_any(v):
+    if isinstance(v, str):
+        return pb_len(1, v)
+    if isinstance(v, bool):
+        return pb_varint(2 << 3) + pb_varint(int(v))
+    if isinstance(v, int):
+        return pb_varint(3 << 3) + pb_varint(v)
+    if isinstance(v, float):
+        return pb_varint(4 << 3 | 1) + struct.pack("<d", v)
+    if isinstance(v, list):
+        return pb_len(5, b"".join(pb_len(1, pb_any(e)) for e in v))
+    return pb_len(6, b"".join(pb_len(1, pb_kv(k, e)) for k, e in v.items()))
+
+
+def pb_kv(k, v):
+    return pb_len(1, k) + pb_len(2, pb_any(v))
+
+
+TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+T0 = 1700000000000000000
+DETAILS = "gen_ai.client.inference.operation.details"
+CHAT = {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
+        "gen_ai.request.model": "gpt-4o-mini", "gen_ai.usage.input_tokens": 412,
+        "gen_ai.usage.output_tokens": 38,
+        "gen_ai.input.messages": [{"role": "user", "parts": [{"type": "text", "content": "Hi"}]}],
+        "gen_ai.output.messages": json.dumps([{"role": "assistant", "finish_reason": "stop",
+                                               "parts": [{"type": "text", "content": "Hello"}]}])}
+RETRIEVAL = {"gen_ai.operation.name": "retrieval",
+             "gen_ai.retrieval.documents": json.dumps([{"id": "kb-1", "score": 0.8,
+                                                        "content": "Reset under Settings."}])}
+
+
+def pb_log(span, attrs, event_name=None, t=T0, body=None):
+    r = pb_varint(1 << 3 | 1) + struct.pack("<Q", t)
+    if body is not None:
+        r += pb_len(5, pb_any(body))
+    r += b"".join(pb_len(6, pb_kv(k, v)) for k, v in attrs.items())
+    r += pb_len(9, bytes.fromhex(TRACE)) + pb_len(10, bytes.fromhex(span))
+    if event_name:
+        r += pb_len(12, event_name)
+    return r
+
+
+def pb_logs(records, service="support-bot"):
+    res = pb_len(1, pb_len(1, pb_kv("service.name", service)))
+    return pb_len(1, res + pb_len(2, b"".join(pb_len(2, r) for r in records)))
+
+
+def pb_span(span, attrs, start, end):
+    return (pb_len(1, bytes.fromhex(TRACE)) + pb_len(2, bytes.fromhex(span)) + pb_len(5, "s")
+            + pb_varint(7 << 3 | 1) + struct.pack("<Q", start)
+            + pb_varint(8 << 3 | 1) + struct.pack("<Q", end)
+            + b"".join(pb_len(9, pb_kv(k, v)) for k, v in attrs.items()))
+
+
+def pb_traces(spans, service="support-bot"):
+    res = pb_len(1, pb_len(1, pb_kv("service.name", service)))
+    return pb_len(1, res + pb_len(2, b"".join(pb_len(2, sp) for sp in spans)))
+
+
+def j_any(v):
+    if isinstance(v, bool):
+        return {"boolValue": v}
+    if isinstance(v, int):
+        return {"intValue": str(v)}
+    if isinstance(v, float):
+        return {"doubleValue": v}
+    if isinstance(v, list):
+        return {"arrayValue": {"values": [j_any(e) for e in v]}}
+    if isinstance(v, dict):
+        return {"kvlistValue": {"values": [{"key": k, "value": j_any(e)} for k, e in v.items()]}}
+    return {"stringValue": v}
+
+
+def j_attrs(d):
+    return [{"key": k, "value": j_any(v)} for k, v in d.items()]
+
+
+def j_logs(records):
+    return {"resourceLogs": [{"resource": {"attributes": j_attrs({"service.name": "support-bot"})},
+                              "scopeLogs": [{"logRecords": records}]}]}
+
+
+def otlp_seeds():
+    JSON, SMALL, LOGS, GZ = 1, 2, 4, 8
+    s = {}
+    details = pb_log("00f067aa0ba902b7", CHAT, DETAILS)
+    by_attr = pb_log("00f067aa0ba902b8", {**CHAT, "event.name": DETAILS, "error.type": "timeout"},
+                     body={"gen_ai.response.model": "gpt-4o-mini-2024-07-18"})
+    per_msg = pb_log("00f067aa0ba902b9", {"gen_ai.system": "openai"}, "gen_ai.user.message",
+                     body={"content": "Hi"})
+    plain = pb_log("00f067aa0ba902ba", {"http.route": "/x"}, body="a plain log line")
+    s["logs-pb"] = (LOGS, pb_logs([details, by_attr, per_msg, plain]))
+    s["logs-pb-small"] = (LOGS | SMALL, pb_logs([details, by_attr, per_msg, plain, details]))
+    s["logs-pb-gzip"] = (LOGS | GZ, gzip.compress(pb_logs([details, plain]), mtime=0))
+    s["logs-pb-truncated"] = (LOGS, pb_logs([details])[:97])
+    s["logs-pb-wrong-wire-type"] = (LOGS, pb_len(1, pb_len(2, pb_len(2, b"\x08\x05"))))
+    recs = [{"timeUnixNano": str(T0), "eventName": DETAILS, "traceId": TRACE,
+             "spanId": "00f067aa0ba902b7", "attributes": j_attrs(CHAT)},
+            {"observedTimeUnixNano": str(T0), "attributes": j_attrs({"event.name": DETAILS,
+                                                                     "gen_ai.request.model": "m"}),
+             "body": j_any({"gen_ai.usage.input_tokens": 3})},
+            {"eventName": "gen_ai.choice", "body": j_any({"index": 0})}, 7]
+    s["logs-json"] = (LOGS | JSON, j(j_logs(recs)))
+    s["logs-json-gzip-small"] = (LOGS | JSON | GZ | SMALL, gzip.compress(j(j_logs(recs)), mtime=0))
+    llm = pb_span("00f067aa0ba902b7", CHAT, T0 + 2_000_000, T0 + 9_000_000)
+    retr = pb_span("00f067aa0ba902b6", RETRIEVAL, T0, T0 + 1_000_000)
+    s["traces-pb-join"] = (0, pb_traces([llm, retr]))
+    s["traces-pb-gzip"] = (GZ, gzip.compress(pb_traces([retr, llm]), mtime=0))
+    big = {**CHAT, "gen_ai.input.messages": json.dumps([{"role": "user", "parts": [
+        {"type": "text", "content": "p" * 3000}, {"type": "tool_call_response", "id": "c",
+                                                  "response": "r" * 3000}]}])}
+    s["traces-pb-cap-small"] = (SMALL, pb_traces([pb_span("00f067aa0ba902b7", big, T0, T0 + 1)]))
+    gz = gzip.compress(pb_traces([llm]), mtime=0)
+    s["gzip-corrupt"] = (GZ, gz[:20] + bytes([gz[20] ^ 0xFF]) + gz[21:])
+    s["gzip-truncated"] = (GZ, gz[: len(gz) // 2])
+    s["gzip-trailing"] = (GZ, gz + b"garbage")
+    s["gzip-two-members"] = (GZ, gzip.compress(pb_traces([retr]), mtime=0)
+                             + gzip.compress(pb_traces([llm]), mtime=0))
+    s["gzip-not-gzip"] = (GZ | JSON, b'{"resourceSpans":[]}')
+    s["gzip-bomb-small"] = (GZ | SMALL, gzip.compress(b"\0" * (1 << 20), compresslevel=9, mtime=0))
+    return s
+
+
 def write(dirname, seeds):
     d = os.path.join(HERE, "corpus", dirname)
     os.makedirs(d, exist_ok=True)
@@ -236,3 +385,4 @@ def write(dirname, seeds):
 if __name__ == "__main__":
     write("event", event_seeds())
     write("intake", intake_seeds())
+    write("otlp", otlp_seeds())

@@ -368,3 +368,40 @@ def corrupt_record(path, ids):
                 f.write(data)
             return ev_id
     raise AssertionError("no record of the given ids found in " + path)
+
+
+# ---- helpers for the OTLP tests ---------------------------------------------
+
+class SimUpstream:
+    """`llmtap-sim upstream` on a free loopback port (an OpenAI/Anthropic
+    simulator whose answers are a pure function of seed, path and body);
+    .addr is its HOST:PORT. Its log goes to tmp/upstream.log."""
+
+    def __init__(self, tmp, seed=7):
+        self.log = open(os.path.join(tmp, "upstream.log"), "wb")
+        self.p = subprocess.Popen([f"{BIN}/llmtap-sim", "upstream", "--listen", "127.0.0.1:0",
+                                   "--seed", str(seed)], stdout=subprocess.PIPE, stderr=self.log)
+        line = self.p.stdout.readline().decode().strip()
+        assert line.startswith("upstream: "), f"llmtap-sim upstream said {line!r}"
+        self.addr = line.split(" ", 1)[1]
+
+    def stop(self):
+        self.p.terminate()
+        self.p.wait(30)
+        self.log.close()
+
+
+def events_of(stack, service, n, timeout=60):
+    """Waits until the collector holds at least n events of service; returns
+    them in full (GET /api/v1/events/{id}), as a list."""
+    def listed():
+        code, lst = stack.c.get_json(f"/api/v1/events?service={urllib.parse.quote(service)}"
+                                     "&limit=100")
+        return code == 200 and lst and len(lst) >= n and lst
+    lst = wait_for(listed, timeout, f"{n} events of {service}", 0.1, procs=stack.procs)
+    out = []
+    for item in lst:
+        st, ev = stack.c.get_json("/api/v1/events/" + urllib.parse.quote(item["id"]))
+        assert st == 200, (st, item)
+        out.append(ev)
+    return out

@@ -1,9 +1,11 @@
-/* Unit tests for agent/otlp.c: OTLP/protobuf bodies built with the generated
- * protobuf-c code and OTLP/JSON bodies written by hand; each attribute
- * family's mapping (semconv gen_ai.*, OpenLLMetry, OpenInference), ignored
- * spans, ids, timing, status, limits, and malformed protobuf (truncated,
- * wrong wire types, huge lengths, groups, deep nesting). Every mapped event
- * is also run through event_fill + event_validate. */
+/* Unit tests for agent/otlp.c and agent/otlp_map.c: OTLP/protobuf bodies
+ * built with the generated protobuf-c code and OTLP/JSON bodies written by
+ * hand; each attribute family's mapping (semconv gen_ai.*, OpenLLMetry,
+ * OpenInference), ignored spans, ids, timing, status, limits, and malformed
+ * protobuf (truncated, wrong wire types, huge lengths, groups, deep
+ * nesting); log records (protobuf and JSON, event names, body fallback);
+ * retrieval spans' documents; the text cap. Every mapped event is also run
+ * through event_fill + event_validate. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +20,7 @@
 
 #include "event.h"
 #include "otlp.h"
+#include "otlp_map.h"
 #include "otlp.pb-c.h"
 
 typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest Req;
@@ -28,6 +31,10 @@ typedef Opentelemetry__Proto__Collector__Trace__V1__Span Span;
 typedef Opentelemetry__Proto__Collector__Trace__V1__Status Status;
 typedef Opentelemetry__Proto__Collector__Trace__V1__KeyValue KV;
 typedef Opentelemetry__Proto__Collector__Trace__V1__AnyValue AV;
+typedef Opentelemetry__Proto__Collector__Trace__V1__ExportLogsServiceRequest LReq;
+typedef Opentelemetry__Proto__Collector__Trace__V1__ResourceLogs RL;
+typedef Opentelemetry__Proto__Collector__Trace__V1__ScopeLogs SL;
+typedef Opentelemetry__Proto__Collector__Trace__V1__LogRecord LR;
 
 /* ------------------------------------------------------------------------ */
 /* helpers                                                                  */
@@ -838,6 +845,275 @@ static void test_limits(void **state)
     otlp_batch_free(b);
 }
 
+
+/* ------------------------------------------------------------------------ */
+/* log records                                                              */
+
+/* A logs request with the given records (NULL-terminated); packed, owned. */
+static uint8_t *pack_logs(LR **recs, size_t *len)
+{
+    size_t n = 0;
+    while (recs[n])
+        n++;
+    SL sl = OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__SCOPE_LOGS__INIT;
+    sl.n_log_records = n;
+    sl.log_records = recs;
+    SL *sls[1] = {&sl};
+    Res res = OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__RESOURCE__INIT;
+    KV *rattrs[1] = {kv_s("service.name", "log-svc")};
+    res.n_attributes = 1;
+    res.attributes = rattrs;
+    RL rl = OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__RESOURCE_LOGS__INIT;
+    rl.resource = &res;
+    rl.n_scope_logs = 1;
+    rl.scope_logs = sls;
+    RL *rls[1] = {&rl};
+    LReq req = OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_LOGS_SERVICE_REQUEST__INIT;
+    req.n_resource_logs = 1;
+    req.resource_logs = rls;
+    *len = opentelemetry__proto__collector__trace__v1__export_logs_service_request__get_packed_size(&req);
+    uint8_t *buf = own(malloc(*len ? *len : 1));
+    opentelemetry__proto__collector__trace__v1__export_logs_service_request__pack(&req, buf);
+    return buf;
+}
+
+static LR *log_rec(const char *event_name, uint64_t t, KV **attrs, AV *body)
+{
+    LR *r = own(calloc(1, sizeof *r));
+    opentelemetry__proto__collector__trace__v1__log_record__init(r);
+    r->event_name = (char *)(event_name ? event_name : "");
+    r->time_unix_nano = t;
+    r->observed_time_unix_nano = t ? 0 : 1700000000123456789ull;
+    r->trace_id.data = (uint8_t *)TRACE;
+    r->trace_id.len = 16;
+    r->span_id.data = (uint8_t *)SPAN;
+    r->span_id.len = 8;
+    size_t n = 0;
+    while (attrs && attrs[n])
+        n++;
+    r->n_attributes = n;
+    r->attributes = attrs;
+    r->body = body;
+    return r;
+}
+
+static void test_logs_protobuf(void **state)
+{
+    KV *details[] = {kv_s("gen_ai.operation.name", "chat"), kv_s("gen_ai.provider.name", "openai"),
+                     kv_s("gen_ai.request.model", "gpt-4o-mini"), kv_i("gen_ai.usage.input_tokens", 12),
+                     kv_i("gen_ai.usage.output_tokens", 3),
+                     kv_s("gen_ai.input.messages",
+                          "[{\"role\":\"user\",\"parts\":[{\"type\":\"text\",\"content\":\"hi\"}]}]"),
+                     NULL};
+    KV *by_attr[] = {kv_s("event.name", OTLP_EVENT_INFERENCE_DETAILS),
+                     kv_s("gen_ai.request.model", "m2"), kv_s("error.type", "timeout"), NULL};
+    /* body kvlist: its members are fallbacks for the attributes */
+    KV *body_kvs[] = {kv_s("gen_ai.request.model", "from-body"), kv_s("gen_ai.response.model", "r"),
+                      NULL};
+    AV *body = av_new();
+    body->value_case = OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__ANY_VALUE__VALUE_KVLIST_VALUE;
+    Opentelemetry__Proto__Collector__Trace__V1__KeyValueList *kvl = own(calloc(1, sizeof *kvl));
+    opentelemetry__proto__collector__trace__v1__key_value_list__init(kvl);
+    kvl->n_values = 2;
+    kvl->values = body_kvs;
+    body->kvlist_value = kvl;
+    KV *plain[] = {kv_s("gen_ai.request.model", "m3"), NULL};
+    LR *recs[] = {log_rec(OTLP_EVENT_INFERENCE_DETAILS, 1700000000000000000ull, details, NULL),
+                  log_rec(NULL, 0, by_attr, body),
+                  log_rec("gen_ai.user.message", 1, plain, NULL),
+                  log_rec("my.app.event", 1, plain, NULL), NULL};
+    size_t len;
+    uint8_t *buf = pack_logs(recs, &len);
+    struct otlp_batch *b;
+    char err[256];
+    if (otlp_decode_logs_protobuf(buf, len, NULL, &b, err, sizeof err))
+        fail_msg("decode: %s", err);
+    assert_int_equal(b->n, 4);
+    cJSON *ev;
+    assert_int_equal(otlp_map_log(&b->spans[0], &ev), OTLP_MAPPED);
+    check_valid(ev);
+    assert_str_at(ev, "request_model", "gpt-4o-mini");
+    assert_str_at(ev, "service", "log-svc");
+    assert_str_at(ev, "trace_id", "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert_str_at(ev, "request.messages[0].content", "hi");
+    assert_str_at(ev, "time", "2023-11-14T22:13:20.000000Z");
+    assert_int_equal((int)num_at(ev, "usage.input_tokens"), 12);
+    assert_true(num_at(ev, "latency_ms") == 0);
+    cJSON_Delete(ev);
+    /* the event name from the attribute; the time from observed_time */
+    assert_string_equal(b->spans[1].event_name, OTLP_EVENT_INFERENCE_DETAILS);
+    assert_int_equal(otlp_map_log(&b->spans[1], &ev), OTLP_MAPPED);
+    check_valid(ev);
+    assert_str_at(ev, "request_model", "m2");        /* the attribute wins */
+    assert_str_at(ev, "response_model", "r");        /* from the body */
+    assert_str_at(ev, "error.type", "timeout");
+    assert_str_at(ev, "time", "2023-11-14T22:13:20.123456Z");
+    cJSON_Delete(ev);
+    assert_int_equal(otlp_log_kind(&b->spans[2]), OTLP_LOG_PER_MESSAGE);
+    assert_int_equal(otlp_map_log(&b->spans[2], &ev), OTLP_IGNORED);
+    assert_null(ev);
+    assert_int_equal(otlp_log_kind(&b->spans[3]), OTLP_LOG_OTHER);
+    assert_int_equal(otlp_map_log(&b->spans[3], &ev), OTLP_IGNORED);
+    otlp_batch_free(b);
+    /* a trace decoder does not take a logs body's records for spans, nor the reverse */
+    struct otlp_limits lim = {.max_spans = 3};
+    assert_int_not_equal(otlp_decode_logs_protobuf(buf, len, &lim, &b, err, sizeof err), 0);
+    assert_non_null(strstr(err, "more than 3 log records"));
+}
+
+static void test_logs_json_and_malformed(void **state)
+{
+    const char *body =
+        "{\"resourceLogs\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\","
+        "\"value\":{\"stringValue\":\"jl\"}}]},\"scopeLogs\":[{\"logRecords\":["
+        "{\"timeUnixNano\":\"1700000000000000000\",\"eventName\":\"gen_ai.client.inference.operation.details\","
+        "\"traceId\":\"4BF92F3577B34DA6A3CE929D0E0E4736\",\"spanId\":\"00f067aa0ba902b7\","
+        "\"attributes\":[{\"key\":\"gen_ai.request.model\",\"value\":{\"stringValue\":\"gpt-x\"}},"
+        "{\"key\":\"gen_ai.output.messages\",\"value\":{\"arrayValue\":{\"values\":[{\"kvlistValue\":"
+        "{\"values\":[{\"key\":\"role\",\"value\":{\"stringValue\":\"assistant\"}},{\"key\":\"parts\","
+        "\"value\":{\"arrayValue\":{\"values\":[{\"kvlistValue\":{\"values\":[{\"key\":\"type\",\"value\":"
+        "{\"stringValue\":\"text\"}},{\"key\":\"content\",\"value\":{\"stringValue\":\"yes\"}}]}}]}}}]}}]}}}]},"
+        "{\"body\":{\"stringValue\":\"hello\"}}, 7]}]}]}";
+    struct otlp_batch *b;
+    char err[256];
+    if (otlp_decode_logs_json(body, strlen(body), NULL, &b, err, sizeof err))
+        fail_msg("decode: %s", err);
+    assert_int_equal(b->n, 2); /* 7 is not a record: skipped */
+    cJSON *ev;
+    assert_int_equal(otlp_map_log(&b->spans[0], &ev), OTLP_MAPPED);
+    check_valid(ev);
+    assert_str_at(ev, "request_model", "gpt-x");
+    assert_str_at(ev, "response.text", "yes"); /* structured messages, not a JSON string */
+    assert_str_at(ev, "service", "jl");
+    cJSON_Delete(ev);
+    assert_int_equal(otlp_map_log(&b->spans[1], &ev), OTLP_IGNORED);
+    otlp_batch_free(b);
+    /* malformed protobuf logs: LogRecord.time_unix_nano as a varint, a huge length */
+    uint8_t out[128];
+    const uint8_t rec[] = {0x08, 0x05};
+    uint8_t t[64], u[64];
+    size_t a = wrap(t, 2, rec, sizeof rec); /* ScopeLogs.log_records */
+    size_t c = wrap(u, 2, t, a);            /* ResourceLogs.scope_logs */
+    size_t n = wrap(out, 1, u, c);
+    b = NULL;
+    assert_int_equal(otlp_decode_logs_protobuf(out, n, NULL, &b, err, sizeof err), -1);
+    assert_null(b);
+    assert_non_null(strstr(err, "LogRecord.time_unix_nano (field 1)"));
+    const uint8_t huge[] = {0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f};
+    assert_int_equal(otlp_decode_logs_protobuf(huge, sizeof huge, NULL, &b, err, sizeof err), -1);
+    assert_non_null(strstr(err, "ExportLogsServiceRequest field 1 at byte 0: length runs past"));
+    assert_int_equal(otlp_decode_logs_json("[1]", 3, NULL, &b, err, sizeof err), -1);
+    assert_non_null(strstr(err, "ExportLogsServiceRequest"));
+}
+
+/* ------------------------------------------------------------------------ */
+/* retrieval spans, the text cap                                            */
+
+static void test_retrieval_spans(void **state)
+{
+    KV *semconv[] = {kv_s("gen_ai.operation.name", "retrieval"), kv_s("gen_ai.request.model", "emb"),
+                     kv_s("gen_ai.retrieval.documents", "[{\"id\":\"a\",\"content\":\"A\"}]"), NULL};
+    struct pbspan p = {.attrs = semconv};
+    assert_null(map_pb(&p)); /* not an event, even with a model */
+    size_t len;
+    uint8_t *body = pack(&p, &len);
+    struct otlp_batch *b;
+    char err[256];
+    assert_int_equal(otlp_decode_protobuf(body, len, NULL, &b, err, sizeof err), 0);
+    cJSON *docs;
+    assert_true(otlp_retrieval_docs(&b->spans[0], &docs));
+    assert_str_at(docs, "[0].id", "a");
+    assert_str_at(docs, "[0].text", "A");
+    cJSON_Delete(docs);
+    otlp_batch_free(b);
+    KV *oi[] = {kv_s("openinference.span.kind", "RETRIEVER"),
+                kv_s("retrieval.documents.0.document.id", "d0"),
+                kv_s("retrieval.documents.0.document.content", "zero"),
+                kv_d("retrieval.documents.0.document.score", 0.5), NULL};
+    p.attrs = oi;
+    body = pack(&p, &len);
+    assert_int_equal(otlp_decode_protobuf(body, len, NULL, &b, err, sizeof err), 0);
+    assert_true(otlp_retrieval_docs(&b->spans[0], &docs));
+    assert_str_at(docs, "[0].text", "zero");
+    assert_true(num_at(docs, "[0].score") == 0.5);
+    cJSON_Delete(docs);
+    otlp_batch_free(b);
+    KV *chat[] = {kv_s("gen_ai.operation.name", "chat"), kv_s("gen_ai.request.model", "m"), NULL};
+    p.attrs = chat;
+    body = pack(&p, &len);
+    assert_int_equal(otlp_decode_protobuf(body, len, NULL, &b, err, sizeof err), 0);
+    assert_false(otlp_retrieval_docs(&b->spans[0], &docs));
+    assert_null(docs);
+    otlp_batch_free(b);
+}
+
+static size_t text_total(const cJSON *n)
+{
+    size_t t = 0;
+    if (cJSON_IsString(n) && n->string &&
+        (!strcmp(n->string, "content") || !strcmp(n->string, "text") ||
+         !strcmp(n->string, "arguments")))
+        t += strlen(n->valuestring);
+    for (const cJSON *c = n->child; c; c = c->next)
+        t += text_total(c);
+    return t;
+}
+
+static void test_text_cap(void **state)
+{
+    char *big = own(malloc(300001));
+    memset(big, 'p', 300000);
+    big[300000] = 0;
+    /* a multi-byte character across the cut point */
+    memcpy(big + 1020, "\xe2\x82\xac\xe2\x82\xac", 6);
+    cJSON *ev = cJSON_CreateObject();
+    cJSON_AddStringToObject(ev, "provider", "openai");
+    cJSON_AddStringToObject(ev, "operation", "chat");
+    cJSON_AddStringToObject(ev, "request_model", "m");
+    cJSON_AddNumberToObject(ev, "latency_ms", 1);
+    cJSON *msgs = cJSON_AddArrayToObject(cJSON_AddObjectToObject(ev, "request"), "messages");
+    cJSON *m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "role", "user");
+    cJSON_AddStringToObject(m, "content", big);
+    cJSON_AddItemToArray(msgs, m);
+    m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "role", "user");
+    cJSON *parts = cJSON_AddArrayToObject(m, "content");
+    cJSON *part = cJSON_CreateObject();
+    cJSON_AddStringToObject(part, "type", "tool_call_response");
+    cJSON_AddStringToObject(part, "id", "call-1");
+    cJSON_AddStringToObject(part, "response", big);
+    cJSON_AddItemToArray(parts, part);
+    cJSON_AddItemToArray(msgs, m);
+    cJSON *ctx = cJSON_AddArrayToObject(ev, "context");
+    cJSON *d = cJSON_CreateObject();
+    cJSON_AddStringToObject(d, "id", "doc");
+    cJSON_AddStringToObject(d, "text", "short context");
+    cJSON_AddItemToArray(ctx, d);
+    cJSON *resp = cJSON_AddObjectToObject(ev, "response");
+    cJSON_AddStringToObject(resp, "text", big);
+    /* nothing to cut under a large cap */
+    assert_false(otlp_cap_text(ev, 10u << 20));
+    assert_null(at(ev, "truncated"));
+    assert_false(otlp_cap_text(ev, 0));
+    assert_true(otlp_cap_text(ev, 4096));
+    assert_true(cJSON_IsTrue(at(ev, "truncated")));
+    /* the short context is kept whole; prompt and response share the rest */
+    assert_str_at(ev, "context[0].text", "short context");
+    size_t p0 = strlen(at(ev, "request.messages[0].content")->valuestring);
+    size_t p1 = strlen(at(ev, "request.messages[1].content[0].response")->valuestring);
+    size_t r = strlen(at(ev, "response.text")->valuestring);
+    assert_true(p0 + p1 + r + strlen("short context") <= 4096);
+    assert_true(p0 + p1 + r + strlen("short context") >= 4096 - 8);
+    assert_true(p0 <= 1024 && p0 >= 1017); /* cut before the euro signs' bytes, not inside */
+    assert_true(p0 == 1020 || p0 == 1023 || p0 == 1026 || p0 < 1020);
+    assert_str_at(ev, "request.messages[1].content[0].id", "call-1"); /* identifiers not cut */
+    assert_true(r >= 2000);
+    assert_true(text_total(ev) <= 4096 + strlen("call-1"));
+    check_valid(ev);
+    cJSON_Delete(ev);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -856,6 +1132,10 @@ int main(void)
         cmocka_unit_test_teardown(test_malformed_protobuf, teardown),
         cmocka_unit_test_teardown(test_truncated_everywhere, teardown),
         cmocka_unit_test_teardown(test_limits, teardown),
+        cmocka_unit_test_teardown(test_logs_protobuf, teardown),
+        cmocka_unit_test_teardown(test_logs_json_and_malformed, teardown),
+        cmocka_unit_test_teardown(test_retrieval_spans, teardown),
+        cmocka_unit_test_teardown(test_text_cap, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
