@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 CTEST_ARGS ?=
 
-.PHONY: all deps build build-asan test test-fast demo bench bench-ingest bench-proxy fuzz clean format
+.PHONY: all deps build build-asan test test-fast demo bench bench-ingest bench-proxy bench-query fuzz clean format
 
 all: build
 
@@ -38,13 +38,16 @@ test-fast: build
 demo: deps build
 	@tests/demo.sh $(BUILD)/bin
 
-bench: bench-ingest bench-proxy
+bench: bench-ingest bench-proxy bench-query
 
 bench-ingest: deps build
 	@tests/bench/ingest.sh $(BUILD)/bin
 
 bench-proxy: deps build
 	@tests/bench/proxy.sh $(BUILD)/bin
+
+bench-query: deps build
+	@tests/bench/query.sh $(BUILD)/bin
 
 fuzz: deps
 	CC=clang cmake -S . -B build-fuzz -DLLMTAP_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug

@@ -52,6 +52,7 @@ void api_init(struct api *a, struct store *st, struct ingest *g, struct metrics 
               size_t max_limit, size_t max_examined)
 {
     memset(&a->prom, 0, sizeof a->prom);
+    a->auth = NULL;
     a->max_examined = max_examined;
     a->st = st;
     a->ingest = g;

@@ -15,9 +15,11 @@
  *   map is resized by store_set_map_size, which waits for the store's
  *   writer (ingest, retention) and readers (HTTP) to be outside a
  *   transaction, as LMDB requires.
- * - Subcommands `backup` and `verify` (first argument) open the store
- *   read-only and run once; they accept the daemon's settings (so
- *   `--config FILE` finds data_dir) plus their own.
+ * - Subcommands `backup`, `verify` and `export` (first argument) open the
+ *   store read-only and run once; they accept the daemon's settings (so
+ *   `--config FILE` finds data_dir) plus their own. `export` (the stored
+ *   time series as OpenMetrics text) lives in export.c; main.c only
+ *   dispatches to it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +37,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "devbroker.h"
+#include "export.h"
 #include "httpd.h"
 #include "ingest.h"
 #include "log.h"
@@ -108,7 +111,9 @@ static const struct config_table table = {
     .component = "collector",
     .usage = "llmtap-collector [flags]   (any librdkafka property: --kafka NAME=VALUE)\n"
              "       llmtap-collector backup --to DIR [flags]   (see backup --help)\n"
-             "       llmtap-collector verify [flags]            (see verify --help)",
+             "       llmtap-collector verify [flags]            (see verify --help)\n"
+             "       llmtap-collector export --format openmetrics --start T --end T [flags]"
+             "   (see export --help)",
     .settings = settings,
     .n = sizeof settings / sizeof settings[0],
     .passthrough = "kafka",
@@ -432,12 +437,32 @@ out:
     return exit_code;
 }
 
+/* export.c does the work; --match is repeatable, so it is taken out of
+ * argv before the settings are loaded. */
+static int cmd_export(int argc, char **argv)
+{
+    struct config *cfg = NULL;
+    const char **match = NULL;
+    size_t nmatch = 0;
+    int rc = export_take_matches(&argc, argv, &match, &nmatch) != 0 ? 2 : -1;
+    if (rc < 0)
+        rc = sub_config("export", export_help, export_settings, EXPORT_NSETTINGS, argc, argv,
+                        &cfg);
+    if (rc < 0)
+        rc = export_run(cfg, match, nmatch, sub_open);
+    free(match);
+    config_destroy(cfg);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "backup") == 0)
         return cmd_backup(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "verify") == 0)
         return cmd_verify(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "export") == 0)
+        return cmd_export(argc - 1, argv + 1);
     struct config *cfg = NULL;
     char err[512];
     int rc = daemon_start(&table, "llmtap-collector", argc, argv, &cfg);

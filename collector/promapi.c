@@ -45,6 +45,7 @@ void promapi_init(struct promapi *p, struct store *st, struct series_db *db, str
 {
     p->st = st;
     p->db = db;
+    p->self = NULL;
     p->metrics = m;
     p->max_examined = 200000;
     p->queries = metrics_counter(m, "llmtap_promql_queries_total",

@@ -23,6 +23,7 @@
 
 #include <lmdb.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,41 @@ static const double tok_bounds[] = {1,     4,     16,     64,      256,     1024
 enum { NDIMS = SERIES_INGEST_DIMS };
 static const char *const dim_names[NDIMS] = {"service",   "env",          "provider",      "model",
                                              "operation", "status_class", "prompt_version"};
+
+/* A classic histogram: its series names and the text of its `le` values,
+ * made once (formatting a float per bucket per event was the ingest
+ * thread's largest cost). */
+struct hist {
+    const char *count, *sum, *bucket;
+    const double *bounds;
+    char le[NBOUNDS + 1][24]; /* the shortest text that reads back; "+Inf" last */
+};
+
+enum { H_DURATION, H_TTFT, H_TOKENS, NHIST };
+static struct hist hists[NHIST] = {
+    {"llm_request_duration_seconds_count", "llm_request_duration_seconds_sum",
+     "llm_request_duration_seconds_bucket", sec_bounds, {{0}}},
+    {"llm_time_to_first_token_seconds_count", "llm_time_to_first_token_seconds_sum",
+     "llm_time_to_first_token_seconds_bucket", sec_bounds, {{0}}},
+    {"llm_request_tokens_count", "llm_request_tokens_sum", "llm_request_tokens_bucket",
+     tok_bounds, {{0}}},
+};
+static pthread_once_t hists_once = PTHREAD_ONCE_INIT;
+
+static void hists_init(void)
+{
+    for (int h = 0; h < NHIST; h++) {
+        for (int i = 0; i < NBOUNDS; i++) {
+            char *le = hists[h].le[i];
+            for (int prec = 1; prec <= 17; prec++) {
+                snprintf(le, sizeof hists[h].le[i], "%.*g", prec, hists[h].bounds[i]);
+                if (strtod(le, NULL) == hists[h].bounds[i])
+                    break;
+            }
+        }
+        snprintf(hists[h].le[NBOUNDS], sizeof hists[h].le[NBOUNDS], "+Inf");
+    }
+}
 
 #define CACHE_MAX (1u << 20) /* label sets cached before the cache is emptied */
 
@@ -161,6 +197,7 @@ int series_ingest_create(struct store *st, struct metrics *m, const struct serie
                          uint64_t max_per_metric, struct series_ingest **out, char *err,
                          size_t errlen)
 {
+    pthread_once(&hists_once, hists_init);
     *out = NULL;
     struct series_ingest *si = calloc(1, sizeof *si);
     if (!si) {
@@ -350,46 +387,26 @@ static int add(struct ev_ctx *c, const char *metric, const char *xn, const char 
     return add2(c, metric, xn, xv, NULL, NULL, delta, ovf);
 }
 
-/* The text of bucket i's bound (i == NBOUNDS: "+Inf"): the shortest that
- * reads back as the same double. */
-static void le_text(const double *bounds, int i, char *le, size_t cap)
-{
-    if (i >= NBOUNDS) {
-        snprintf(le, cap, "+Inf");
-        return;
-    }
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(le, cap, "%.*g", prec, bounds[i]);
-        if (strtod(le, NULL) == bounds[i])
-            break;
-    }
-}
-
 void series_ingest_duration_le(double seconds, char *out, size_t cap)
 {
+    pthread_once(&hists_once, hists_init);
     int i = 0;
     while (i < NBOUNDS && !(seconds <= sec_bounds[i]))
         i++;
-    le_text(sec_bounds, i, out, cap);
+    snprintf(out, cap, "%s", hists[H_DURATION].le[i]);
 }
 
-static int observe(struct ev_ctx *c, const char *family, const double *bounds, double v,
-                   const char *xn, const char *xv)
+static int observe(struct ev_ctx *c, const struct hist *h, double v, const char *xn,
+                   const char *xv)
 {
-    char name[96];
     int ovf = -1, rc;
-    snprintf(name, sizeof name, "%s_count", family);
-    if ((rc = add(c, name, xn, xv, 1, &ovf)) != 0)
+    if ((rc = add(c, h->count, xn, xv, 1, &ovf)) != 0)
         return rc;
-    snprintf(name, sizeof name, "%s_sum", family);
-    if ((rc = add(c, name, xn, xv, v, &ovf)) != 0)
+    if ((rc = add(c, h->sum, xn, xv, v, &ovf)) != 0)
         return rc;
-    snprintf(name, sizeof name, "%s_bucket", family);
     for (int i = 0; i <= NBOUNDS && rc == 0; i++) {
-        char le[32];
-        le_text(bounds, i, le, sizeof le);
-        double delta = i == NBOUNDS || v <= bounds[i] ? 1 : 0;
-        rc = add2(c, name, xn, xv, "le", le, delta, &ovf);
+        double delta = i == NBOUNDS || v <= h->bounds[i] ? 1 : 0;
+        rc = add2(c, h->bucket, xn, xv, "le", h->le[i], delta, &ovf);
     }
     return rc;
 }
@@ -445,17 +462,13 @@ int series_ingest_event(struct series_ingest *si, MDB_txn *txn, const struct sto
     if (rc == 0 && isfinite(e->cost_usd) && e->cost_usd >= 0)
         rc = add(&c, "llm_cost_usd_total", NULL, NULL, e->cost_usd, NULL);
     if (rc == 0 && x->has_latency && isfinite(e->latency_ms) && e->latency_ms >= 0)
-        rc = observe(&c, "llm_request_duration_seconds", sec_bounds, e->latency_ms / 1000, NULL,
-                     NULL);
+        rc = observe(&c, &hists[H_DURATION], e->latency_ms / 1000, NULL, NULL);
     if (rc == 0 && isfinite(x->ttft_ms) && x->ttft_ms >= 0)
-        rc = observe(&c, "llm_time_to_first_token_seconds", sec_bounds, x->ttft_ms / 1000, NULL,
-                     NULL);
+        rc = observe(&c, &hists[H_TTFT], x->ttft_ms / 1000, NULL, NULL);
     if (rc == 0 && e->input_tokens >= 0)
-        rc =
-            observe(&c, "llm_request_tokens", tok_bounds, (double)e->input_tokens, "type", "input");
+        rc = observe(&c, &hists[H_TOKENS], (double)e->input_tokens, "type", "input");
     if (rc == 0 && e->output_tokens >= 0)
-        rc = observe(&c, "llm_request_tokens", tok_bounds, (double)e->output_tokens, "type",
-                     "output");
+        rc = observe(&c, &hists[H_TOKENS], (double)e->output_tokens, "type", "output");
     if (c.late)
         metric_inc(si->late);
     if (c.future)
