@@ -37,6 +37,7 @@ struct sels {
     struct sel *v;
     size_t n, cap;
     bool oom;
+    unsigned labels; /* the series' label mask (series_ingest.h) */
 };
 
 static void collect(const struct promql_expr *e, struct sels *s)
@@ -347,7 +348,7 @@ static int resolve(struct series_db *db, MDB_txn *txn, const struct sels *sels,
         }
         n += series_ingest_dims(h[H_SERVICE], jstr(ev, "env"), h[H_PROVIDER], h[H_MODEL],
                                 h[H_OPERATION], c->status, err && !cJSON_IsNull(err),
-                                jstr(ev, "prompt_version"), fold, l + n);
+                                jstr(ev, "prompt_version"), sels->labels, fold, l + n);
         uint64_t id;
         rc = series_lookup(db, txn, l, n, &id);
     }
@@ -445,11 +446,11 @@ static void emit(struct buf *out, struct hit *h, size_t n)
 }
 
 int exemplars_query(struct store *st, struct series_db *db, const struct promql_expr *root,
-                    int64_t start_ms, int64_t end_ms, size_t max_examined, struct buf *out,
-                    struct exemplars_result *res)
+                    int64_t start_ms, int64_t end_ms, size_t max_examined, unsigned labels,
+                    struct buf *out, struct exemplars_result *res)
 {
     *res = (struct exemplars_result){0};
-    struct sels sels = {0};
+    struct sels sels = {.labels = labels};
     collect(root, &sels);
     struct scan sc = {.sels = &sels, .start_ms = start_ms, .slice = -1,
                       .span_ms = (double)end_ms - (double)start_ms + 1};

@@ -70,10 +70,11 @@ struct exemplars_result {
  * ([{"seriesLabels":{…},"exemplars":[{"labels":{…},"value":"…",
  * "timestamp":…}]}], series sorted by labels, exemplars by time) for the
  * vector selectors of the query rooted at root, events with time in
- * [start_ms, end_ms]. Returns 0, or a store/series error code (nothing
+ * [start_ms, end_ms]; labels is the series' label mask (series.labels,
+ * series_ingest.h). Returns 0, or a store/series error code (nothing
  * useful appended then); out->oom says when memory ran out. */
 int exemplars_query(struct store *st, struct series_db *db, const struct promql_expr *root,
-                    int64_t start_ms, int64_t end_ms, size_t max_examined, struct buf *out,
-                    struct exemplars_result *res);
+                    int64_t start_ms, int64_t end_ms, size_t max_examined, unsigned labels,
+                    struct buf *out, struct exemplars_result *res);
 
 #endif

@@ -88,6 +88,14 @@ static const struct config_setting settings[] = {
      "time series kept at 10-second resolution"},
     {"series.ds_retention", NULL, CONFIG_DURATION, "90d", 3600000, 3650.0 * 86400000,
      "time series kept at 5-minute resolution (at least series.raw_retention)"},
+    {"series.labels", NULL, CONFIG_STRING,
+     "service,env,provider,model,operation,status_class,prompt_version", 0, 0,
+     "labels of the time series, a comma-separated subset of the default (fewer labels, fewer "
+     "series)"},
+    {"query.timeout", NULL, CONFIG_DURATION, "2m", 100, 3600000.0,
+     "longest one PromQL evaluation may run (503 `timeout` after it)"},
+    {"query.max_samples", NULL, CONFIG_INT, "50000000", 1000, 1e12,
+     "most samples one PromQL evaluation may hold in memory (422 `execution` past it)"},
     {"series.staleness", NULL, CONFIG_DURATION, "5m", 10000, 86400000.0,
      "a series with no new events reads as flat (rate 0) this long after its last change, "
      "then ends"},
@@ -556,11 +564,21 @@ int main(int argc, char **argv)
         log_error("collector", "%s", err);
         goto out;
     }
+    unsigned labels;
+    if (series_ingest_parse_labels(config_str(cfg, "series.labels"), &labels, err, sizeof err)) {
+        log_error("collector", "series.labels: %s", err);
+        exit_code = 2;
+        goto out;
+    }
+    series_ingest_set_labels(si, labels);
     ingest_set_series(g, si);
     api_init(&api, st, g, m, (size_t)config_int(cfg, "api.max_limit"),
              (size_t)config_int(cfg, "api.max_examined"));
     promapi_init(&api.prom, st, series_ingest_db(si), m);
     api.prom.max_examined = (size_t)config_int(cfg, "api.max_examined");
+    api.prom.labels = labels;
+    api.prom.timeout_ms = config_int(cfg, "query.timeout");
+    api.prom.max_samples = (uint64_t)config_int(cfg, "query.max_samples");
     api.auth = auth;
     struct maint_opts mo = {
         .dict_min_events = (size_t)config_int(cfg, "store.dict_min_events"),

@@ -48,6 +48,11 @@ void promapi_init(struct promapi *p, struct store *st, struct series_db *db, str
     p->self = NULL;
     p->metrics = m;
     p->max_examined = 200000;
+    p->labels = SERIES_INGEST_ALL_LABELS;
+    struct promql_eval_opts eo;
+    promql_eval_opts_init(&eo);
+    p->timeout_ms = eo.timeout_ms;
+    p->max_samples = eo.max_samples;
     p->queries = metrics_counter(m, "llmtap_promql_queries_total",
                                  "PromQL queries evaluated (/api/v1/query and query_range).", NULL);
     p->query_errors =
@@ -549,6 +554,8 @@ static void do_query(struct promapi *p, const struct params *ps, bool range, int
     promql_eval_opts_init(&eo);
     eo.canceled = client_gone;
     eo.cancel_ud = &fd;
+    eo.timeout_ms = p->timeout_ms;
+    eo.max_samples = p->max_samples;
     const char *v;
     if (range) {
         if (!(v = param(ps, "start")) || parse_time_ms(v, &start) != 0) {
@@ -706,8 +713,8 @@ static void do_exemplars(struct promapi *p, const struct params *ps, struct http
     metric_inc(p->exemplar_queries);
     struct buf data = {0}, b = {0};
     struct exemplars_result er;
-    rc = exemplars_query(p->st, p->db, promql_ast_root(ast), start, end, p->max_examined, &data,
-                         &er);
+    rc = exemplars_query(p->st, p->db, promql_ast_root(ast), start, end, p->max_examined,
+                         p->labels, &data, &er);
     promql_ast_free(ast);
     metric_add(p->exemplar_events, er.candidates);
     if (rc) {

@@ -18,6 +18,7 @@
 #define LLMTAP_COLLECTOR_PROMAPI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "httpd.h"
 
@@ -32,6 +33,9 @@ struct promapi {
     struct selfseries *self; /* the collector's own llmtap_* series, or NULL */
     struct metrics *metrics; /* the registry self samples (metadata) */
     size_t max_examined; /* most events one exemplar query scans (api.max_examined) */
+    unsigned labels;     /* the series' label mask (series.labels) */
+    int64_t timeout_ms;  /* query.timeout: one evaluation's wall-clock limit */
+    uint64_t max_samples; /* query.max_samples: samples one evaluation may hold */
     struct metric *queries, *query_errors, *exemplar_queries, *exemplar_events;
 };
 

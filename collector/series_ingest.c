@@ -104,6 +104,7 @@ struct series_ingest {
     uint64_t max_per_metric;
     struct cache_ent *tab;
     size_t cap, used;
+    unsigned labels; /* mask of dim_names kept */
     struct metric *late, *future, *overflow, *refused, *created, *maint_failures;
     int64_t maint_next_ms;
 };
@@ -206,6 +207,7 @@ int series_ingest_create(struct store *st, struct metrics *m, const struct serie
     }
     si->st = st;
     si->max_per_metric = max_per_metric ? max_per_metric : 10000;
+    si->labels = SERIES_INGEST_ALL_LABELS;
     struct open_ctx oc = {si, opts};
     int rc = store_write_txn(st, open_fn, &oc);
     if (rc != 0) {
@@ -427,15 +429,48 @@ static const char *nz(const char *s)
     return s && *s ? s : NULL;
 }
 
+int series_ingest_parse_labels(const char *list, unsigned *mask, char *err, size_t errlen)
+{
+    *mask = 0;
+    const char *p = list;
+    while (*p) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t n = strcspn(p, ", ");
+        if (!n)
+            break;
+        int i = 0;
+        while (i < NDIMS && !(strlen(dim_names[i]) == n && strncmp(p, dim_names[i], n) == 0))
+            i++;
+        if (i == NDIMS) {
+            snprintf(err, errlen,
+                     "unknown label \"%.*s\" (service, env, provider, model, operation, "
+                     "status_class, prompt_version)",
+                     (int)(n > 64 ? 64 : n), p);
+            return -1;
+        }
+        *mask |= 1u << i;
+        p += n;
+    }
+    return 0;
+}
+
+void series_ingest_set_labels(struct series_ingest *si, unsigned mask)
+{
+    si->labels = mask & SERIES_INGEST_ALL_LABELS;
+    cache_drop(si);
+}
+
 size_t series_ingest_dims(const char *service, const char *env, const char *provider,
                           const char *model, const char *operation, int32_t status, int has_error,
-                          const char *prompt_version, int fold, struct series_label *out)
+                          const char *prompt_version, unsigned mask, int fold,
+                          struct series_label *out)
 {
     const char *v[NDIMS] = {nz(service),   nz(env), nz(provider), nz(model), nz(operation),
                             status_class(status, has_error), nz(prompt_version)};
     size_t n = 0;
     for (int i = 0; i < NDIMS; i++)
-        if (v[i])
+        if (v[i] && (mask & (1u << i)))
             out[n++] = (struct series_label){dim_names[i], fold ? SERIES_OVERFLOW : v[i]};
     return n;
 }
@@ -445,6 +480,9 @@ int series_ingest_event(struct series_ingest *si, MDB_txn *txn, const struct sto
 {
     struct dims d = {{nz(e->service), nz(x->env), nz(e->provider), nz(e->model), nz(e->operation),
                       status_class(e->status, x->has_error), nz(x->prompt_version)}};
+    for (int i = 0; i < NDIMS; i++)
+        if (!(si->labels & (1u << i)))
+            d.v[i] = NULL;
     int64_t t_ms = e->time_us >= 0 ? e->time_us / 1000 : 0;
     struct ev_ctx c = {si, txn, t_ms, now_ms, &d, 0, 0, 0};
     int rc = add(&c, "llm_requests_total", NULL, NULL, 1, NULL);

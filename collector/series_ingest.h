@@ -41,19 +41,27 @@ struct series_metric_meta {
 };
 extern const struct series_metric_meta series_ingest_metrics[];
 
-/* The labels every series of an event carries besides __name__ and the
+/* The labels every series of an event may carry besides __name__ and the
  * metric's own (type, le): service, env, provider, model, operation,
- * status_class, prompt_version, in that order, the absent ones (NULL or
- * "") left out. Writes at most SERIES_INGEST_DIMS labels to out (names
- * are static, values point at the arguments) and returns how many; with
- * fold, every value is SERIES_OVERFLOW (the series of an event past the
- * cardinality limit). status_class is derived from status and has_error
- * as at ingest. Exemplars use this to name the series an event is in. */
+ * status_class, prompt_version, in that order (bit i of a label mask is
+ * label i). The setting series.labels chooses which are kept
+ * (series_ingest_parse_labels); fewer labels, fewer series. */
 #define SERIES_INGEST_DIMS 7
+#define SERIES_INGEST_ALL_LABELS 0x7fu
+/* Parses a comma-separated list of those label names into a mask. Returns
+ * 0, or -1 with err naming the unknown label. */
+int series_ingest_parse_labels(const char *list, unsigned *mask, char *err, size_t errlen);
+/* Writes the labels of mask that are present (not NULL or "") to out (at
+ * most SERIES_INGEST_DIMS; names are static, values point at the
+ * arguments) and returns how many; with fold, every value is
+ * SERIES_OVERFLOW (the series of an event past the cardinality limit).
+ * status_class is derived from status and has_error as at ingest.
+ * Exemplars use this to name the series an event is in. */
 struct series_label;
 size_t series_ingest_dims(const char *service, const char *env, const char *provider,
                           const char *model, const char *operation, int32_t status, int has_error,
-                          const char *prompt_version, int fold, struct series_label *out);
+                          const char *prompt_version, unsigned mask, int fold,
+                          struct series_label *out);
 /* The `le` label value ("0.64", "+Inf") of the llm_request_duration_seconds
  * bucket an observation of seconds falls in: the smallest bound >= seconds. */
 void series_ingest_duration_le(double seconds, char *out, size_t cap);
@@ -67,6 +75,9 @@ int series_ingest_create(struct store *st, struct metrics *m, const struct serie
                          uint64_t max_per_metric, struct series_ingest **out, char *err,
                          size_t errlen);
 void series_ingest_destroy(struct series_ingest *si);
+/* The labels series get from now on (a mask as above; default all). Call
+ * before ingest starts. */
+void series_ingest_set_labels(struct series_ingest *si, unsigned mask);
 struct series_db *series_ingest_db(struct series_ingest *si);
 
 /* Adds the deltas of one newly stored event (inside the batch's write

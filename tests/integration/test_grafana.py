@@ -59,7 +59,8 @@ def test():
         # gpt-b, staging, at t2: a slow failed call (le 2.56)
         ev(5, t2 + 0.5, "gpt-b", "staging", 2000, 0.40, status=500),
     ]
-    with Stack() as s:
+    # A small query.max_samples: Grafana's queries below stay under it.
+    with Stack(collector_args=["--query-max-samples", "2000"]) as s:
         st, r = s.a.post("/v1/events", json.dumps(events))
         assert st == 202 and r["accepted"] == len(events), (st, r)
         s.wait_stored(len(events))
@@ -150,6 +151,11 @@ def test():
         assert ex == [], ex
         st, b = get(s, "/api/v1/query_exemplars", {"query": "sum(", **rng})
         assert st == 400 and b["errorType"] == "bad_data", (st, b)
+        # query.max_samples: 30 bucket series x their subquery points (~4,800) > 2000.
+        st, b = post_form(s, "/api/v1/query", query="llm_request_duration_seconds_bucket[1h:1s]",
+                          time=f"{end:.3f}")
+        assert st == 422 and b["errorType"] == "execution" and "too many samples" in b["error"], b
+
         # The collector's own metrics are series too (sampled every 10 s).
         def stored_series():
             d = ok(*post_form(s, "/api/v1/query", query="max_over_time(llmtap_store_events[5m])",

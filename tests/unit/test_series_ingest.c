@@ -285,6 +285,61 @@ static void test_overflow(void **state)
     store_txn_done(f->st, txn);
 }
 
+static void test_label_set(void **state)
+{
+    struct fx *f = *state;
+    unsigned mask;
+    char err[256];
+    assert_int_equal(series_ingest_parse_labels("service, model ,status_class", &mask, err,
+                                                sizeof err),
+                     0);
+    assert_int_equal(mask, (1u << 0) | (1u << 3) | (1u << 5));
+    assert_int_equal(series_ingest_parse_labels("", &mask, err, sizeof err), 0);
+    assert_int_equal(mask, 0);
+    assert_int_equal(series_ingest_parse_labels("service,team", &mask, err, sizeof err), -1);
+    assert_non_null(strstr(err, "unknown label \"team\""));
+
+    /* Without status_class, an event's series lack it; with the default
+     * they have it (value() looks up service, model, status_class). */
+    assert_int_equal(series_ingest_parse_labels("service,model", &mask, err, sizeof err), 0);
+    series_ingest_set_labels(f->si, mask);
+    struct store_event e = event("l1", "m", 100);
+    int rc;
+    append_series(f, &e, 1, 0, &rc);
+    assert_int_equal(rc, 0);
+    assert_true(isnan(value(f, "llm_requests_total", "m", NULL, NULL)));
+    struct series_label l[3] = {{"__name__", "llm_requests_total"}, {"service", "svc"},
+                                {"model", "m"}};
+    MDB_txn *txn;
+    uint64_t id;
+    assert_int_equal(store_txn_read(f->st, &txn), 0);
+    assert_int_equal(series_lookup(series_ingest_db(f->si), txn, l, 3, &id), 0);
+    store_txn_done(f->st, txn);
+    series_ingest_set_labels(f->si, SERIES_INGEST_ALL_LABELS);
+    struct store_event e2 = event("l2", "m", 100);
+    append_series(f, &e2, 1, 0, &rc);
+    assert_int_equal(rc, 0);
+    assert_true(value(f, "llm_requests_total", "m", NULL, NULL) == 1);
+
+    /* The exemplar side names the same series. */
+    struct series_label out[SERIES_INGEST_DIMS];
+    assert_int_equal(series_ingest_dims("svc", "prod", "", "m", NULL, 503, 0, "v2", mask, 0, out), 2);
+    assert_string_equal(out[0].name, "service");
+    assert_string_equal(out[1].value, "m");
+    assert_int_equal(series_ingest_dims("svc", "prod", "", "m", NULL, 200, 1, "v2",
+                                        SERIES_INGEST_ALL_LABELS, 1, out),
+                     5);
+    assert_string_equal(out[3].name, "status_class");
+    assert_string_equal(out[3].value, SERIES_OVERFLOW);
+    char le[16];
+    series_ingest_duration_le(0.5, le, sizeof le);
+    assert_string_equal(le, "0.64");
+    series_ingest_duration_le(0.64, le, sizeof le);
+    assert_string_equal(le, "0.64");
+    series_ingest_duration_le(1e9, le, sizeof le);
+    assert_string_equal(le, "+Inf");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -293,6 +348,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_event_deltas, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rollback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_overflow, setup_small, teardown),
+        cmocka_unit_test_setup_teardown(test_label_set, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
