@@ -91,6 +91,29 @@ static void hists_init(void)
 
 #define CACHE_MAX (1u << 20) /* label sets cached before the cache is emptied */
 
+/* The series an event adds to, numbered: requests, 5 token types, cost,
+ * then count, sum and the NBOUNDS+1 buckets of each histogram observation
+ * (duration, time to first token, input tokens, output tokens). */
+enum {
+    SLOT_REQUESTS = 0,
+    SLOT_TOKENS = 1, /* 5 */
+    SLOT_COST = 6,
+    SLOT_HIST = 7, /* 4 x (NBOUNDS + 3) */
+    NSLOTS = SLOT_HIST + 4 * (NBOUNDS + 3),
+};
+
+/* First-level cache: one entry per distinct label set of events (their
+ * dims), holding the id of each of its series once resolved, so an event
+ * costs one hash of its labels instead of one per series. */
+#define DIMSETS_MAX (1u << 18)
+struct dimset {
+    char *key;
+    size_t klen;
+    uint64_t h;
+    uint64_t id[NSLOTS];
+    signed char ovf[NSLOTS]; /* -1: not resolved yet */
+};
+
 struct cache_ent {
     char *key; /* NULL: empty slot */
     size_t klen;
@@ -104,6 +127,8 @@ struct series_ingest {
     uint64_t max_per_metric;
     struct cache_ent *tab;
     size_t cap, used;
+    struct dimset **ds; /* the label sets of events seen: slot ids (open addressing) */
+    size_t dscap, dsused;
     unsigned labels; /* mask of dim_names kept */
     struct metric *late, *future, *overflow, *refused, *created, *maint_failures;
     int64_t maint_next_ms;
@@ -122,13 +147,32 @@ static uint64_t hash(const char *p, size_t n)
     return h;
 }
 
-static void cache_drop(struct series_ingest *si)
+static void dimsets_drop(struct series_ingest *si)
+{
+    for (size_t i = 0; i < si->dscap; i++)
+        if (si->ds[i]) {
+            free(si->ds[i]->key);
+            free(si->ds[i]);
+        }
+    free(si->ds);
+    si->ds = NULL;
+    si->dscap = si->dsused = 0;
+}
+
+static void keys_drop(struct series_ingest *si)
 {
     for (size_t i = 0; i < si->cap; i++)
         free(si->tab[i].key);
     free(si->tab);
     si->tab = NULL;
     si->cap = si->used = 0;
+}
+
+/* Forgets every cached id (both levels). */
+static void cache_drop(struct series_ingest *si)
+{
+    keys_drop(si);
+    dimsets_drop(si);
 }
 
 static struct cache_ent *cache_find(struct series_ingest *si, const char *k, size_t n)
@@ -153,7 +197,7 @@ static void cache_put(struct series_ingest *si, const char *k, size_t n, uint64_
         return;
     }
     if (si->used >= CACHE_MAX)
-        cache_drop(si); /* raw label sets past the limit are unbounded: start over */
+        keys_drop(si); /* raw label sets past the limit are unbounded: start over */
     if ((si->used + 1) * 2 > si->cap) {
         size_t ncap = si->cap ? si->cap * 2 : 1024;
         struct cache_ent *nt = calloc(ncap, sizeof *nt);
@@ -344,22 +388,99 @@ struct ev_ctx {
     MDB_txn *txn;
     int64_t t_ms, now_ms;
     const struct dims *d;
+    struct dimset *ds; /* the event's label set (NULL: none, use the key cache only) */
     int late, future, folded;
 };
 
-/* Adds delta to metric{dims, xn=xv}. Returns 0 or an error aborting the batch. */
-static int add2(struct ev_ctx *c, const char *metric, const char *xn, const char *xv,
+/* The first-level cache entry of label set d, created if new (NULL when
+ * out of memory: the event then resolves through the key cache). */
+static struct dimset *dimset_get(struct series_ingest *si, const struct dims *d)
+{
+    char key[NDIMS * 260];
+    size_t kl = 0;
+    for (int i = 0; i < NDIMS; i++) {
+        size_t l = d->v[i] ? strlen(d->v[i]) : 0;
+        if (kl + l + 1 > sizeof key)
+            return NULL;
+        if (l)
+            memcpy(key + kl, d->v[i], l);
+        kl += l;
+        key[kl++] = 0;
+    }
+    uint64_t h = hash(key, kl);
+    if (si->dscap) {
+        for (size_t i = h & (si->dscap - 1);; i = (i + 1) & (si->dscap - 1)) {
+            struct dimset *x = si->ds[i];
+            if (!x)
+                break;
+            if (x->h == h && x->klen == kl && memcmp(x->key, key, kl) == 0)
+                return x;
+        }
+    }
+    if (si->dsused >= DIMSETS_MAX)
+        dimsets_drop(si);
+    if ((si->dsused + 1) * 2 > si->dscap) {
+        size_t ncap = si->dscap ? si->dscap * 2 : 256;
+        struct dimset **nt = calloc(ncap, sizeof *nt);
+        if (!nt)
+            return NULL;
+        for (size_t i = 0; i < si->dscap; i++) {
+            if (!si->ds[i])
+                continue;
+            size_t j = si->ds[i]->h & (ncap - 1);
+            while (nt[j])
+                j = (j + 1) & (ncap - 1);
+            nt[j] = si->ds[i];
+        }
+        free(si->ds);
+        si->ds = nt;
+        si->dscap = ncap;
+    }
+    struct dimset *x = malloc(sizeof *x);
+    char *kc = malloc(kl);
+    if (!x || !kc) {
+        free(x);
+        free(kc);
+        return NULL;
+    }
+    memcpy(kc, key, kl);
+    x->key = kc;
+    x->klen = kl;
+    x->h = h;
+    memset(x->ovf, -1, sizeof x->ovf);
+    size_t j = h & (si->dscap - 1);
+    while (si->ds[j])
+        j = (j + 1) & (si->dscap - 1);
+    si->ds[j] = x;
+    si->dsused++;
+    return x;
+}
+
+/* Adds delta to metric{dims, xn=xv, yn=yv}, series number slot of the
+ * event. Returns 0 or an error aborting the batch. */
+static int add2(struct ev_ctx *c, int slot, const char *metric, const char *xn, const char *xv,
                 const char *yn, const char *yv, double delta, int *ovf)
 {
     if (c->late || c->future)
         return 0;
     int o = ovf ? *ovf : -1;
     uint64_t id;
-    int rc = resolve(c->si, c->txn, metric, xn, xv, yn, yv, c->d, &o, &id);
-    if (rc == R_SKIP)
-        return 0;
-    if (rc)
-        return rc;
+    int rc;
+    struct dimset *ds = c->ds;
+    if (ds && ds->ovf[slot] >= 0 && (o < 0 || o == ds->ovf[slot])) {
+        id = ds->id[slot];
+        o = ds->ovf[slot];
+    } else {
+        rc = resolve(c->si, c->txn, metric, xn, xv, yn, yv, c->d, &o, &id);
+        if (rc == R_SKIP)
+            return 0;
+        if (rc)
+            return rc;
+        if (ds) {
+            ds->id[slot] = id;
+            ds->ovf[slot] = (signed char)o;
+        }
+    }
     if (ovf)
         *ovf = o;
     if (o)
@@ -367,6 +488,7 @@ static int add2(struct ev_ctx *c, const char *metric, const char *xn, const char
     rc = series_add(c->si->db, id, c->t_ms, delta, c->now_ms);
     if (rc == SERIES_ENOTFOUND) { /* removed by retention: intern again */
         cache_drop(c->si);
+        c->ds = NULL;
         o = ovf ? *ovf : -1;
         if ((rc = resolve(c->si, c->txn, metric, xn, xv, yn, yv, c->d, &o, &id)) != 0)
             return rc == R_SKIP ? 0 : rc;
@@ -383,10 +505,10 @@ static int add2(struct ev_ctx *c, const char *metric, const char *xn, const char
     return rc;
 }
 
-static int add(struct ev_ctx *c, const char *metric, const char *xn, const char *xv, double delta,
-               int *ovf)
+static int add(struct ev_ctx *c, int slot, const char *metric, const char *xn, const char *xv,
+               double delta, int *ovf)
 {
-    return add2(c, metric, xn, xv, NULL, NULL, delta, ovf);
+    return add2(c, slot, metric, xn, xv, NULL, NULL, delta, ovf);
 }
 
 void series_ingest_duration_le(double seconds, char *out, size_t cap)
@@ -398,17 +520,18 @@ void series_ingest_duration_le(double seconds, char *out, size_t cap)
     snprintf(out, cap, "%s", hists[H_DURATION].le[i]);
 }
 
-static int observe(struct ev_ctx *c, const struct hist *h, double v, const char *xn,
+/* One observation of histogram h; which (0..3) numbers its slots. */
+static int observe(struct ev_ctx *c, int which, const struct hist *h, double v, const char *xn,
                    const char *xv)
 {
-    int ovf = -1, rc;
-    if ((rc = add(c, h->count, xn, xv, 1, &ovf)) != 0)
+    int base = SLOT_HIST + which * (NBOUNDS + 3), ovf = -1, rc;
+    if ((rc = add(c, base, h->count, xn, xv, 1, &ovf)) != 0)
         return rc;
-    if ((rc = add(c, h->sum, xn, xv, v, &ovf)) != 0)
+    if ((rc = add(c, base + 1, h->sum, xn, xv, v, &ovf)) != 0)
         return rc;
     for (int i = 0; i <= NBOUNDS && rc == 0; i++) {
         double delta = i == NBOUNDS || v <= h->bounds[i] ? 1 : 0;
-        rc = add2(c, h->bucket, xn, xv, "le", h->le[i], delta, &ovf);
+        rc = add2(c, base + 2 + i, h->bucket, xn, xv, "le", h->le[i], delta, &ovf);
     }
     return rc;
 }
@@ -484,8 +607,8 @@ int series_ingest_event(struct series_ingest *si, MDB_txn *txn, const struct sto
         if (!(si->labels & (1u << i)))
             d.v[i] = NULL;
     int64_t t_ms = e->time_us >= 0 ? e->time_us / 1000 : 0;
-    struct ev_ctx c = {si, txn, t_ms, now_ms, &d, 0, 0, 0};
-    int rc = add(&c, "llm_requests_total", NULL, NULL, 1, NULL);
+    struct ev_ctx c = {si, txn, t_ms, now_ms, &d, dimset_get(si, &d), 0, 0, 0};
+    int rc = add(&c, SLOT_REQUESTS, "llm_requests_total", NULL, NULL, 1, NULL);
     const struct {
         const char *type;
         int64_t n;
@@ -496,17 +619,18 @@ int series_ingest_event(struct series_ingest *si, MDB_txn *txn, const struct sto
                {"reasoning", x->reasoning_tokens}};
     for (size_t i = 0; i < sizeof tok / sizeof tok[0] && rc == 0; i++)
         if (tok[i].n >= 0)
-            rc = add(&c, "llm_tokens_total", "type", tok[i].type, (double)tok[i].n, NULL);
+            rc = add(&c, SLOT_TOKENS + (int)i, "llm_tokens_total", "type", tok[i].type,
+                     (double)tok[i].n, NULL);
     if (rc == 0 && isfinite(e->cost_usd) && e->cost_usd >= 0)
-        rc = add(&c, "llm_cost_usd_total", NULL, NULL, e->cost_usd, NULL);
+        rc = add(&c, SLOT_COST, "llm_cost_usd_total", NULL, NULL, e->cost_usd, NULL);
     if (rc == 0 && x->has_latency && isfinite(e->latency_ms) && e->latency_ms >= 0)
-        rc = observe(&c, &hists[H_DURATION], e->latency_ms / 1000, NULL, NULL);
+        rc = observe(&c, 0, &hists[H_DURATION], e->latency_ms / 1000, NULL, NULL);
     if (rc == 0 && isfinite(x->ttft_ms) && x->ttft_ms >= 0)
-        rc = observe(&c, &hists[H_TTFT], x->ttft_ms / 1000, NULL, NULL);
+        rc = observe(&c, 1, &hists[H_TTFT], x->ttft_ms / 1000, NULL, NULL);
     if (rc == 0 && e->input_tokens >= 0)
-        rc = observe(&c, &hists[H_TOKENS], (double)e->input_tokens, "type", "input");
+        rc = observe(&c, 2, &hists[H_TOKENS], (double)e->input_tokens, "type", "input");
     if (rc == 0 && e->output_tokens >= 0)
-        rc = observe(&c, &hists[H_TOKENS], (double)e->output_tokens, "type", "output");
+        rc = observe(&c, 3, &hists[H_TOKENS], (double)e->output_tokens, "type", "output");
     if (c.late)
         metric_inc(si->late);
     if (c.future)

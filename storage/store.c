@@ -82,6 +82,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#define ZDICT_STATIC_LINKING_ONLY /* ZDICT_trainFromBuffer_fastCover */
 #include <zdict.h>
 #include <zstd.h>
 #include <zstd_errors.h>
@@ -609,6 +610,27 @@ static int record_encode(struct store *st, const struct store_event *e, MDB_val 
     return 0;
 }
 
+/* The order a batch is written in: by key (time, then id), then position in
+ * the batch. Events of several partitions arrive interleaved in time; in
+ * key order nearly all of them go to the end of the tree with MDB_APPEND,
+ * which fills pages instead of splitting them in half. */
+struct ord {
+    int64_t t;
+    const char *id;
+    size_t i;
+};
+
+static int ord_cmp(const void *pa, const void *pb)
+{
+    const struct ord *a = pa, *b = pb;
+    if (a->t != b->t)
+        return a->t < b->t ? -1 : 1;
+    int c = strcmp(a->id, b->id);
+    if (c)
+        return c;
+    return (a->i > b->i) - (a->i < b->i);
+}
+
 int store_append(struct store *st, const struct store_event *evs, size_t n,
                  const struct store_offset *offs, size_t noffs,
                  struct store_append_result *res)
@@ -647,6 +669,15 @@ int store_append_hook(struct store *st, const struct store_event *evs, size_t n,
         return 0;
     if (hook && n && !(stored = calloc(n, 1)))
         return STORE_ENOMEM;
+    struct ord *ord = n > 1 ? malloc(n * sizeof *ord) : NULL;
+    if (n > 1 && !ord) {
+        free(stored);
+        return STORE_ENOMEM;
+    }
+    for (size_t i = 0; i < n && ord; i++)
+        ord[i] = (struct ord){evs[i].time_us, evs[i].id, i};
+    if (ord)
+        qsort(ord, n, sizeof *ord, ord_cmp);
 
     pthread_mutex_lock(&st->wlock);
     pthread_rwlock_rdlock(&st->maplock);
@@ -667,7 +698,8 @@ int store_append_hook(struct store *st, const struct store_event *evs, size_t n,
         goto fail;
     }
 
-    for (size_t i = 0; i < n; i++) {
+    for (size_t j = 0; j < n; j++) {
+        size_t i = ord ? ord[j].i : j;
         const struct store_event *e = &evs[i];
         size_t idl = strlen(e->id);
         size_t kl = evkey_make(k, e->time_us, e->id, idl);
@@ -727,6 +759,7 @@ int store_append_hook(struct store *st, const struct store_event *evs, size_t n,
     pthread_rwlock_unlock(&st->maplock);
     pthread_mutex_unlock(&st->wlock);
     free(stored);
+    free(ord);
     if (res)
         *res = r;
     return 0;
@@ -739,6 +772,7 @@ fail:
     pthread_rwlock_unlock(&st->maplock);
     pthread_mutex_unlock(&st->wlock);
     free(stored);
+    free(ord);
     return rc;
 }
 
@@ -1107,7 +1141,14 @@ int store_train_dict(struct store *st, size_t sample_count)
         rc = STORE_ENOMEM;
         goto done;
     }
-    size_t dsize = ZDICT_trainFromBuffer(dict, dcap, samples, sizes, (unsigned)nsamples);
+    /* fastCover with fixed parameters: ZDICT_trainFromBuffer searches
+     * several segment sizes, about 5x the time for no better dictionary on
+     * llmtap's events (measured: 0.37 s vs 0.07 s for 4000 events, 321 vs
+     * 318 bytes per compressed event). */
+    ZDICT_fastCover_params_t fp = {.k = 400, .d = 8, .f = 20, .accel = 4, .splitPoint = 1.0};
+    fp.zParams.compressionLevel = st->level;
+    size_t dsize =
+        ZDICT_trainFromBuffer_fastCover(dict, dcap, samples, sizes, (unsigned)nsamples, fp);
     if (ZDICT_isError(dsize)) {
         rc = STORE_ETRAIN;
         goto done;
