@@ -320,31 +320,48 @@ static int append(struct ingest *g, const struct store_event *evs, size_t base, 
 
 static void series_extra_get(const cJSON *ev, char **at, struct series_event_extra *x)
 {
-    const cJSON *v;
     *x = (struct series_event_extra){.cached_input_tokens = -1, .cache_write_tokens = -1,
                                      .reasoning_tokens = -1, .ttft_ms = NAN};
-    v = cJSON_GetObjectItemCaseSensitive(ev, "env");
-    x->env = cJSON_IsString(v) ? arena_put(at, v->valuestring, 128) : NULL;
-    v = cJSON_GetObjectItemCaseSensitive(ev, "prompt_version");
-    x->prompt_version = cJSON_IsString(v) ? arena_put(at, v->valuestring, 128) : NULL;
-    v = cJSON_GetObjectItemCaseSensitive(ev, "latency_ms");
-    x->has_latency = cJSON_IsNumber(v);
-    v = cJSON_GetObjectItemCaseSensitive(ev, "ttft_ms");
-    if (cJSON_IsNumber(v))
-        x->ttft_ms = v->valuedouble;
-    v = cJSON_GetObjectItemCaseSensitive(ev, "error");
-    x->has_error = v && !cJSON_IsNull(v);
-    const cJSON *u = cJSON_GetObjectItemCaseSensitive(ev, "usage");
+    /* One pass over the members (a validated event has no duplicate names). */
+    const cJSON *u = NULL;
+    for (const cJSON *v = ev->child; v; v = v->next) {
+        const char *k = v->string ? v->string : "";
+        switch (k[0]) {
+        case 'e':
+            if (strcmp(k, "env") == 0 && cJSON_IsString(v))
+                x->env = arena_put(at, v->valuestring, 128);
+            else if (strcmp(k, "error") == 0)
+                x->has_error = !cJSON_IsNull(v);
+            break;
+        case 'p':
+            if (strcmp(k, "prompt_version") == 0 && cJSON_IsString(v))
+                x->prompt_version = arena_put(at, v->valuestring, 128);
+            break;
+        case 'l':
+            if (strcmp(k, "latency_ms") == 0)
+                x->has_latency = cJSON_IsNumber(v);
+            break;
+        case 't':
+            if (strcmp(k, "ttft_ms") == 0 && cJSON_IsNumber(v))
+                x->ttft_ms = v->valuedouble;
+            break;
+        case 'u':
+            if (strcmp(k, "usage") == 0)
+                u = v;
+            break;
+        }
+    }
     if (cJSON_IsObject(u)) {
-        v = cJSON_GetObjectItemCaseSensitive(u, "cached_input_tokens");
-        if (cJSON_IsNumber(v) && v->valuedouble >= 0)
-            x->cached_input_tokens = (int64_t)v->valuedouble;
-        v = cJSON_GetObjectItemCaseSensitive(u, "cache_write_tokens");
-        if (cJSON_IsNumber(v) && v->valuedouble >= 0)
-            x->cache_write_tokens = (int64_t)v->valuedouble;
-        v = cJSON_GetObjectItemCaseSensitive(u, "reasoning_tokens");
-        if (cJSON_IsNumber(v) && v->valuedouble >= 0)
-            x->reasoning_tokens = (int64_t)v->valuedouble;
+        for (const cJSON *v = u->child; v; v = v->next) {
+            if (!v->string || !cJSON_IsNumber(v) || !(v->valuedouble >= 0))
+                continue;
+            if (strcmp(v->string, "cached_input_tokens") == 0)
+                x->cached_input_tokens = (int64_t)v->valuedouble;
+            else if (strcmp(v->string, "cache_write_tokens") == 0)
+                x->cache_write_tokens = (int64_t)v->valuedouble;
+            else if (strcmp(v->string, "reasoning_tokens") == 0)
+                x->reasoning_tokens = (int64_t)v->valuedouble;
+        }
     }
 }
 
