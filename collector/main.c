@@ -86,6 +86,8 @@ static const struct config_setting settings[] = {
      "how far behind the collector's clock an event still counts in the time series"},
     {"series.raw_retention", NULL, CONFIG_DURATION, "7d", 3600000, 3650.0 * 86400000,
      "time series kept at 10-second resolution"},
+    {"series.downsample_after", NULL, CONFIG_DURATION, "1h", 600000, 30.0 * 86400000,
+     "age (after the end of a 12-hour span) at which 10-second data is downsampled to 5 minutes"},
     {"series.ds_retention", NULL, CONFIG_DURATION, "90d", 3600000, 3650.0 * 86400000,
      "time series kept at 5-minute resolution (at least series.raw_retention)"},
     {"series.labels", NULL, CONFIG_STRING,
@@ -558,6 +560,7 @@ int main(int argc, char **argv)
         .raw_retention_ms = config_int(cfg, "series.raw_retention"),
         .ds_retention_ms = config_int(cfg, "series.ds_retention"),
         .stale_ms = config_int(cfg, "series.staleness"),
+        .downsample_after_ms = config_int(cfg, "series.downsample_after"),
     };
     if (series_ingest_create(st, m, &sopts, (uint64_t)config_int(cfg, "series.max_per_metric"),
                              &si, err, sizeof err) != 0) {
