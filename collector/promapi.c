@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <strings.h>
 #include <lmdb.h>
 #include <math.h>
@@ -295,6 +296,15 @@ static void *qalloc(struct qctx *q, size_t n)
     return p;
 }
 
+/* series_sink.alloc: n promql_samples, freed with the query */
+static void *qalloc_samples(void *ud, size_t n)
+{
+    struct qctx *q = ud;
+    if (n > SIZE_MAX / sizeof(struct promql_sample))
+        return NULL;
+    return qalloc(q, n * sizeof(struct promql_sample));
+}
+
 static void qfree(struct qctx *q)
 {
     for (size_t i = 0; i < q->nallocs; i++)
@@ -448,6 +458,10 @@ static int src_select(void *ud, struct promql_select *sel, const struct promql_s
     }
     unsigned flags =
         (sel->step_ms >= DS_STEP_MS ? SERIES_READ_DS : SERIES_READ_AUTO) | SERIES_READ_FILL;
+    /* samples are decoded straight into the arrays handed to the evaluator */
+    const struct series_sink sink = {qalloc_samples, q, sizeof(struct promql_sample),
+                                     offsetof(struct promql_sample, t),
+                                     offsetof(struct promql_sample, v)};
     size_t k = 0;
     for (size_t i = 0; i < nids; i++) {
         struct series_label *sl = NULL;
@@ -457,21 +471,19 @@ static int src_select(void *ud, struct promql_select *sel, const struct promql_s
             continue;
         if (rc)
             break;
-        struct series_sample *ss = NULL;
+        void *ss = NULL;
         size_t ns = 0;
-        rc = series_read(q->db, q->txn, ids[i], sel->start_ms, sel->end_ms, flags, &ss, &ns);
+        rc = series_read_to(q->db, q->txn, ids[i], sel->start_ms, sel->end_ms, flags, &sink, &ss,
+                            &ns);
         if (rc == SERIES_ENOTFOUND) {
             free(sl);
             rc = 0;
             continue;
         }
-        if (rc) {
+        if (rc || ns == 0) {
             free(sl);
-            break;
-        }
-        if (ns == 0) {
-            free(sl);
-            free(ss);
+            if (rc)
+                break;
             continue;
         }
         /* labels: one block holding the array and the strings */
@@ -479,10 +491,8 @@ static int src_select(void *ud, struct promql_select *sel, const struct promql_s
         for (size_t j = 0; j < nl; j++)
             bytes += strlen(sl[j].name) + strlen(sl[j].value) + 2;
         struct promql_label *pl = qalloc(q, bytes);
-        struct promql_sample *ps = qalloc(q, ns * sizeof *ps);
-        if (!pl || !ps) {
+        if (!pl) {
             free(sl);
-            free(ss);
             rc = SERIES_ENOMEM;
             break;
         }
@@ -496,11 +506,8 @@ static int src_select(void *ud, struct promql_select *sel, const struct promql_s
             pl[j].value = (struct promql_str){w, b};
             w += b + 1;
         }
-        for (size_t j = 0; j < ns; j++)
-            ps[j] = (struct promql_sample){ss[j].t_ms, ss[j].v};
         free(sl);
-        free(ss);
-        ser[k++] = (struct promql_series){pl, nl, ps, ns};
+        ser[k++] = (struct promql_series){pl, nl, ss, ns};
     }
     free(ids);
     if (rc) {

@@ -957,6 +957,21 @@ static int eval_range_call(struct ev *ev, const struct promql_expr *e, size_t mi
         size_t lo = 0, hi = 0, k = 0;
         for (size_t j = 0; j < nsc; j++)
             pq_rewind(&sc[j]);
+        /* exact counters: count resets once, so that each step's window
+         * without one is O(1) instead of a walk */
+        uint32_t *resets = NULL;
+        bool no_resets = false;
+        if (exact && r->n < UINT32_MAX) {
+            size_t nres = 0;
+            for (size_t j = 1; j < r->n; j++)
+                nres += r->p[j].v < r->p[j - 1].v;
+            no_resets = nres == 0;
+            if (nres && (resets = pq_alloc(&c->heap, r->n * sizeof *resets)) != NULL) {
+                resets[0] = 0;
+                for (size_t j = 1; j < r->n; j++)
+                    resets[j] = resets[j - 1] + (r->p[j].v < r->p[j - 1].v);
+            }
+        }
         PQ_FOR_STEPS(&ev->st, ts)
         {
             size_t step = k++;
@@ -994,6 +1009,8 @@ static int eval_range_call(struct ev *ev, const struct promql_expr *e, size_t mi
                 .range_ms = w.range,
                 .ts = ts,
                 .exact = exact,
+                .resets = resets ? resets + lo : NULL,
+                .no_resets = no_resets,
             };
             if (exact && lo > 0 && r->p[lo - 1].t > from - lb)
                 win.pre = &r->p[lo - 1];
@@ -1011,6 +1028,7 @@ static int eval_range_call(struct ev *ev, const struct promql_expr *e, size_t mi
             if ((rc = pq_series_push(c, s, ts, v)))
                 return rc;
         }
+        pq_free(&c->heap, resets);
     }
     if (absent) {
         /* One series, 1 at the steps where no series had samples. */

@@ -95,7 +95,8 @@ static int extrapolated_rate(const struct pq_window *w, bool counter, bool rate,
 /* llmtap's exact counters: the counter's change between the window's
  * edges — the last sample in the window minus the baseline (the last
  * sample at or before the window's start, else the first in the window),
- * plus the value before each reset. */
+ * plus the value before each reset. O(1) when the window has no reset and
+ * the caller counted them (w->resets, w->no_resets). */
 static int exact_rate(const struct pq_window *w, bool rate, double *out)
 {
     const struct promql_sample *p = w->p;
@@ -110,6 +111,10 @@ static int exact_rate(const struct pq_window *w, bool rate, double *out)
         i = 1;
     }
     double result = p[n - 1].v - base;
+    /* Resets add the value before them, in order; without any in the
+     * window the walk would add nothing. */
+    if (w->no_resets || (w->resets && w->resets[n - 1] == w->resets[(ptrdiff_t)i - 1]))
+        i = n;
     for (; i < n; i++) {
         if (p[i].v < prev)
             result += prev;

@@ -33,6 +33,13 @@ struct pq_window {
      * within the lookback, or NULL */
     const struct promql_sample *pre;
     bool exact;
+    /* exact counters, optional: resets[i] (i from -1 when pre is set, else
+     * from 0, to n-1) is the number of resets (p[j].v < p[j-1].v) at the
+     * series' samples up to p[i], counted from any fixed origin, so that
+     * a window without resets costs O(1); no_resets says the whole series
+     * has none. Both unset: the window is walked. */
+    const uint32_t *resets;
+    bool no_resets;
 };
 
 /* Computes range-vector function id over w, with the function's scalar

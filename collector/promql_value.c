@@ -27,6 +27,7 @@
 
 #include "arena.h"
 #include "buf.h"
+#include "promql_fmt.h"
 #include "promql_lex.h"
 
 /* --- tracked heap -------------------------------------------------------- */
@@ -756,32 +757,25 @@ void promql_result_free(struct promql_result *r)
 
 /* --- formatting ---------------------------------------------------------- */
 
-/* The shortest decimal digits that read back to v (v finite, nonzero):
- * digits[0..*nd) and the decimal exponent of the first digit. Any decimal
- * of at most 15 significant digits reads back exactly (DBL_DIG), and no two
- * such decimals read back to the same double, so when the 15-digit
- * rounding of v reads back to v, it is — without its trailing zeros — the
- * shortest one; otherwise 16 digits, else 17 (correctly rounded, so the
- * closest, as Go picks). Subnormals, less precise, are searched from one
- * digit up. */
-static void shortest_digits(double v, char *digits, int *nd, int *exp10)
+void pq_format_value(struct buf *b, double v)
 {
-    char e[40];
-    /* subnormals have fewer significant bits: search from one digit */
-    for (int prec = fabs(v) < DBL_MIN ? 0 : 14; prec < 17; prec++) {
-        snprintf(e, sizeof e, "%.*e", prec, v);
-        if (prec == 16 || strtod(e, NULL) == v)
-            break;
+    char t[PQ_FMT_MAX];
+    buf_append(b, t, pq_fmt_value(t, v));
+}
+
+void pq_format_go_v(struct buf *b, double v)
+{
+    char t[PQ_FMT_MAX];
+    if (!isfinite(v) || v == 0) {
+        buf_append(b, t, pq_fmt_f(t, v));
+        return;
     }
-    const char *p = e + (*e == '-');
-    int n = 0;
-    for (; *p && *p != 'e'; p++)
-        if (*p >= '0' && *p <= '9')
-            digits[n++] = *p;
-    while (n > 1 && digits[n - 1] == '0')
-        n--;
-    *nd = n;
-    *exp10 = atoi(p + 1);
+    char d[24];
+    int nd, x;
+    pq_fmt_shortest(v, d, &nd, &x);
+    /* %v is strconv's 'g' with the shortest digits, which switches to an
+     * exponent below 1e-4 and from 1e+06 up. */
+    buf_append(b, t, x < -4 || x >= 6 ? pq_fmt_e(t, v) : pq_fmt_f(t, v));
 }
 
 static void put_uint(struct buf *b, uint64_t u)
@@ -792,89 +786,6 @@ static void put_uint(struct buf *b, uint64_t u)
         t[--n] = (char)('0' + u % 10);
     while (u /= 10);
     buf_append(b, t + n, sizeof t - n);
-}
-
-/* Go's 'e' format with the shortest precision: d.ddde±XX. */
-static void format_e(struct buf *b, double v)
-{
-    char d[24];
-    int nd, x;
-    shortest_digits(v, d, &nd, &x);
-    if (v < 0)
-        buf_puts(b, "-");
-    buf_append(b, d, 1);
-    if (nd > 1) {
-        buf_puts(b, ".");
-        buf_append(b, d + 1, (size_t)nd - 1);
-    }
-    buf_puts(b, x < 0 ? "e-" : "e+");
-    if (x > -10 && x < 10)
-        buf_puts(b, "0");
-    put_uint(b, (uint64_t)(x < 0 ? -x : x));
-}
-
-/* Go's 'f' format with the shortest precision (the same as
- * promql_format_float, faster: JSON writes many values). */
-static void format_f(struct buf *b, double v)
-{
-    if (isnan(v)) {
-        buf_puts(b, "NaN");
-        return;
-    }
-    if (isinf(v)) {
-        buf_puts(b, v > 0 ? "+Inf" : "-Inf");
-        return;
-    }
-    if (signbit(v))
-        buf_puts(b, "-");
-    double a = fabs(v);
-    if (a < 9007199254740992.0 && a == floor(a)) { /* integers: exact */
-        put_uint(b, (uint64_t)a);
-        return;
-    }
-    char d[24];
-    int nd, x;
-    shortest_digits(a, d, &nd, &x);
-    if (x >= nd - 1) {
-        buf_append(b, d, (size_t)nd);
-        for (int i = 0; i < x - nd + 1; i++)
-            buf_puts(b, "0");
-    } else if (x >= 0) {
-        buf_append(b, d, (size_t)x + 1);
-        buf_puts(b, ".");
-        buf_append(b, d + x + 1, (size_t)(nd - x - 1));
-    } else {
-        buf_puts(b, "0.");
-        for (int i = 0; i < -x - 1; i++)
-            buf_puts(b, "0");
-        buf_append(b, d, (size_t)nd);
-    }
-}
-
-void pq_format_value(struct buf *b, double v)
-{
-    double a = fabs(v);
-    if (isfinite(v) && a != 0 && (a < 1e-6 || a >= 1e21))
-        format_e(b, v);
-    else
-        format_f(b, v);
-}
-
-void pq_format_go_v(struct buf *b, double v)
-{
-    if (!isfinite(v) || v == 0) {
-        format_f(b, v);
-        return;
-    }
-    char d[24];
-    int nd, x;
-    shortest_digits(v, d, &nd, &x);
-    /* %v is strconv's 'g' with the shortest digits, which switches to an
-     * exponent below 1e-4 and from 1e+06 up. */
-    if (x < -4 || x >= 6)
-        format_e(b, v);
-    else
-        format_f(b, v);
 }
 
 void pq_json_time(struct buf *b, int64_t t)
@@ -891,12 +802,6 @@ void pq_json_time(struct buf *b, int64_t t)
     }
 }
 
-static void json_value(struct buf *b, double v)
-{
-    buf_puts(b, "\"");
-    pq_format_value(b, v);
-    buf_puts(b, "\"");
-}
 
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
 static size_t utf8_seq(const unsigned char *s, size_t n)
@@ -991,13 +896,39 @@ static void json_metric(struct buf *b, const struct promql_series *s)
     buf_puts(b, "}");
 }
 
-static void json_point(struct buf *b, const struct promql_sample *p)
+/* [t,"v"] (after a comma when asked), built in one buffer and appended
+ * once: a range query writes one per point. */
+static void json_point(struct buf *b, const struct promql_sample *p, bool comma)
 {
-    buf_puts(b, "[");
-    pq_json_time(b, p->t);
-    buf_puts(b, ",");
-    json_value(b, p->v);
-    buf_puts(b, "]");
+    char t[PQ_FMT_MAX + 40];
+    size_t n = 0;
+    if (comma)
+        t[n++] = ',';
+    uint64_t u = p->t < 0 ? (uint64_t)0 - (uint64_t)p->t : (uint64_t)p->t;
+    t[n++] = '[';
+    if (p->t < 0)
+        t[n++] = '-';
+    char d[24];
+    size_t k = sizeof d;
+    uint64_t sec = u / 1000;
+    do
+        d[--k] = (char)('0' + sec % 10);
+    while (sec /= 10);
+    memcpy(t + n, d + k, sizeof d - k);
+    n += sizeof d - k;
+    unsigned frac = (unsigned)(u % 1000);
+    if (frac) {
+        t[n++] = '.';
+        t[n++] = (char)('0' + frac / 100);
+        t[n++] = (char)('0' + frac / 10 % 10);
+        t[n++] = (char)('0' + frac % 10);
+    }
+    t[n++] = ',';
+    t[n++] = '"';
+    n += pq_fmt_value(t + n, p->v);
+    t[n++] = '"';
+    t[n++] = ']';
+    buf_append(b, t, n);
 }
 
 int promql_result_json(const struct promql_result *r, struct buf *out)
@@ -1006,7 +937,7 @@ int promql_result_json(const struct promql_result *r, struct buf *out)
     buf_puts(out, promql_type_name(r->type));
     buf_puts(out, "\",\"result\":");
     switch (r->type) {
-    case PROMQL_TYPE_SCALAR: json_point(out, &r->scalar); break;
+    case PROMQL_TYPE_SCALAR: json_point(out, &r->scalar, false); break;
     case PROMQL_TYPE_STRING:
         buf_puts(out, "[");
         pq_json_time(out, r->string_t);
@@ -1026,14 +957,11 @@ int promql_result_json(const struct promql_result *r, struct buf *out)
             if (r->type == PROMQL_TYPE_VECTOR) {
                 buf_puts(out, ",\"value\":");
                 if (s->n)
-                    json_point(out, &s->samples[0]);
+                    json_point(out, &s->samples[0], false);
             } else if (s->n) {
                 buf_puts(out, ",\"values\":[");
-                for (size_t j = 0; j < s->n; j++) {
-                    if (j)
-                        buf_puts(out, ",");
-                    json_point(out, &s->samples[j]);
-                }
+                for (size_t j = 0; j < s->n; j++)
+                    json_point(out, &s->samples[j], j > 0);
                 buf_puts(out, "]");
             }
             buf_puts(out, "}");

@@ -340,35 +340,57 @@ int sblock_enc_load(struct sblock_enc *e, const uint8_t *p, size_t len, uint32_t
 
 /* ---- decoder ------------------------------------------------------------ */
 
+/* The 64 bits of the stream from byte i on, most significant first; bytes
+ * past the end read as zeros. */
+static inline uint64_t br_word(const struct sblock_dec *d, size_t i)
+{
+    uint64_t w = 0;
+    if (d->len - i >= 8) {
+        memcpy(&w, d->p + i, sizeof w);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        w = __builtin_bswap64(w);
+#endif
+        return w;
+    }
+    for (size_t k = 0; k < 8; k++)
+        w = w << 8 | (i + k < d->len ? d->p[i + k] : 0);
+    return w;
+}
+
+/* The next n bits (n <= 64), most significant first. */
 static int br_get(struct sblock_dec *d, unsigned n, uint64_t *out)
 {
     if (d->nbits - d->bitpos < n)
         return SBLOCK_ECORRUPT;
-    uint64_t v = 0;
-    while (n) {
-        unsigned off = (unsigned)(d->bitpos & 7), room = 8 - off;
-        unsigned take = n < room ? n : room;
-        unsigned chunk = ((unsigned)d->p[d->bitpos >> 3] >> (room - take)) & ((1u << take) - 1);
-        v = (v << take) | chunk;
-        d->bitpos += take;
-        n -= take;
+    if (n == 0) {
+        *out = 0;
+        return 0;
     }
-    *out = v;
+    uint64_t v = 0;
+    if (n > 56) { /* more than one word's reach from any bit offset */
+        unsigned hi = n - 32;
+        v = (br_word(d, (size_t)(d->bitpos >> 3)) << (d->bitpos & 7)) >> (64 - hi);
+        d->bitpos += hi;
+        n = 32;
+    }
+    uint64_t w = br_word(d, (size_t)(d->bitpos >> 3)) << (d->bitpos & 7);
+    *out = (v << n) | (w >> (64 - n));
+    d->bitpos += n;
     return 0;
 }
 
-/* Counts leading 1 bits, up to max (consuming the terminating 0 if any). */
+/* Counts leading 1 bits, up to max (<= 8; consuming the terminating 0 if
+ * any). */
 static int br_ones(struct sblock_dec *d, unsigned max, unsigned *ones)
 {
-    uint64_t b;
-    unsigned n = 0;
-    while (n < max) {
-        if (br_get(d, 1, &b))
-            return SBLOCK_ECORRUPT;
-        if (!b)
-            break;
-        n++;
-    }
+    uint64_t w = br_word(d, (size_t)(d->bitpos >> 3)) << (d->bitpos & 7);
+    unsigned n = ~w ? (unsigned)__builtin_clzll(~w) : 64;
+    unsigned used = n < max ? n + 1 : max;
+    if (n > max)
+        n = max;
+    if (d->nbits - d->bitpos < used)
+        return SBLOCK_ECORRUPT;
+    d->bitpos += used;
     *ones = n;
     return 0;
 }

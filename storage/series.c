@@ -1,9 +1,11 @@
 /*
  * series.c — the time series store: the per-series head of open buckets,
- * compressed blocks at two resolutions, downsampling, retention and the
- * readers. API and rules: series.h. On-disk format: docs/storage.md
- * ("Series"). Parts: sblock.c (block codec), srules.c (head record, baseline
- * and downsampling rules), sindex.c (labels, interning, postings).
+ * compressed blocks at two resolutions, downsampling, retention, and what
+ * readers ask of the index. API and rules: series.h. On-disk format:
+ * docs/storage.md ("Series"). Parts: sblock.c (block codec), srules.c (head
+ * record, baseline and downsampling rules), sindex.c (labels, interning,
+ * postings), series_read.c (reading samples; series_int.h is what they
+ * share).
  *
  * DESIGN
  *
@@ -57,85 +59,25 @@
  */
 #include "series.h"
 
-#include "sblock.h"
-#include "sindex.h"
-#include "srules.h"
+#include "series_int.h"
 
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define NONE      SRULES_NONE
-#define T_MAX     SRULES_T_MAX
-#define floor_div srules_floor_div
-#define ceil_div  srules_ceil_div
-
-static const char KEY_VERSION[] = "format_version";
-static const char KEY_GRID[] = "grid";
-static const char KEY_NEXT_ID[] = "next_id";
-static const char KEY_SEALED[] = "sealed_to";
-static const char KEY_NOW[] = "now";
-static const char KEY_RAW_FROM[] = "raw_from";
-static const char KEY_DS_FROM[] = "ds_from";
-static const char KEY_DS_DONE[] = "ds_done";
-static const char KEY_DS_NEXT[] = "ds_next";
-
-struct head {
-    int64_t first_s, last_s; /* sigma of the first / last sealed sample; NONE */
-    double last_v;
-    int64_t open_k; /* block of the open encoder; NONE */
-    struct sblock_enc enc;
-    struct srules_pend *pend; /* open buckets, ascending */
-    uint32_t npend, cpend;
-    uint8_t dirty;
-};
-
-struct series_db {
-    struct sindex ix;
-    MDB_dbi meta, heads_db, raw, ds;
-    int64_t R, span, DS, dspan, N, NDS;
-    int64_t late, future, ds_after, raw_ret, ds_ret, stale;
-
-    /* writer state */
-    int need_reload;
-    struct head **heads; /* by id; NULL for ids never used or deleted */
-    uint64_t next_id, cheads;
-    int64_t sealed_to; /* buckets < sealed_to are sealed; NONE before the first flush */
-    int64_t now_ms;    /* the latest now given to series_flush; NONE */
-    uint64_t *dirty;
-    size_t ndirty, cdirty;
-    uint8_t *wbuf;
-    size_t wcap;
-    struct sblock_enc dsenc;
-    uint64_t gc_next;
-};
+const char SERIES_KEY_VERSION[] = "format_version";
+const char SERIES_KEY_GRID[] = "grid";
+const char SERIES_KEY_NEXT_ID[] = "next_id";
+const char SERIES_KEY_SEALED[] = "sealed_to";
+const char SERIES_KEY_NOW[] = "now";
+const char SERIES_KEY_RAW_FROM[] = "raw_from";
+const char SERIES_KEY_DS_FROM[] = "ds_from";
+const char SERIES_KEY_DS_DONE[] = "ds_done";
+const char SERIES_KEY_DS_NEXT[] = "ds_next";
 
 /* ---- small helpers ------------------------------------------------------ */
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (56 - 8 * i));
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static int64_t min64(int64_t a, int64_t b)
-{
-    return a < b ? a : b;
-}
-
-static int64_t max64(int64_t a, int64_t b)
-{
-    return a > b ? a : b;
-}
 
 static int sb_err(int rc)
 {
@@ -160,7 +102,7 @@ static int wbuf_reserve(struct series_db *s, size_t n)
 }
 
 /* Grows *p (of *cap elements of size sz) to hold at least n. */
-static int grow(void **p, size_t *cap, size_t n, size_t sz)
+int series_i_grow(void **p, size_t *cap, size_t n, size_t sz)
 {
     if (n <= *cap)
         return 0;
@@ -195,7 +137,7 @@ const char *series_strerror(int rc)
 
 /* ---- meta --------------------------------------------------------------- */
 
-static int meta_get(struct series_db *s, MDB_txn *txn, const char *name, int64_t *v)
+int series_i_meta_get(struct series_db *s, MDB_txn *txn, const char *name, int64_t *v)
 {
     MDB_val k = {strlen(name), (void *)name}, d;
     int rc = mdb_get(txn, s->meta, &k, &d);
@@ -223,7 +165,7 @@ static int meta_put(struct series_db *s, MDB_txn *txn, const char *name, int64_t
 
 /* Reads the head record of id. An id without one (no samples yet) gives an
  * empty head; SERIES_ENOTFOUND when the id does not exist at all. */
-static int head_get(struct series_db *s, MDB_txn *txn, uint64_t id, struct srules_head *h)
+int series_i_head_get(struct series_db *s, MDB_txn *txn, uint64_t id, struct srules_head *h)
 {
     uint8_t k[8];
     put_be64(k, id);
@@ -289,7 +231,7 @@ static int mark_dirty(struct series_db *s, uint64_t id, struct head *h)
     if (h->dirty)
         return 0;
     void *p = s->dirty;
-    int rc = grow(&p, &s->cdirty, s->ndirty + 1, sizeof *s->dirty);
+    int rc = series_i_grow(&p, &s->cdirty, s->ndirty + 1, sizeof *s->dirty);
     if (rc)
         return rc;
     s->dirty = p;
@@ -307,9 +249,9 @@ static int state_load(struct series_db *s, MDB_txn *txn)
 
     state_free(s);
     s->need_reload = 1;
-    if ((rc = meta_get(s, txn, KEY_NEXT_ID, &next)) ||
-        (rc = meta_get(s, txn, KEY_SEALED, &sealed)) ||
-        (rc = meta_get(s, txn, KEY_NOW, &s->now_ms)))
+    if ((rc = series_i_meta_get(s, txn, SERIES_KEY_NEXT_ID, &next)) ||
+        (rc = series_i_meta_get(s, txn, SERIES_KEY_SEALED, &sealed)) ||
+        (rc = series_i_meta_get(s, txn, SERIES_KEY_NOW, &s->now_ms)))
         return rc;
     if (next == NONE)
         next = 1;
@@ -428,7 +370,7 @@ int series_open(MDB_txn *txn, const struct series_opts *opts, struct series_db *
     /* The version first: another version is refused before anything else
      * is created. MDB_CREATE in a read-only transaction opens what exists
      * and fails with EACCES on what does not. */
-    MDB_val key = {sizeof KEY_VERSION - 1, (void *)KEY_VERSION}, val;
+    MDB_val key = {sizeof SERIES_KEY_VERSION - 1, (void *)SERIES_KEY_VERSION}, val;
     if ((rc = mdb_dbi_open(txn, "series_meta", MDB_CREATE, &s->meta)) != 0)
         goto fail;
     int fresh = (rc = mdb_get(txn, s->meta, &key, &val)) == MDB_NOTFOUND;
@@ -471,15 +413,15 @@ int series_open(MDB_txn *txn, const struct series_opts *opts, struct series_db *
         put_be64(grid + 8, (uint64_t)s->span);
         put_be64(grid + 16, (uint64_t)s->DS);
         put_be64(grid + 24, (uint64_t)s->dspan);
-        key.mv_size = sizeof KEY_GRID - 1;
-        key.mv_data = (void *)KEY_GRID;
+        key.mv_size = sizeof SERIES_KEY_GRID - 1;
+        key.mv_data = (void *)SERIES_KEY_GRID;
         val.mv_size = sizeof grid;
         val.mv_data = grid;
         if ((rc = mdb_put(txn, s->meta, &key, &val, 0)) != 0)
             goto fail;
     } else { /* the stored grid wins; a different explicit one is an error */
-        key.mv_size = sizeof KEY_GRID - 1;
-        key.mv_data = (void *)KEY_GRID;
+        key.mv_size = sizeof SERIES_KEY_GRID - 1;
+        key.mv_data = (void *)SERIES_KEY_GRID;
         if ((rc = mdb_get(txn, s->meta, &key, &val)) != 0 || val.mv_size != 32) {
             rc = rc && rc != MDB_NOTFOUND ? rc : SERIES_ECORRUPT;
             goto fail;
@@ -563,7 +505,7 @@ int series_id(struct series_db *s, MDB_txn *txn, const struct series_label *labe
     if (heads_grow(s, nid + 1) || !(h = head_new()))
         return SERIES_ENOMEM;
     if ((rc = sindex_put(&s->ix, txn, key, kl, nid)) != 0 ||
-        (rc = meta_put(s, txn, KEY_NEXT_ID, (int64_t)nid + 1)) != 0)
+        (rc = meta_put(s, txn, SERIES_KEY_NEXT_ID, (int64_t)nid + 1)) != 0)
         goto fail;
     s->heads[nid] = h;
     s->next_id = nid + 1;
@@ -604,7 +546,7 @@ int series_add(struct series_db *s, uint64_t id, int64_t t_ms, double delta, int
     } else {
         size_t cap = h->cpend;
         void *p = h->pend;
-        if (grow(&p, &cap, (size_t)h->npend + 1, sizeof *h->pend))
+        if (series_i_grow(&p, &cap, (size_t)h->npend + 1, sizeof *h->pend))
             return SERIES_ENOMEM;
         h->pend = p;
         h->cpend = (uint32_t)cap;
@@ -746,7 +688,7 @@ int series_flush(struct series_db *s, MDB_txn *txn, int64_t now_ms)
             if (changed && (rc = mark_dirty(s, id, h)) != 0)
                 goto fail;
         }
-        if ((rc = meta_put(s, txn, KEY_SEALED, ns)) != 0)
+        if ((rc = meta_put(s, txn, SERIES_KEY_SEALED, ns)) != 0)
             goto fail;
     }
     if (s->ndirty > 1) /* key order: fewer pages touched */
@@ -772,7 +714,7 @@ int series_flush(struct series_db *s, MDB_txn *txn, int64_t now_ms)
     s->ndirty = 0;
     if (s->now_ms == NONE || now_ms > s->now_ms) {
         s->now_ms = now_ms;
-        if ((rc = meta_put(s, txn, KEY_NOW, now_ms)) != 0)
+        if ((rc = meta_put(s, txn, SERIES_KEY_NOW, now_ms)) != 0)
             goto fail;
     }
     return 0;
@@ -785,8 +727,8 @@ fail:
 
 /* Starts m for ds span D of series id, emitting to emit(ud): did the
  * span before end with a point at D? */
-static int ds_start(struct series_db *s, MDB_txn *txn, uint64_t id, int64_t D, struct srules_ds *m,
-                    int (*emit)(void *ud, int64_t g, double v), void *ud)
+int series_i_ds_start(struct series_db *s, MDB_txn *txn, uint64_t id, int64_t D,
+                      struct srules_ds *m, int (*emit)(void *ud, int64_t g, double v), void *ud)
 {
     uint8_t k[16];
     struct sblock_dec d;
@@ -861,7 +803,8 @@ int series_downsample(struct series_db *s, MDB_txn *txn, int64_t now_ms, size_t 
     M = (size_t)(s->dspan / s->span);
     if (M > DS_MAX_SPANS)
         return SERIES_EINVAL;
-    if ((rc = meta_get(s, txn, KEY_DS_DONE, &done)) || (rc = meta_get(s, txn, KEY_DS_NEXT, &next)))
+    if ((rc = series_i_meta_get(s, txn, SERIES_KEY_DS_DONE, &done)) ||
+        (rc = series_i_meta_get(s, txn, SERIES_KEY_DS_NEXT, &next)))
         return rc;
     if (done == NONE) {
         MDB_cursor *c;
@@ -924,7 +867,7 @@ int series_downsample(struct series_db *s, MDB_txn *txn, int64_t now_ms, size_t 
             }
             struct dsw_ctx c = {s, D};
             struct srules_ds m;
-            if ((rc = ds_start(s, txn, id, D, &m, dsw_emit, &c)) != 0)
+            if ((rc = series_i_ds_start(s, txn, id, D, &m, dsw_emit, &c)) != 0)
                 goto fail;
             sblock_enc_reset(&s->dsenc);
             for (size_t j = 0; j < M; j++) {
@@ -957,8 +900,8 @@ int series_downsample(struct series_db *s, MDB_txn *txn, int64_t now_ms, size_t 
         }
     }
 out:
-    if ((rc = meta_put(s, txn, KEY_DS_DONE, done)) != 0 ||
-        (rc = meta_put(s, txn, KEY_DS_NEXT, next)) != 0)
+    if ((rc = meta_put(s, txn, SERIES_KEY_DS_DONE, done)) != 0 ||
+        (rc = meta_put(s, txn, SERIES_KEY_DS_NEXT, next)) != 0)
         goto fail;
     for (size_t j = 0; j < M; j++)
         mdb_cursor_close(cur[j]);
@@ -1036,23 +979,23 @@ int series_retention(struct series_db *s, MDB_txn *txn, int64_t now_ms, size_t m
         return SERIES_EINVAL;
     if (s->need_reload)
         return SERIES_ERELOAD;
-    if ((rc = meta_get(s, txn, KEY_RAW_FROM, &raw_from)) ||
-        (rc = meta_get(s, txn, KEY_DS_FROM, &ds_from)) ||
-        (rc = meta_get(s, txn, KEY_DS_DONE, &done)))
+    if ((rc = series_i_meta_get(s, txn, SERIES_KEY_RAW_FROM, &raw_from)) ||
+        (rc = series_i_meta_get(s, txn, SERIES_KEY_DS_FROM, &ds_from)) ||
+        (rc = series_i_meta_get(s, txn, SERIES_KEY_DS_DONE, &done)))
         return rc;
     /* Raise the cut-offs first (readers filter by them), then delete. */
     if (done != NONE) {
         int64_t cut = min64(floor_div(now_ms - s->raw_ret, s->span) * s->span, done);
         if (raw_from == NONE || cut > raw_from) {
             raw_from = cut;
-            if ((rc = meta_put(s, txn, KEY_RAW_FROM, raw_from)) != 0)
+            if ((rc = meta_put(s, txn, SERIES_KEY_RAW_FROM, raw_from)) != 0)
                 goto fail;
         }
     }
     int64_t dcut = floor_div(now_ms - s->ds_ret, s->dspan) * s->dspan;
     if (dcut > 0 && (ds_from == NONE || dcut > ds_from)) {
         ds_from = dcut;
-        if ((rc = meta_put(s, txn, KEY_DS_FROM, ds_from)) != 0)
+        if ((rc = meta_put(s, txn, SERIES_KEY_DS_FROM, ds_from)) != 0)
             goto fail;
     }
     if (raw_from != NONE &&
@@ -1086,292 +1029,13 @@ fail:
     return rc;
 }
 
-/* ---- reading samples ---------------------------------------------------- */
-
-struct rsample {
-    int64_t t, step;
-    double v;
-};
-
-struct rvec {
-    struct rsample *v;
-    size_t n, cap;
-};
-
-static int rvec_push(struct rvec *r, int64_t t, double v, int64_t step)
-{
-    if (r->n == r->cap) {
-        void *p = r->v;
-        if (grow(&p, &r->cap, r->n + 1, sizeof *r->v))
-            return SERIES_ENOMEM;
-        r->v = p;
-    }
-    r->v[r->n++] = (struct rsample){t, step, v};
-    return 0;
-}
-
-/* Calls fn for every base sample of series id in blocks kfrom..kto (sealed
- * blocks, the open block, then open buckets), in time order. */
-struct rawfn {
-    int (*fn)(void *ud, int64_t t, double v, int64_t k);
-    void *ud;
-    struct series_db *s;
-    int64_t kfrom, kto;
-};
-
-static int raw_block(struct rawfn *f, int64_t k, const void *p, size_t len)
-{
-    struct sblock_dec d;
-    uint32_t u;
-    double v;
-    int rc;
-    if (sblock_dec_init(&d, p, len, (uint32_t)f->s->N))
-        return SERIES_ECORRUPT;
-    while ((rc = sblock_dec_next(&d, &u, &v)) == 1)
-        if ((rc = f->fn(f->ud, (k * f->s->N + (int64_t)u) * f->s->R, v, k)) != 0)
-            return rc;
-    return rc ? SERIES_ECORRUPT : 0;
-}
-
-static int raw_pend_emit(void *ud, int64_t k, int64_t sigma, double v)
-{
-    struct rawfn *f = ud;
-    if (k < f->kfrom || k > f->kto)
-        return 0;
-    return f->fn(f->ud, sigma * f->s->R, v, k);
-}
-
-static int raw_walk(struct series_db *s, MDB_txn *txn, uint64_t id, const struct srules_head *h,
-                    int64_t kfrom, int64_t kto, struct rawfn *f)
-{
-    int64_t first, last;
-    int rc;
-    srules_head_bounds(h, &first, &last);
-    if (first == NONE)
-        return 0;
-    f->s = s;
-    f->kfrom = kfrom = max64(kfrom, floor_div(first - 1, s->N));
-    f->kto = kto = min64(kto, floor_div(last, s->N));
-    int64_t kdb_to = h->open_k != NONE ? min64(kto, h->open_k - 1) : kto;
-    for (int64_t k = max64(kfrom, 0); k <= kdb_to; k++) {
-        uint8_t key[16];
-        put_be64(key, (uint64_t)(k * s->span));
-        put_be64(key + 8, id);
-        MDB_val kv = {16, key}, val;
-        rc = mdb_get(txn, s->raw, &kv, &val);
-        if (rc == MDB_NOTFOUND)
-            continue;
-        if (rc || (rc = raw_block(f, k, val.mv_data, val.mv_size)) != 0)
-            return rc;
-    }
-    if (h->open_k != NONE && h->open_k >= kfrom && h->open_k <= kto &&
-        (rc = raw_block(f, h->open_k, h->open_p, h->open_len)) != 0)
-        return rc;
-    if (h->npend) {
-        int64_t ls = h->last_s;
-        double lv = h->last_v;
-        return srules_walk(s->N, h->pend, h->npend, INT64_MAX, &ls, &lv, raw_pend_emit, f, NULL);
-    }
-    return 0;
-}
-
-struct range_ctx {
-    struct rvec *out;
-    int64_t lo, hi, step;
-};
-
-static int range_add(void *ud, int64_t t, double v, int64_t k)
-{
-    struct range_ctx *c = ud;
-    (void)k;
-    return t >= c->lo && t <= c->hi ? rvec_push(c->out, t, v, c->step) : 0;
-}
-
-/* Base samples with lo <= t <= hi and t > raw_from. */
-static int read_raw(struct series_db *s, MDB_txn *txn, uint64_t id, const struct srules_head *h,
-                    int64_t lo, int64_t hi, int64_t raw_from, struct rvec *out)
-{
-    if (raw_from != NONE)
-        lo = max64(lo, raw_from + 1);
-    if (lo > hi)
-        return 0;
-    struct range_ctx c = {out, lo, hi, s->R};
-    struct rawfn f = {range_add, &c, s, 0, 0};
-    int64_t lo_s = ceil_div(lo, s->R), hi_s = floor_div(hi, s->R);
-    return raw_walk(s, txn, id, h, floor_div(lo_s - 1, s->N), floor_div(hi_s, s->N), &f);
-}
-
-/* Stored downsampled points with lo <= t <= hi, t > ds_from, in spans < done. */
-static int read_ds_stored(struct series_db *s, MDB_txn *txn, uint64_t id,
-                          const struct srules_head *h, int64_t lo, int64_t hi, int64_t ds_from,
-                          int64_t done, struct rvec *out)
-{
-    int64_t first, last;
-    srules_head_bounds(h, &first, &last);
-    if (ds_from != NONE)
-        lo = max64(lo, ds_from + 1);
-    if (first == NONE || done == NONE || lo > hi)
-        return 0;
-    int64_t dfrom = max64(floor_div(lo - 1, s->dspan), floor_div(first * s->R - 1, s->dspan));
-    int64_t dto = min64(min64(floor_div(hi, s->dspan), floor_div(last * s->R, s->dspan)),
-                        done / s->dspan - 1);
-    for (int64_t d = max64(dfrom, 0); d <= dto; d++) {
-        uint8_t key[16];
-        struct sblock_dec dec;
-        uint32_t u;
-        double v;
-        int rc;
-        put_be64(key, (uint64_t)(d * s->dspan));
-        put_be64(key + 8, id);
-        MDB_val kv = {16, key}, val;
-        rc = mdb_get(txn, s->ds, &kv, &val);
-        if (rc == MDB_NOTFOUND)
-            continue;
-        if (rc)
-            return rc;
-        if (sblock_dec_init(&dec, val.mv_data, val.mv_size, (uint32_t)s->NDS))
-            return SERIES_ECORRUPT;
-        while ((rc = sblock_dec_next(&dec, &u, &v)) == 1) {
-            int64_t t = d * s->dspan + (int64_t)u * s->DS;
-            if (t >= lo && t <= hi && (rc = rvec_push(out, t, v, s->DS)) != 0)
-                return rc;
-        }
-        if (rc)
-            return SERIES_ECORRUPT;
-    }
-    return 0;
-}
-
-struct fly_ctx {
-    struct series_db *s;
-    struct srules_ds m;
-    struct range_ctx rc;
-};
-
-static int fly_push(void *ud, int64_t t, double v, int64_t k)
-{
-    struct fly_ctx *c = ud;
-    return srules_ds_push(&c->m, t, v, floor_div(k * c->s->span, c->s->dspan) * c->s->dspan);
-}
-
-static int fly_emit(void *ud, int64_t g, double v)
-{
-    struct fly_ctx *c = ud;
-    return range_add(&c->rc, g * c->s->DS, v, 0);
-}
-
-/* Downsampled points: stored spans, then spans from `done` on computed from
- * the base data exactly as series_downsample will store them. */
-static int read_ds(struct series_db *s, MDB_txn *txn, uint64_t id, const struct srules_head *h,
-                   int64_t lo, int64_t hi, int64_t ds_from, int64_t done, struct rvec *out)
-{
-    int64_t first, last;
-    int rc;
-    if ((rc = read_ds_stored(s, txn, id, h, lo, hi, ds_from, done, out)) != 0)
-        return rc;
-    srules_head_bounds(h, &first, &last);
-    if (first == NONE || hi < done)
-        return 0;
-    struct fly_ctx c = {.s = s,
-                        .rc = {out, max64(lo, ds_from == NONE ? lo : ds_from + 1), hi, s->DS}};
-    int64_t A = done != NONE ? done : floor_div(first * s->R - 1, s->dspan) * s->dspan;
-    A = max64(A, 0);
-    if ((rc = ds_start(s, txn, id, A, &c.m, fly_emit, &c)) != 0)
-        return rc;
-    struct rawfn f = {fly_push, &c, s, 0, 0};
-    if ((rc = raw_walk(s, txn, id, h, A / s->span, floor_div(hi, s->span), &f)) != 0)
-        return rc;
-    return srules_ds_finish(&c.m);
-}
-
-int series_read(struct series_db *s, MDB_txn *txn, uint64_t id, int64_t start_ms, int64_t end_ms,
-                unsigned flags, struct series_sample **out, size_t *n)
-{
-    struct rvec r = {0};
-    struct srules_head h;
-    int64_t raw_from, ds_from, done, now;
-    unsigned mode = flags & 0xf;
-    int fill = !!(flags & SERIES_READ_FILL);
-    int rc;
-
-    if (out)
-        *out = NULL;
-    if (n)
-        *n = 0;
-    if (!s || !txn || !out || !n || mode > SERIES_READ_DS || (flags & ~0x1fu))
-        return SERIES_EINVAL;
-    if (start_ms > end_ms)
-        return 0;
-    if ((rc = meta_get(s, txn, KEY_RAW_FROM, &raw_from)) ||
-        (rc = meta_get(s, txn, KEY_DS_FROM, &ds_from)) ||
-        (rc = meta_get(s, txn, KEY_DS_DONE, &done)) || (rc = meta_get(s, txn, KEY_NOW, &now)))
-        return rc;
-    if ((rc = head_get(s, txn, id, &h)) != 0)
-        return rc;
-    int64_t lo = max64(start_ms, 0), hi = min64(end_ms, T_MAX);
-    if (fill) /* a value held from before the range fills its start */
-        lo = max64(lo - s->stale, 0);
-    if (mode == SERIES_READ_RAW || (mode == SERIES_READ_AUTO && raw_from == NONE)) {
-        rc = read_raw(s, txn, id, &h, lo, hi, raw_from, &r);
-    } else if (mode == SERIES_READ_DS) {
-        rc = read_ds(s, txn, id, &h, lo, hi, ds_from, done, &r);
-    } else { /* downsampled up to raw_from (<= done), base data after */
-        rc = read_ds_stored(s, txn, id, &h, lo, min64(hi, raw_from), ds_from, done, &r);
-        if (rc == 0)
-            rc = read_raw(s, txn, id, &h, lo, hi, raw_from, &r);
-    }
-    srules_head_free(&h);
-    if (rc)
-        goto done;
-
-    /* Copy out, filling held values on the grid when asked. */
-    size_t cap = r.n, k = 0;
-    lo = max64(start_ms, 0);
-    struct series_sample *o = NULL;
-    for (int pass = 0; pass < 2; pass++) {
-        k = 0;
-        for (size_t i = 0; i < r.n; i++) {
-            const struct rsample *x = &r.v[i];
-            if (x->t >= lo) {
-                if (pass)
-                    o[k] = (struct series_sample){x->t, x->v};
-                k++;
-            }
-            if (!fill)
-                continue;
-            int64_t next = i + 1 < r.n ? r.v[i + 1].t : INT64_MAX;
-            int64_t stop = min64(min64(next - 1, hi), min64(x->t + s->stale, now));
-            int64_t t = x->t + x->step * max64(1, ceil_div(lo - x->t, x->step));
-            for (; t <= stop; t += x->step) {
-                if (pass)
-                    o[k] = (struct series_sample){t, x->v};
-                k++;
-            }
-        }
-        if (pass == 0) {
-            cap = k;
-            if (!cap)
-                break;
-            if (!(o = malloc(cap * sizeof *o))) {
-                rc = SERIES_ENOMEM;
-                goto done;
-            }
-        }
-    }
-    *out = o;
-    *n = cap ? k : 0;
-done:
-    free(r.v);
-    return rc;
-}
-
 int series_info(struct series_db *s, MDB_txn *txn, uint64_t id, struct series_info *out)
 {
     struct srules_head h;
     int64_t first, last;
     if (!s || !txn || !out)
         return SERIES_EINVAL;
-    int rc = head_get(s, txn, id, &h);
+    int rc = series_i_head_get(s, txn, id, &h);
     if (rc)
         return rc;
     srules_head_bounds(&h, &first, &last);
@@ -1397,7 +1061,7 @@ static int ids_in_range(struct series_db *s, MDB_txn *txn, struct sindex_ids *id
     for (size_t i = 0; i < ids->n; i++) {
         struct srules_head h;
         int64_t first, last;
-        int rc = head_get(s, txn, ids->v[i], &h);
+        int rc = series_i_head_get(s, txn, ids->v[i], &h);
         if (rc)
             return rc;
         srules_head_bounds(&h, &first, &last);
@@ -1564,10 +1228,10 @@ int series_stats(struct series_db *s, MDB_txn *txn, struct series_stats *out)
         if ((rc = db_pages(txn, all[i], &out->page_bytes)) != 0)
             return rc;
     int64_t sealed;
-    if ((rc = meta_get(s, txn, KEY_SEALED, &sealed)) ||
-        (rc = meta_get(s, txn, KEY_RAW_FROM, &out->raw_from_ms)) ||
-        (rc = meta_get(s, txn, KEY_DS_FROM, &out->ds_from_ms)) ||
-        (rc = meta_get(s, txn, KEY_DS_DONE, &out->ds_done_ms)))
+    if ((rc = series_i_meta_get(s, txn, SERIES_KEY_SEALED, &sealed)) ||
+        (rc = series_i_meta_get(s, txn, SERIES_KEY_RAW_FROM, &out->raw_from_ms)) ||
+        (rc = series_i_meta_get(s, txn, SERIES_KEY_DS_FROM, &out->ds_from_ms)) ||
+        (rc = series_i_meta_get(s, txn, SERIES_KEY_DS_DONE, &out->ds_done_ms)))
         return rc;
     out->sealed_to_ms = sealed == NONE ? NONE : sealed * s->R;
     return 0;

@@ -266,6 +266,22 @@ enum {
 int series_read(struct series_db *s, MDB_txn *txn, uint64_t id, int64_t start_ms, int64_t end_ms,
                 unsigned flags, struct series_sample **out, size_t *n);
 
+/* Where series_read_to writes: alloc(ud, n) returns room for n samples of
+ * `stride` bytes (NULL: SERIES_ENOMEM); each sample's time (int64_t) is
+ * written at t_off and its value (double) at v_off with memcpy, so the
+ * caller's own struct type is read back without a copy. The memory is
+ * the caller's (also on error). */
+struct series_sink {
+    void *(*alloc)(void *ud, size_t n);
+    void *ud;
+    size_t stride, t_off, v_off;
+};
+/* series_read into the caller's memory: *out = what sink->alloc returned
+ * (NULL when *n is 0: alloc is not called). */
+int series_read_to(struct series_db *s, MDB_txn *txn, uint64_t id, int64_t start_ms,
+                   int64_t end_ms, unsigned flags, const struct series_sink *sink, void **out,
+                   size_t *n);
+
 /* Sorted, distinct label names (series_label_names) or values of one name
  * (series_label_values) over all series, or, when nm > 0 or the time range
  * is bounded, over the series series_select would return. One malloc'd

@@ -17,6 +17,8 @@
  */
 #include "promql_testsrc.h"
 
+#include "promql_func.h"
+
 /* --- the cases transcribed from Prometheus's test scripts ----------------- */
 
 /* functions.test */
@@ -1182,10 +1184,77 @@ static void test_prometheus_func_cases(void **state)
     promql_testsrc_run_cases(cases, sizeof cases / sizeof cases[0]);
 }
 
+/* Exact rate/increase with counted resets (the evaluator's O(1) path)
+ * against the walk of every window, bit for bit: random counters with
+ * resets, equal values and NaN, random windows with and without a
+ * baseline. LLMTAP_TEST_SEED replays. */
+static void test_exact_rate_resets(void **state)
+{
+    (void)state;
+    const char *env = getenv("LLMTAP_TEST_SEED");
+    uint64_t seed = env && *env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL);
+    printf("test_exact_rate_resets: seed %llu (LLMTAP_TEST_SEED replays)\n",
+           (unsigned long long)seed);
+    uint64_t rs = seed;
+#define NEXT() (rs = rs * 6364136223846793005ull + 1442695040888963407ull, rs >> 33)
+    enum { N = 400 };
+    struct promql_sample p[N];
+    uint32_t resets[N];
+    size_t windows = 0, with_resets = 0;
+    for (int round = 0; round < 300; round++) {
+        double v = 0;
+        for (size_t i = 0; i < N; i++) {
+            uint64_t r = NEXT() % 100;
+            if (r < 3)
+                v = (double)(NEXT() % 5); /* reset (or not) */
+            else if (r < 4)
+                v = NAN;
+            else if (r < 40)
+                v = isnan(v) ? 1 : v; /* unchanged */
+            else
+                v = (isnan(v) ? 0 : v) + (double)(NEXT() % 1000) / 7;
+            p[i] = (struct promql_sample){(int64_t)i * 10000, v};
+        }
+        size_t nres = 0;
+        resets[0] = 0;
+        for (size_t i = 1; i < N; i++) {
+            resets[i] = resets[i - 1] + (p[i].v < p[i - 1].v);
+            nres += p[i].v < p[i - 1].v;
+        }
+        for (int k = 0; k < 200; k++) {
+            size_t lo = NEXT() % N, n = 1 + NEXT() % 40;
+            if (lo + n > N)
+                n = N - lo;
+            bool rate = NEXT() % 2;
+            struct pq_window a = {.p = p + lo, .n = n, .start = 0, .end = 0, .range_ms = 300000,
+                                  .exact = true};
+            if (lo > 0 && NEXT() % 4)
+                a.pre = &p[lo - 1];
+            struct pq_window b = a;
+            b.resets = resets + lo;
+            b.no_resets = nres == 0;
+            double va = 0, vb = 0;
+            enum promql_func_id id = rate ? PROMQL_FN_RATE : PROMQL_FN_INCREASE;
+            char err[64];
+            int ga = pq_fn_range(id, &a, NULL, &va, err, sizeof err);
+            int gb = pq_fn_range(id, &b, NULL, &vb, err, sizeof err);
+            assert_int_equal(ga, gb);
+            if (ga == 1 && memcmp(&va, &vb, sizeof va) != 0)
+                fail_msg("window %zu+%zu: walk %.17g, counted %.17g (seed %llu)", lo, n, va, vb,
+                         (unsigned long long)seed);
+            windows++;
+            with_resets += resets[lo + n - 1] != resets[lo ? lo - 1 : 0];
+        }
+    }
+#undef NEXT
+    assert_true(with_resets > windows / 10 && with_resets < windows);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_prometheus_func_cases),
+        cmocka_unit_test(test_exact_rate_resets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

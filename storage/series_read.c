@@ -1,0 +1,338 @@
+/*
+ * series_read.c — the readers of the series store: series_read and
+ * series_read_to (API: series.h), which decode a series' blocks and head
+ * record, as committed when the caller's transaction began, into samples.
+ *
+ * DESIGN
+ * - A read is one LMDB lookup per block span (series_raw, series_ds), the
+ *   open block and the open buckets of the head record (decoded with
+ *   srules_walk, as the writer seals them), in time order, into one array
+ *   of (t, v, resolution); downsampled spans not yet stored are computed
+ *   on the fly with the writer's own rule (series_i_ds_start, srules_ds).
+ * - SERIES_READ_FILL repeats each held value on its grid for stale_ms
+ *   after it (never past the writer's last now): counted first, then
+ *   written straight into the caller's memory (series_read_to's sink), so
+ *   the samples are copied once; a dense run (the next sample one step
+ *   later) costs no fill work.
+ * - Readers share nothing with the writer but LMDB and immutable settings:
+ *   any thread, any number at once.
+ */
+#include "series_int.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- reading samples ---------------------------------------------------- */
+
+struct rsample {
+    int64_t t, step;
+    double v;
+};
+
+struct rvec {
+    struct rsample *v;
+    size_t n, cap;
+};
+
+static int rvec_push(struct rvec *r, int64_t t, double v, int64_t step)
+{
+    if (r->n == r->cap) {
+        void *p = r->v;
+        if (series_i_grow(&p, &r->cap, r->n + 1, sizeof *r->v))
+            return SERIES_ENOMEM;
+        r->v = p;
+    }
+    r->v[r->n++] = (struct rsample){t, step, v};
+    return 0;
+}
+
+/* Calls fn for every base sample of series id in blocks kfrom..kto (sealed
+ * blocks, the open block, then open buckets), in time order. */
+struct rawfn {
+    int (*fn)(void *ud, int64_t t, double v, int64_t k);
+    void *ud;
+    struct series_db *s;
+    int64_t kfrom, kto;
+};
+
+static int raw_block(struct rawfn *f, int64_t k, const void *p, size_t len)
+{
+    struct sblock_dec d;
+    uint32_t u;
+    double v;
+    int rc;
+    if (sblock_dec_init(&d, p, len, (uint32_t)f->s->N))
+        return SERIES_ECORRUPT;
+    while ((rc = sblock_dec_next(&d, &u, &v)) == 1)
+        if ((rc = f->fn(f->ud, (k * f->s->N + (int64_t)u) * f->s->R, v, k)) != 0)
+            return rc;
+    return rc ? SERIES_ECORRUPT : 0;
+}
+
+static int raw_pend_emit(void *ud, int64_t k, int64_t sigma, double v)
+{
+    struct rawfn *f = ud;
+    if (k < f->kfrom || k > f->kto)
+        return 0;
+    return f->fn(f->ud, sigma * f->s->R, v, k);
+}
+
+static int raw_walk(struct series_db *s, MDB_txn *txn, uint64_t id, const struct srules_head *h,
+                    int64_t kfrom, int64_t kto, struct rawfn *f)
+{
+    int64_t first, last;
+    int rc;
+    srules_head_bounds(h, &first, &last);
+    if (first == NONE)
+        return 0;
+    f->s = s;
+    f->kfrom = kfrom = max64(kfrom, floor_div(first - 1, s->N));
+    f->kto = kto = min64(kto, floor_div(last, s->N));
+    int64_t kdb_to = h->open_k != NONE ? min64(kto, h->open_k - 1) : kto;
+    for (int64_t k = max64(kfrom, 0); k <= kdb_to; k++) {
+        uint8_t key[16];
+        put_be64(key, (uint64_t)(k * s->span));
+        put_be64(key + 8, id);
+        MDB_val kv = {16, key}, val;
+        rc = mdb_get(txn, s->raw, &kv, &val);
+        if (rc == MDB_NOTFOUND)
+            continue;
+        if (rc || (rc = raw_block(f, k, val.mv_data, val.mv_size)) != 0)
+            return rc;
+    }
+    if (h->open_k != NONE && h->open_k >= kfrom && h->open_k <= kto &&
+        (rc = raw_block(f, h->open_k, h->open_p, h->open_len)) != 0)
+        return rc;
+    if (h->npend) {
+        int64_t ls = h->last_s;
+        double lv = h->last_v;
+        return srules_walk(s->N, h->pend, h->npend, INT64_MAX, &ls, &lv, raw_pend_emit, f, NULL);
+    }
+    return 0;
+}
+
+struct range_ctx {
+    struct rvec *out;
+    int64_t lo, hi, step;
+};
+
+static int range_add(void *ud, int64_t t, double v, int64_t k)
+{
+    struct range_ctx *c = ud;
+    (void)k;
+    return t >= c->lo && t <= c->hi ? rvec_push(c->out, t, v, c->step) : 0;
+}
+
+/* Base samples with lo <= t <= hi and t > raw_from. */
+static int read_raw(struct series_db *s, MDB_txn *txn, uint64_t id, const struct srules_head *h,
+                    int64_t lo, int64_t hi, int64_t raw_from, struct rvec *out)
+{
+    if (raw_from != NONE)
+        lo = max64(lo, raw_from + 1);
+    if (lo > hi)
+        return 0;
+    struct range_ctx c = {out, lo, hi, s->R};
+    struct rawfn f = {range_add, &c, s, 0, 0};
+    int64_t lo_s = ceil_div(lo, s->R), hi_s = floor_div(hi, s->R);
+    return raw_walk(s, txn, id, h, floor_div(lo_s - 1, s->N), floor_div(hi_s, s->N), &f);
+}
+
+/* Stored downsampled points with lo <= t <= hi, t > ds_from, in spans < done. */
+static int read_ds_stored(struct series_db *s, MDB_txn *txn, uint64_t id,
+                          const struct srules_head *h, int64_t lo, int64_t hi, int64_t ds_from,
+                          int64_t done, struct rvec *out)
+{
+    int64_t first, last;
+    srules_head_bounds(h, &first, &last);
+    if (ds_from != NONE)
+        lo = max64(lo, ds_from + 1);
+    if (first == NONE || done == NONE || lo > hi)
+        return 0;
+    int64_t dfrom = max64(floor_div(lo - 1, s->dspan), floor_div(first * s->R - 1, s->dspan));
+    int64_t dto = min64(min64(floor_div(hi, s->dspan), floor_div(last * s->R, s->dspan)),
+                        done / s->dspan - 1);
+    for (int64_t d = max64(dfrom, 0); d <= dto; d++) {
+        uint8_t key[16];
+        struct sblock_dec dec;
+        uint32_t u;
+        double v;
+        int rc;
+        put_be64(key, (uint64_t)(d * s->dspan));
+        put_be64(key + 8, id);
+        MDB_val kv = {16, key}, val;
+        rc = mdb_get(txn, s->ds, &kv, &val);
+        if (rc == MDB_NOTFOUND)
+            continue;
+        if (rc)
+            return rc;
+        if (sblock_dec_init(&dec, val.mv_data, val.mv_size, (uint32_t)s->NDS))
+            return SERIES_ECORRUPT;
+        while ((rc = sblock_dec_next(&dec, &u, &v)) == 1) {
+            int64_t t = d * s->dspan + (int64_t)u * s->DS;
+            if (t >= lo && t <= hi && (rc = rvec_push(out, t, v, s->DS)) != 0)
+                return rc;
+        }
+        if (rc)
+            return SERIES_ECORRUPT;
+    }
+    return 0;
+}
+
+struct fly_ctx {
+    struct series_db *s;
+    struct srules_ds m;
+    struct range_ctx rc;
+};
+
+static int fly_push(void *ud, int64_t t, double v, int64_t k)
+{
+    struct fly_ctx *c = ud;
+    return srules_ds_push(&c->m, t, v, floor_div(k * c->s->span, c->s->dspan) * c->s->dspan);
+}
+
+static int fly_emit(void *ud, int64_t g, double v)
+{
+    struct fly_ctx *c = ud;
+    return range_add(&c->rc, g * c->s->DS, v, 0);
+}
+
+/* Downsampled points: stored spans, then spans from `done` on computed from
+ * the base data exactly as series_downsample will store them. */
+static int read_ds(struct series_db *s, MDB_txn *txn, uint64_t id, const struct srules_head *h,
+                   int64_t lo, int64_t hi, int64_t ds_from, int64_t done, struct rvec *out)
+{
+    int64_t first, last;
+    int rc;
+    if ((rc = read_ds_stored(s, txn, id, h, lo, hi, ds_from, done, out)) != 0)
+        return rc;
+    srules_head_bounds(h, &first, &last);
+    if (first == NONE || hi < done)
+        return 0;
+    struct fly_ctx c = {.s = s,
+                        .rc = {out, max64(lo, ds_from == NONE ? lo : ds_from + 1), hi, s->DS}};
+    int64_t A = done != NONE ? done : floor_div(first * s->R - 1, s->dspan) * s->dspan;
+    A = max64(A, 0);
+    if ((rc = series_i_ds_start(s, txn, id, A, &c.m, fly_emit, &c)) != 0)
+        return rc;
+    struct rawfn f = {fly_push, &c, s, 0, 0};
+    if ((rc = raw_walk(s, txn, id, h, A / s->span, floor_div(hi, s->span), &f)) != 0)
+        return rc;
+    return srules_ds_finish(&c.m);
+}
+
+/* Writes (or, without o, counts) the samples of r from lo on, with held
+ * values repeated on their grid up to hi, stale and now when fill. */
+static size_t fill_out(const struct series_db *s, const struct rvec *r, int fill, int64_t lo,
+                       int64_t hi, int64_t now, const struct series_sink *sk, uint8_t *o)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        const struct rsample *x = &r->v[i];
+        int64_t next = i + 1 < r->n ? r->v[i + 1].t : INT64_MAX;
+        if (x->t >= lo) {
+            if (o) {
+                memcpy(o + k * sk->stride + sk->t_off, &x->t, sizeof x->t);
+                memcpy(o + k * sk->stride + sk->v_off, &x->v, sizeof x->v);
+            }
+            k++;
+            if (next - x->t <= x->step) /* dense: nothing held in between */
+                continue;
+        }
+        if (!fill)
+            continue;
+        int64_t stop = min64(min64(next - 1, hi), min64(x->t + s->stale, now));
+        int64_t t = x->t + x->step * max64(1, ceil_div(lo - x->t, x->step));
+        for (; t <= stop; t += x->step, k++)
+            if (o) {
+                memcpy(o + k * sk->stride + sk->t_off, &t, sizeof t);
+                memcpy(o + k * sk->stride + sk->v_off, &x->v, sizeof x->v);
+            }
+    }
+    return k;
+}
+
+static void *malloc_samples(void *ud, size_t n)
+{
+    (void)ud;
+    return malloc(n * sizeof(struct series_sample));
+}
+
+int series_read(struct series_db *s, MDB_txn *txn, uint64_t id, int64_t start_ms, int64_t end_ms,
+                unsigned flags, struct series_sample **out, size_t *n)
+{
+    static const struct series_sink sk = {malloc_samples, NULL, sizeof(struct series_sample),
+                                          offsetof(struct series_sample, t_ms),
+                                          offsetof(struct series_sample, v)};
+    void *o = NULL;
+    if (out)
+        *out = NULL;
+    int rc = series_read_to(s, txn, id, start_ms, end_ms, flags, &sk, out ? &o : NULL, n);
+    if (rc)
+        free(o);
+    else if (out)
+        *out = o;
+    return rc;
+}
+
+int series_read_to(struct series_db *s, MDB_txn *txn, uint64_t id, int64_t start_ms,
+                   int64_t end_ms, unsigned flags, const struct series_sink *sink, void **out,
+                   size_t *n)
+{
+    struct rvec r = {0};
+    struct srules_head h;
+    int64_t raw_from, ds_from, done, now;
+    unsigned mode = flags & 0xf;
+    int fill = !!(flags & SERIES_READ_FILL);
+    int rc;
+
+    if (out)
+        *out = NULL;
+    if (n)
+        *n = 0;
+    if (!s || !txn || !out || !n || !sink || !sink->alloc || mode > SERIES_READ_DS ||
+        (flags & ~0x1fu))
+        return SERIES_EINVAL;
+    if (start_ms > end_ms)
+        return 0;
+    if ((rc = series_i_meta_get(s, txn, SERIES_KEY_RAW_FROM, &raw_from)) ||
+        (rc = series_i_meta_get(s, txn, SERIES_KEY_DS_FROM, &ds_from)) ||
+        (rc = series_i_meta_get(s, txn, SERIES_KEY_DS_DONE, &done)) ||
+        (rc = series_i_meta_get(s, txn, SERIES_KEY_NOW, &now)))
+        return rc;
+    if ((rc = series_i_head_get(s, txn, id, &h)) != 0)
+        return rc;
+    int64_t lo = max64(start_ms, 0), hi = min64(end_ms, T_MAX);
+    if (fill) /* a value held from before the range fills its start */
+        lo = max64(lo - s->stale, 0);
+    if (mode == SERIES_READ_RAW || (mode == SERIES_READ_AUTO && raw_from == NONE)) {
+        rc = read_raw(s, txn, id, &h, lo, hi, raw_from, &r);
+    } else if (mode == SERIES_READ_DS) {
+        rc = read_ds(s, txn, id, &h, lo, hi, ds_from, done, &r);
+    } else { /* downsampled up to raw_from (<= done), base data after */
+        rc = read_ds_stored(s, txn, id, &h, lo, min64(hi, raw_from), ds_from, done, &r);
+        if (rc == 0)
+            rc = read_raw(s, txn, id, &h, lo, hi, raw_from, &r);
+    }
+    srules_head_free(&h);
+    if (rc)
+        goto done;
+
+    /* Copy out, filling held values on the grid when asked. */
+    lo = max64(start_ms, 0);
+    size_t cnt = fill_out(s, &r, fill, lo, hi, now, sink, NULL);
+    if (cnt) {
+        uint8_t *o = sink->alloc(sink->ud, cnt);
+        if (!o) {
+            rc = SERIES_ENOMEM;
+            goto done;
+        }
+        fill_out(s, &r, fill, lo, hi, now, sink, o);
+        *out = o;
+        *n = cnt;
+    }
+done:
+    free(r.v);
+    return rc;
+}
+
