@@ -86,6 +86,12 @@ static const struct config_setting settings[] = {
      "how far behind the collector's clock an event still counts in the time series"},
     {"series.raw_retention", NULL, CONFIG_DURATION, "7d", 3600000, 3650.0 * 86400000,
      "time series kept at 10-second resolution"},
+    {"series.resolution", NULL, CONFIG_DURATION, "0", 0, 1800000.0,
+     "base resolution of the time series, a divisor of 30m (0 = the store's, 10s for a new "
+     "store; fixed once the series exist)"},
+    {"series.ds_resolution", NULL, CONFIG_DURATION, "0", 0, 1800000.0,
+     "downsampled resolution, a multiple of series.resolution dividing 30m (0 = the store's, "
+     "5m for a new store; fixed once the series exist)"},
     {"series.downsample_after", NULL, CONFIG_DURATION, "1h", 600000, 30.0 * 86400000,
      "age (after the end of a 12-hour span) at which 10-second data is downsampled to 5 minutes"},
     {"series.ds_retention", NULL, CONFIG_DURATION, "90d", 3600000, 3650.0 * 86400000,
@@ -555,7 +561,18 @@ int main(int argc, char **argv)
         log_error("collector", "%s", err);
         goto out;
     }
+    int64_t res = config_int(cfg, "series.resolution"), dsres = config_int(cfg, "series.ds_resolution");
+    if ((res && (res % 1000 || 1800000 % res)) || (dsres && (dsres % 1000 || 1800000 % dsres)) ||
+        (res && dsres && (dsres % res || dsres <= res))) {
+        log_error("collector", "series.resolution %lld ms, series.ds_resolution %lld ms: each must "
+                  "be whole seconds dividing 30m, the second a larger multiple of the first",
+                  (long long)res, (long long)dsres);
+        exit_code = 2;
+        goto out;
+    }
     struct series_opts sopts = {
+        .res_ms = res,
+        .ds_res_ms = dsres,
         .late_ms = config_int(cfg, "series.late_window"),
         .raw_retention_ms = config_int(cfg, "series.raw_retention"),
         .ds_retention_ms = config_int(cfg, "series.ds_retention"),
@@ -564,7 +581,10 @@ int main(int argc, char **argv)
     };
     if (series_ingest_create(st, m, &sopts, (uint64_t)config_int(cfg, "series.max_per_metric"),
                              &si, err, sizeof err) != 0) {
-        log_error("collector", "%s", err);
+        log_error("collector", "%s%s", err,
+                  res || dsres ? " (series.resolution and series.ds_resolution cannot change once "
+                                 "the series exist; 0 takes the store's)"
+                               : "");
         goto out;
     }
     unsigned labels;
@@ -596,7 +616,9 @@ int main(int argc, char **argv)
     }
     /* Every metric is registered by now: sample them all as series. */
     if (config_int(cfg, "series.self_retention") > 0) {
-        if (!(self = selfseries_create(m, 10000, config_int(cfg, "series.self_retention"))) ||
+        int64_t grid, dsgrid;
+        series_grid(series_ingest_db(si), &grid, &dsgrid);
+        if (!(self = selfseries_create(m, grid, config_int(cfg, "series.self_retention"))) ||
             selfseries_start(self) != 0) {
             log_error("collector", "cannot start sampling the collector's own metrics");
             goto out;

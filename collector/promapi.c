@@ -40,13 +40,15 @@
 #include "store.h"
 #include "timeutil.h"
 
-#define DS_STEP_MS (5 * 60 * 1000) /* steps this long read downsampled data */
-
 void promapi_init(struct promapi *p, struct store *st, struct series_db *db, struct metrics *m)
 {
     p->st = st;
     p->db = db;
     p->self = NULL;
+    int64_t res;
+    p->ds_step_ms = 5 * 60 * 1000;
+    if (db)
+        series_grid(db, &res, &p->ds_step_ms);
     p->metrics = m;
     p->max_examined = 200000;
     p->labels = SERIES_INGEST_ALL_LABELS;
@@ -274,6 +276,7 @@ static int parse_duration_ms(const char *s, int64_t *ms)
 
 struct qctx {
     struct series_db *db;
+    int64_t ds_step_ms; /* steps this long read downsampled data */
     struct selfseries *self;
     MDB_txn *txn;
     void **allocs; /* everything handed to the evaluator */
@@ -457,7 +460,7 @@ static int src_select(void *ud, struct promql_select *sel, const struct promql_s
         return -1;
     }
     unsigned flags =
-        (sel->step_ms >= DS_STEP_MS ? SERIES_READ_DS : SERIES_READ_AUTO) | SERIES_READ_FILL;
+        (sel->step_ms >= q->ds_step_ms ? SERIES_READ_DS : SERIES_READ_AUTO) | SERIES_READ_FILL;
     /* samples are decoded straight into the arrays handed to the evaluator */
     const struct series_sink sink = {qalloc_samples, q, sizeof(struct promql_sample),
                                      offsetof(struct promql_sample, t),
@@ -629,7 +632,7 @@ static void do_query(struct promapi *p, const struct params *ps, bool range, int
         promql_ast_free(ast);
         return;
     }
-    struct qctx q = {.db = p->db, .self = p->self, .txn = txn};
+    struct qctx q = {.db = p->db, .ds_step_ms = p->ds_step_ms, .self = p->self, .txn = txn};
     struct promql_source src = {src_select, &q};
     struct promql_result *res = NULL;
     struct promql_eval_error ee;

@@ -34,6 +34,7 @@ struct promapi {
     struct metrics *metrics; /* the registry self samples (metadata) */
     size_t max_examined; /* most events one exemplar query scans (api.max_examined) */
     unsigned labels;     /* the series' label mask (series.labels) */
+    int64_t ds_step_ms;  /* query steps this long read downsampled data (the grid's) */
     int64_t timeout_ms;  /* query.timeout: one evaluation's wall-clock limit */
     uint64_t max_samples; /* query.max_samples: samples one evaluation may hold */
     struct metric *queries, *query_errors, *exemplar_queries, *exemplar_events;

@@ -117,6 +117,12 @@ int series_i_grow(void **p, size_t *cap, size_t n, size_t sz)
     return 0;
 }
 
+void series_grid(const struct series_db *s, int64_t *res_ms, int64_t *ds_res_ms)
+{
+    *res_ms = s->R;
+    *ds_res_ms = s->DS;
+}
+
 const char *series_strerror(int rc)
 {
     switch (rc) {

@@ -320,6 +320,10 @@ struct series_stats {
  * /metrics now and then, benchmarks and tests, not per query. */
 int series_stats(struct series_db *s, MDB_txn *txn, struct series_stats *out);
 
+/* The grid the series were created with: base and downsampled resolution,
+ * in ms. Any thread. */
+void series_grid(const struct series_db *s, int64_t *res_ms, int64_t *ds_res_ms);
+
 /* Names any code returned by this module (SERIES_E*, LMDB, errno). */
 const char *series_strerror(int rc);
 

@@ -6,6 +6,7 @@ starts.
 """
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -48,6 +49,14 @@ def test():
          "no.such.property"),
         ((collector, "--store-map-size", "10"), 2, "store.map_size"),
         ((collector, "stray-positional"), 2, "stray-positional"),
+        ((collector, "--series-labels", "service,team"), 2, 'unknown label "team"'),
+        ((collector, "--series-resolution", "7s"), 2, "dividing 30m"),
+        ((collector, "--series-resolution", "10s", "--series-ds-resolution", "15s"), 2,
+         "larger multiple"),
+        ((collector, "--tls-cert-file", "/nonexistent.pem"), 2, "tls.key_file go together"),
+        ((collector, "--tls-cert-file", "/nonexistent.pem", "--tls-key-file", "/x.pem"), 2,
+         "/nonexistent.pem: No such file"),
+        ((collector, "--auth-file", "/nonexistent-auth.yaml"), 2, "No such file"),
     ]
     for args, want_rc, want in cases:
         rc, out = run(*args)
@@ -80,6 +89,29 @@ def test():
         rc, out = run(agent, "--listen", f"127.0.0.1:{port}", "--kafka-brokers", "127.0.0.1:1")
         log(f"port in use -> {rc}: {out.strip()[-150:]}")
         assert rc == 1 and "cannot listen" in out, out
+
+    # The series grid is fixed once the series exist: another one is refused,
+    # 0 (the default) takes the store's.
+    data = os.path.join(CWD, "grid-data")
+    for args, want_rc, want in (
+            (("--series-resolution", "5s", "--series-ds-resolution", "1m"), 0, "stopped"),
+            (("--series-resolution", "10s",), 1, "cannot change once the series exist"),
+            ((), 0, "stopped")):
+        p = subprocess.Popen([collector, "--dev", "--listen", "127.0.0.1:0", "--data-dir", data,
+                              *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             cwd=CWD)
+        if want_rc == 0:
+            import time
+            deadline = time.time() + 20
+            while time.time() < deadline and not os.path.exists(os.path.join(data, "dev-broker.addr")):
+                time.sleep(0.05)
+            time.sleep(0.5)
+            p.send_signal(signal.SIGTERM)
+        out = p.communicate(timeout=30)[0]
+        log(f"collector {' '.join(args)} on an existing grid -> {p.returncode}: {out.strip()[-160:]}")
+        assert p.returncode == want_rc and want in out, (args, p.returncode, out)
+        os.unlink(os.path.join(data, "dev-broker.addr")) if os.path.exists(
+            os.path.join(data, "dev-broker.addr")) else None
 
     # A spool directory that cannot be created is a clear start-up failure.
     rc, out = run(agent, "--spool-dir", "/proc/llmtap-no-such-dir", "--kafka-brokers", "127.0.0.1:1")
