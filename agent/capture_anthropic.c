@@ -52,7 +52,7 @@ static bool eq(const char *a, const char *b)
     return a && strcmp(a, b) == 0;
 }
 
-/* Compact JSON of a tool_use input (malloc'd), or NULL. */
+/* Compact JSON of a tool_use input, or NULL; release it with cJSON_free. */
 static char *print_input(const cJSON *input)
 {
     return input ? cJSON_PrintUnformatted(input) : NULL;
@@ -63,7 +63,7 @@ static void tool_use_call(struct capture *c, cJSON *calls, const cJSON *b)
     char *args = print_input(cap_get(b, "input"));
     cap_request_tool_call(c, calls, cap_str(b, "id"), cap_str(b, "name"), args,
                           args ? strlen(args) : 0);
-    free(args); /* cap_request_tool_call copies it */
+    cJSON_free(args); /* cJSON allocated it (possibly from an arena); copied by now */
 }
 
 /* One content block of a request message. */
@@ -218,7 +218,7 @@ static void response_call(struct capture *c, int64_t index, const cJSON *b, bool
     char *args = print_input(cap_get(b, "input"));
     if (args)
         cap_call_args(c, k, args, strlen(args));
-    free(args);
+    cJSON_free(args);
 }
 
 static void anthropic_response(struct capture *c, const cJSON *body)

@@ -305,6 +305,15 @@ int producer_send(struct producer *p, const char *key, char *json, size_t len)
     return 0;
 }
 
+int producer_send_copy(struct producer *p, const char *key, const char *json, size_t len)
+{
+    int rc = spool_append(p->spool, key, strlen(key), json, len);
+    if (rc != 0)
+        return rc == SPOOL_ENOSPC ? PRODUCER_EFULL : PRODUCER_EFAILED;
+    metric_inc(p->enqueued);
+    return 0;
+}
+
 const char *producer_strerror(int e)
 {
     switch (e) {

@@ -43,6 +43,9 @@ int producer_create(const struct config *c, struct metrics *m, struct producer *
  * `json` is freed. On failure returns PRODUCER_EFULL or PRODUCER_EFAILED
  * and the caller still owns `json`. Never blocks on Kafka. Thread-safe. */
 int producer_send(struct producer *p, const char *key, char *json, size_t len);
+/* The same, but `json` stays the caller's (the spool copies it): for a
+ * caller that writes events into a buffer it reuses. */
+int producer_send_copy(struct producer *p, const char *key, const char *json, size_t len);
 
 /* A short description of a producer_send error. */
 const char *producer_strerror(int e);

@@ -34,6 +34,16 @@
  *   x-llmtap-* fields, latency and TTFT, cost, redaction; then it is queued
  *   to Kafka. Any failure there drops the capture and counts it; the call
  *   itself has already been relayed.
+ * - Per-event costs kept off the allocator and out of the kernel: the event
+ *   tree (and every cJSON allocation made while it is built, the response's
+ *   parse tree included) lives in a pooled arena released in one go; its
+ *   JSON text is written by json_print into the same pooled context's
+ *   buffer, which the spool copies (producer_send_copy); trace and span ids
+ *   come from a per-thread generator seeded once from getrandom(2).
+ * - A non-streamed answer that is complete when its headers are in (the
+ *   usual small completion) is handed to the server as one buffer, so it
+ *   goes out with its headers in one write instead of a header write and a
+ *   body write; stream_done still runs after it went out.
  */
 #include "proxy.h"
 
@@ -50,8 +60,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "arena.h"
 #include "buf.h"
 #include "event.h"
+#include "json_print.h"
 #include "log.h"
 #include "metrics.h"
 #include "price.h"
@@ -84,6 +96,9 @@ struct proxy {
     size_t pool_len;
     _Atomic int captures;
     char host[256];
+    pthread_mutex_t emit_lock;
+    struct emit_ctx *emit_pool; /* idle event builders (LIFO) */
+    size_t emit_pool_len;
 
     struct metric *requests, *relayed_ok, *upstream_unreachable, *upstream_timeout,
         *upstream_error_mid, *client_disconnect, *captured, *drop_overload, *drop_kafka,
@@ -149,6 +164,69 @@ static void slot_put(struct proxy *p, struct slot *s)
     }
     pthread_mutex_unlock(&p->pool_lock);
     slot_free(s);
+}
+
+/* ------------------------------------------------------------------------ */
+/* event builders                                                            */
+
+/* What building one event needs and can reuse for the next: an arena for
+ * the event's cJSON tree (and every parse tree made while it is built) and
+ * the buffer its JSON text is written to. Pooled LIFO, so the few that are
+ * busy at once stay warm; each is used by one thread at a time. */
+struct emit_ctx {
+    struct arena *arena;
+    struct buf out;
+    struct emit_ctx *next;
+};
+
+#define EMIT_ARENA_CHUNK (64 * 1024)
+#define EMIT_POOL_MAX 16
+#define EMIT_OUT_KEEP (256 * 1024) /* a larger text buffer is not kept */
+
+static void emit_ctx_free(struct emit_ctx *e)
+{
+    if (!e)
+        return;
+    arena_destroy(e->arena);
+    buf_free(&e->out);
+    free(e);
+}
+
+static struct emit_ctx *emit_ctx_get(struct proxy *p)
+{
+    pthread_mutex_lock(&p->emit_lock);
+    struct emit_ctx *e = p->emit_pool;
+    if (e) {
+        p->emit_pool = e->next;
+        p->emit_pool_len--;
+    }
+    pthread_mutex_unlock(&p->emit_lock);
+    if (e)
+        return e;
+    e = calloc(1, sizeof *e);
+    if (e && !(e->arena = arena_create(EMIT_ARENA_CHUNK))) {
+        free(e);
+        e = NULL;
+    }
+    return e;
+}
+
+static void emit_ctx_put(struct proxy *p, struct emit_ctx *e)
+{
+    arena_reset(e->arena);
+    if (e->out.cap > EMIT_OUT_KEEP)
+        buf_free(&e->out);
+    buf_reset(&e->out);
+    e->out.oom = false;
+    pthread_mutex_lock(&p->emit_lock);
+    if (p->emit_pool_len < EMIT_POOL_MAX) {
+        e->next = p->emit_pool;
+        p->emit_pool = e;
+        p->emit_pool_len++;
+        e = NULL;
+    }
+    pthread_mutex_unlock(&p->emit_lock);
+    emit_ctx_free(e);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -539,7 +617,7 @@ static void set_error(cJSON *ev, const char *type, const char *msg)
     }
 }
 
-static void emit_event(struct call *c, bool completed)
+static void build_and_queue(struct call *c, bool completed, struct buf *out)
 {
     struct proxy *p = c->p;
     int64_t end = timeutil_mono_us();
@@ -625,24 +703,43 @@ static void emit_event(struct call *c, bool completed)
         cJSON_Delete(ev);
         return;
     }
-    char *json = cJSON_PrintUnformatted(ev);
+    bool printed = json_print(out, ev);
     cJSON_Delete(ev);
-    if (!json) {
+    if (!printed) {
         metric_inc(p->drop_nomem);
         return;
     }
-    size_t len = strlen(json);
-    if (len > p->o.max_event) {
+    if (out->len > p->o.max_event) {
         metric_inc(p->drop_too_large);
-        free(json);
         return;
     }
-    if (producer_send(p->o.producer, svc, json, len) != 0) {
+    if (producer_send_copy(p->o.producer, svc, out->p, out->len) != 0) {
         metric_inc(p->drop_kafka);
-        free(json);
         return;
     }
     metric_inc(p->captured);
+}
+
+/* Builds the call's event and queues it, then releases the capture. Every
+ * cJSON allocation in between (the event tree, the response's parse tree,
+ * redaction's replacements) comes from a pooled arena, dropped in one go at
+ * the end; the capture is released inside that window too, as parts of it
+ * may have been built there (e.g. embedding vectors). */
+static void emit_event(struct call *c, bool completed)
+{
+    struct proxy *p = c->p;
+    struct emit_ctx *x = emit_ctx_get(p);
+    if (!x) {
+        metric_inc(p->drop_nomem);
+        return; /* call_free releases the capture */
+    }
+    arena_activate(x->arena);
+    build_and_queue(c, completed, &x->out);
+    capture_free(c->cap);
+    c->cap = NULL;
+    atomic_fetch_sub(&p->captures, 1);
+    arena_activate(NULL);
+    emit_ctx_put(p, x);
 }
 
 /* --- responses ----------------------------------------------------------- */
@@ -737,19 +834,71 @@ static void stream_done(void *cls, bool completed)
 
 /* --- entry point --------------------------------------------------------- */
 
+/* True when the upstream's whole answer is in `out` and can be relayed as
+ * one buffer: the transfer ended well, the upstream said how long the body
+ * is (so the client gets the same framing) and sent exactly that, nothing
+ * is held back by the usage filter, and the status and method have a body.
+ * When every byte is in but curl has not yet seen the end, one more
+ * non-blocking step lets it. */
+static bool answer_complete(struct call *c, const char *method)
+{
+    if (c->filter_usage || c->content_length <= 0 || c->out_off != 0 ||
+        c->out.len != (size_t)c->content_length || c->status < 200 || c->status == 204 ||
+        c->status == 304 || strcmp(method, "HEAD") == 0)
+        return false;
+    if (!c->done) {
+        int running;
+        curl_multi_perform(c->slot->multi, &running);
+        check_done(c);
+    }
+    return c->done && c->result == CURLE_OK && c->out.len == (size_t)c->content_length &&
+           !c->out.oom;
+}
+
 bool proxy_routes(const struct proxy *p, const char *path)
 {
     const char *rest;
     return upstream_route(p->o.upstreams, path, &rest) != NULL;
 }
 
+/* Trace and span ids: random, not secret (they travel in clear headers), so
+ * a per-thread xoshiro256** generator seeded once from getrandom(2) serves
+ * them without a system call per id. */
+static _Thread_local uint64_t rng_s[4];
+static _Thread_local bool rng_seeded;
+
+static uint64_t rotl64(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+static uint64_t rng_next(void)
+{
+    if (!rng_seeded) {
+        if (getrandom(rng_s, sizeof rng_s, 0) != (ssize_t)sizeof rng_s) { /* never in practice */
+            uint64_t t = (uint64_t)timeutil_mono_us() ^ (uint64_t)(uintptr_t)&rng_s;
+            for (int i = 0; i < 4; i++)
+                rng_s[i] = (t += 0x9E3779B97F4A7C15ull) * 0xBF58476D1CE4E5B9ull;
+        }
+        if (!(rng_s[0] | rng_s[1] | rng_s[2] | rng_s[3]))
+            rng_s[0] = 1; /* the one state xoshiro cannot leave */
+        rng_seeded = true;
+    }
+    uint64_t *s = rng_s;
+    uint64_t r = rotl64(s[1] * 5, 7) * 9, t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl64(s[3], 45);
+    return r;
+}
+
 static void random_hex(char *out, size_t nbytes)
 {
-    unsigned char r[16] = {0};
+    unsigned char r[16];
     static const char hx[] = "0123456789abcdef";
-    if (getrandom(r, nbytes, 0) != (ssize_t)nbytes) { /* never in practice */
-        uint64_t t = (uint64_t)timeutil_mono_us() * 0x9E3779B97F4A7C15ull;
-        memcpy(r, &t, sizeof t);
+    for (size_t i = 0; i < nbytes; i += 8) {
+        uint64_t v = rng_next();
+        memcpy(r + i, &v, nbytes - i < 8 ? nbytes - i : 8);
     }
     r[0] |= 1; /* never all zero (invalid in W3C trace context) */
     for (size_t i = 0; i < nbytes; i++) {
@@ -912,9 +1061,18 @@ void proxy_handle(struct proxy *p, const struct httpd_req *req, struct httpd_res
     resp->content_type = c->content_type;
     resp->headers = c->hdrs;
     resp->nheaders = c->nhdr;
-    resp->stream = stream_cb;
     resp->stream_done = stream_done;
     resp->stream_cls = c;
+    if (answer_complete(c, req->method)) {
+        /* The whole answer is already here (a small non-streamed one): hand
+         * it over as one buffer, so the server writes it with the headers
+         * in one go; stream_done still runs once it went out. */
+        c->relayed = c->out.len;
+        resp->body = buf_steal(&c->out, &resp->len);
+        c->out_off = 0;
+        return;
+    }
+    resp->stream = stream_cb;
     resp->stream_len = c->filter_usage ? -1 : c->content_length;
 }
 
@@ -938,6 +1096,7 @@ int proxy_create(const struct proxy_opts *o, struct metrics *m, struct proxy **o
     if (!p->o.max_idle_conns)
         p->o.max_idle_conns = 64;
     pthread_mutex_init(&p->pool_lock, NULL);
+    pthread_mutex_init(&p->emit_lock, NULL);
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_init(&p->share_locks[i], NULL);
     if (gethostname(p->host, sizeof p->host) != 0)
@@ -1003,8 +1162,14 @@ void proxy_destroy(struct proxy *p)
         p->pool = s->next;
         slot_free(s);
     }
+    while (p->emit_pool) {
+        struct emit_ctx *e = p->emit_pool;
+        p->emit_pool = e->next;
+        emit_ctx_free(e);
+    }
     curl_share_cleanup(p->share);
     pthread_mutex_destroy(&p->pool_lock);
+    pthread_mutex_destroy(&p->emit_lock);
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_destroy(&p->share_locks[i]);
     free(p);

@@ -685,6 +685,11 @@ int spool_append(struct spool *s, const void *key, size_t klen, const void *val,
         return SPOOL_EINVAL;
     uint64_t rlen = (uint64_t)REC_HDR + klen + vlen;
     int rc = 0;
+    /* The payload CRC depends on nothing the writer lock guards: computed
+     * before taking it, so appends from other threads do not wait for it. */
+    uint32_t pcrc = (klen && !key) || (vlen && !val)
+                        ? 0
+                        : spool_crc32c(spool_crc32c(0, key, klen), val, vlen);
     pthread_mutex_lock(&s->wmu);
     if ((klen && !key) || (vlen && !val) || klen > 0xFFFF || rlen > s->seg_bytes - SEG_HDR)
         rc = SPOOL_EINVAL; /* a record never spans segments */
@@ -706,7 +711,7 @@ int spool_append(struct spool *s, const void *key, size_t klen, const void *val,
     put_le(h + 6, (uint16_t)klen, 2);
     put_le(h + 8, (uint32_t)vlen, 4);
     put_le(h + 12, s->next_rseq, 8);
-    put_le(h + 20, spool_crc32c(spool_crc32c(0, key, klen), val, vlen), 4);
+    put_le(h + 20, pcrc, 4);
     put_le(h + 24, spool_crc32c(0, h, 24), 4);
     struct iovec iov[3] = {{h, REC_HDR}, {(void *)key, klen}, {(void *)val, vlen}};
     int e = write_all(s->wfd, iov, 3, s->wsize);

@@ -14,7 +14,10 @@
  *   sees the URI as sent, query string included, before MHD splits it) and
  *   freed by the completion callback.
  * - Streaming responses wrap the handler's stream()/stream_done() in MHD's
- *   content-reader callbacks. stream_done learns whether the body went out
+ *   content-reader callbacks. A body given whole with a stream_done (the
+ *   proxy, when the upstream's answer is already complete) becomes a buffer
+ *   response, which MHD sends with its headers in one writev; its free
+ *   callback plays the part of the reader's. stream_done learns whether the body went out
  *   whole from two facts: stream() returned END, and MHD's completion notice
  *   (which comes before the response is destroyed) said COMPLETED_OK.
  * - Threads: MHD's internal thread pool (epoll), or one thread per
@@ -49,7 +52,7 @@ struct httpd {
 };
 
 struct stream_state {
-    struct httpd_resp r; /* stream, stream_done, stream_cls */
+    struct httpd_resp r; /* stream, stream_done, stream_cls (and body, when buffered) */
     bool ended;          /* stream() returned END, or the known length was sent */
     uint64_t sent;
     bool aborted;        /* the completion notice was not COMPLETED_OK */
@@ -135,22 +138,47 @@ static void add_headers(struct MHD_Response *r, const struct httpd_resp *resp)
         MHD_add_response_header(r, resp->header, resp->header_value);
 }
 
+/* MHD's free callback of a buffered response with a completion callback. */
+static void buffered_free(void *cls)
+{
+    struct stream_state *st = cls;
+    free(st->r.body);
+    st->r.body = NULL;
+    stream_free(st);
+}
+
 static enum MHD_Result respond_stream(struct MHD_Connection *c, struct reqctx *ctx,
                                       struct httpd_resp *resp)
 {
-    free(resp->body);
+    bool buffered = !resp->stream;
+    if (!buffered)
+        free(resp->body);
     struct stream_state *st = calloc(1, sizeof *st);
     if (!st) {
+        if (buffered)
+            free(resp->body);
         if (resp->stream_done)
             resp->stream_done(resp->stream_cls, false);
         return MHD_NO;
     }
     st->r = *resp;
     atomic_init(&st->refs, 1);
-    uint64_t size = resp->stream_len >= 0 ? (uint64_t)resp->stream_len : MHD_SIZE_UNKNOWN;
-    struct MHD_Response *r =
-        MHD_create_response_from_callback(size, 32 * 1024, stream_reader, st, stream_free);
+    struct MHD_Response *r;
+    if (buffered) {
+        /* The whole body is here: MHD writes it with the headers in one
+         * writev; "ended" holds, "aborted" comes from the completion notice. */
+        r = MHD_create_response_from_buffer_with_free_callback_cls(resp->len, resp->body,
+                                                                   buffered_free, st);
+        st->ended = r != NULL;
+    } else {
+        uint64_t size = resp->stream_len >= 0 ? (uint64_t)resp->stream_len : MHD_SIZE_UNKNOWN;
+        r = MHD_create_response_from_callback(size, 32 * 1024, stream_reader, st, stream_free);
+    }
     if (!r) {
+        if (buffered) {
+            free(st->r.body);
+            st->r.body = NULL;
+        }
         stream_free(st);
         return MHD_NO;
     }
@@ -160,6 +188,8 @@ static enum MHD_Result respond_stream(struct MHD_Connection *c, struct reqctx *c
         MHD_add_response_header(r, "Content-Type", resp->content_type);
     add_headers(r, resp);
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)resp->status, r);
+    if (ret != MHD_YES)
+        st->aborted = true; /* nothing of it will be sent */
     MHD_destroy_response(r);
     return ret;
 }
@@ -167,7 +197,7 @@ static enum MHD_Result respond_stream(struct MHD_Connection *c, struct reqctx *c
 static enum MHD_Result respond(struct MHD_Connection *c, struct reqctx *ctx,
                                struct httpd_resp *resp)
 {
-    if (resp->stream)
+    if (resp->stream || resp->stream_done)
         return respond_stream(c, ctx, resp);
     if (!resp->body) {
         resp->body = strdup("");

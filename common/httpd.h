@@ -63,7 +63,11 @@ struct httpd_resp {
      * the socket, false when the client went away or the response was cut
      * off. stream_len is the body length when known (Content-Length), else
      * -1 (chunked). content_type NULL means: no default Content-Type (the
-     * handler passes its own in headers). */
+     * handler passes its own in headers).
+     * A complete body may come with stream_done too (stream NULL, body and
+     * len set): it is sent whole, with its headers in one write, and
+     * stream_done reports as above whether it all went out; the body is
+     * freed by httpd in every case. */
     long (*stream)(void *stream_cls, char *buf, size_t max);
     void (*stream_done)(void *stream_cls, bool completed);
     void *stream_cls;
