@@ -7,7 +7,11 @@
  *   (the group key is the interned output label set: `by` keeps the listed
  *   labels, `without` drops them and __name__), then each step folds the
  *   samples present at that step into per-group accumulators and appends
- *   one sample per group that saw any.
+ *   one sample per group that saw any. Every operator but quantile folds
+ *   series by series over chunks of steps instead (fold_by_series: an
+ *   accumulator per group and step of the chunk), which visits the same
+ *   values in the same order per accumulator without building a vector
+ *   per step.
  * - topk/bottomk keep a binary heap of k samples per group with the same
  *   ordering and the same sift operations as Go's container/heap, so ties
  *   and NaN select the same series Prometheus selects; instant results are
@@ -88,6 +92,168 @@ static double params_at(struct params *p, int64_t ts)
 
 /* --- sum, avg, count, min, max, group, stddev, stdvar, quantile ---------- */
 
+/* Folds f into a group's accumulator (Prometheus's aggregation step; qv:
+ * the group's quantile values). */
+static inline __attribute__((always_inline)) void fold(enum promql_aggop op, struct group *gr,
+                                                       double f, double *qv)
+{
+    if (!gr->seen) {
+        gr->seen = true;
+        gr->value = f;
+        gr->mean = f;
+        gr->kahan = 0;
+        gr->count = 1;
+        gr->incremental = false;
+        gr->nval = 0;
+        switch (op) {
+        case PROMQL_AGG_STDDEV:
+        case PROMQL_AGG_STDVAR: gr->value = isnan(f) || isinf(f) ? NAN : 0; break;
+        case PROMQL_AGG_QUANTILE: qv[gr->nval++] = f; break;
+        case PROMQL_AGG_GROUP: gr->value = 1; break;
+        default: break;
+        }
+        return;
+    }
+    switch (op) {
+    case PROMQL_AGG_SUM: pq_kahan_inc(f, &gr->value, &gr->kahan); break;
+    case PROMQL_AGG_AVG:
+        gr->count++;
+        if (!gr->incremental) {
+            double nv = gr->value, nc = gr->kahan;
+            pq_kahan_inc(f, &nv, &nc);
+            if (!isinf(nv)) {
+                gr->value = nv;
+                gr->kahan = nc;
+                break;
+            }
+            gr->incremental = true;
+            gr->mean = gr->value / (gr->count - 1);
+            gr->kahan /= gr->count - 1;
+        }
+        {
+            double qq = (gr->count - 1) / gr->count;
+            double m = qq * gr->mean, mc = qq * gr->kahan;
+            pq_kahan_inc(f / gr->count, &m, &mc);
+            gr->mean = m;
+            gr->kahan = mc;
+        }
+        break;
+    case PROMQL_AGG_MAX:
+        if (gr->value < f || isnan(gr->value))
+            gr->value = f;
+        break;
+    case PROMQL_AGG_MIN:
+        if (gr->value > f || isnan(gr->value))
+            gr->value = f;
+        break;
+    case PROMQL_AGG_COUNT: gr->count++; break;
+    case PROMQL_AGG_STDDEV:
+    case PROMQL_AGG_STDVAR: {
+        gr->count++;
+        double delta = f - gr->mean;
+        gr->mean += delta / gr->count;
+        gr->value += delta * (f - gr->mean);
+        break;
+    }
+    case PROMQL_AGG_QUANTILE: qv[gr->nval++] = f; break;
+    default: break;
+    }
+}
+
+/* A group's result from its accumulator (q: quantile's parameter). */
+static inline double fold_result(enum promql_aggop op, const struct group *gr, double q, double *qv)
+{
+    switch (op) {
+    case PROMQL_AGG_AVG:
+        return gr->incremental ? gr->mean + gr->kahan
+                               : gr->value / gr->count + gr->kahan / gr->count;
+    case PROMQL_AGG_COUNT: return gr->count;
+    case PROMQL_AGG_STDVAR: return gr->value / gr->count;
+    case PROMQL_AGG_STDDEV: return sqrt(gr->value / gr->count);
+    case PROMQL_AGG_QUANTILE: return pq_quantile(q, qv, gr->nval);
+    case PROMQL_AGG_SUM: return gr->value + gr->kahan;
+    default: return gr->value;
+    }
+}
+
+/* Folds the samples of s at steps t0, t0 + interval, ... (kn of them)
+ * into ga[0, kn), as pq_gather picks them at each step. */
+static inline __attribute__((always_inline)) void fold_run(enum promql_aggop op,
+                                                           struct pq_series *s, struct group *ga,
+                                                           int64_t t0, int64_t interval, size_t kn)
+{
+    const struct promql_sample *p = s->p;
+    size_t cur = s->cur, n = s->n;
+    int64_t ts = t0;
+    for (size_t j = 0; j < kn && cur < n; j++, ts += interval) {
+        while (cur < n && p[cur].t < ts)
+            cur++;
+        if (cur < n && p[cur].t == ts)
+            fold(op, &ga[j], p[cur++].v, NULL);
+    }
+    s->cur = cur;
+}
+
+/* The fold over series rather than steps, for every operator but quantile:
+ * steps are taken in chunks with an accumulator per group and step of the
+ * chunk, and each series' samples of the chunk are folded in one run. The
+ * series still come in their order at each step, so every accumulator sees
+ * the same values in the same order as the step-by-step fold would. */
+static int fold_by_series(struct pq_ctx *c, const struct pq_steps *st, enum promql_aggop op,
+                          struct pq_matrix *in, const size_t *to_group, size_t ngroups,
+                          struct pq_matrix *out)
+{
+    size_t nsteps = (size_t)((st->end - st->start) / st->interval) + 1;
+    size_t ch = ((size_t)1 << 15) / ngroups;
+    ch = ch < 16 ? 16 : ch > 1024 ? 1024 : ch;
+    if (ch > nsteps)
+        ch = nsteps;
+    struct group *acc = pq_alloc(&c->heap, ngroups * ch * sizeof *acc);
+    if (!acc)
+        return pq_oom(c);
+    /* room in each output series for at most its members' samples */
+    size_t *room = pq_alloc(&c->heap, ngroups * sizeof *room);
+    if (!room)
+        return pq_oom(c);
+    memset(room, 0, ngroups * sizeof *room);
+    for (size_t i = 0; i < in->n; i++)
+        room[to_group[i]] += in->s[i].n;
+    for (size_t k = 0; k < ngroups; k++)
+        if (pq_series_reserve(c, &out->s[k], room[k] < nsteps ? room[k] : nsteps))
+            return pq_oom(c);
+    pq_free(&c->heap, room);
+    pq_rewind(in);
+    int rc;
+    for (size_t k0 = 0; k0 < nsteps; k0 += ch) {
+        size_t kn = nsteps - k0 < ch ? nsteps - k0 : ch;
+        int64_t t0 = st->start + (int64_t)k0 * st->interval;
+        for (size_t g = 0; g < ngroups; g++)
+            for (size_t j = 0; j < kn; j++)
+                acc[g * ch + j].seen = false;
+        for (size_t i = 0; i < in->n; i++) {
+            struct pq_series *s = &in->s[i];
+            struct group *ga = &acc[to_group[i] * ch];
+            if (op == PROMQL_AGG_SUM) /* the common case, with op a constant */
+                fold_run(PROMQL_AGG_SUM, s, ga, t0, st->interval, kn);
+            else
+                fold_run(op, s, ga, t0, st->interval, kn);
+        }
+        for (size_t j = 0; j < kn; j++) {
+            int64_t ts = t0 + (int64_t)j * st->interval;
+            if ((rc = pq_tick(c))) /* as often as the step-by-step fold */
+                return rc;
+            for (size_t g = 0; g < ngroups; g++) {
+                const struct group *gr = &acc[g * ch + j];
+                if (gr->seen &&
+                    (rc = pq_series_push(c, &out->s[g], ts, fold_result(op, gr, 0, NULL))))
+                    return rc;
+            }
+        }
+    }
+    pq_free(&c->heap, acc);
+    return 0;
+}
+
 static int simple_agg(struct pq_ctx *c, const struct pq_steps *st, const struct promql_expr *e,
                       struct pq_matrix *in, struct params *par, struct pq_matrix *out)
 {
@@ -115,6 +281,15 @@ static int simple_agg(struct pq_ctx *c, const struct pq_steps *st, const struct 
         to_group[i] = *slot;
     }
     pq_map_free(c, &map);
+    /* Output series in group order; empty ones are dropped at the end. */
+    for (size_t k = 0; k < ngroups; k++)
+        if (!pq_matrix_add(c, out, glabels[k]))
+            return pq_oom(c);
+    if (op != PROMQL_AGG_QUANTILE && ngroups) {
+        if ((rc = fold_by_series(c, st, op, in, to_group, ngroups, out)))
+            return rc;
+        goto done;
+    }
     g = pq_alloc(&c->heap, (ngroups ? ngroups : 1) * sizeof *g);
     if (!g)
         return pq_oom(c);
@@ -132,10 +307,6 @@ static int simple_agg(struct pq_ctx *c, const struct pq_steps *st, const struct 
                 return pq_oom(c);
         pq_free(&c->heap, cnt);
     }
-    /* Output series in group order; empty ones are dropped at the end. */
-    for (size_t k = 0; k < ngroups; k++)
-        if (!pq_matrix_add(c, out, glabels[k]))
-            return pq_oom(c);
     for (size_t k = 0; k < ngroups; k++)
         g[k].out = &out->s[k];
     pq_rewind(in);
@@ -147,100 +318,28 @@ static int simple_agg(struct pq_ctx *c, const struct pq_steps *st, const struct 
         for (size_t k = 0; k < ngroups; k++)
             g[k].seen = false;
         for (size_t i = 0; i < v.n; i++) {
-            double f = v.s[i].v;
-            struct group *gr = &g[to_group[v.s[i].idx]];
-            if (!gr->seen) {
-                gr->seen = true;
-                gr->value = f;
-                gr->mean = f;
-                gr->kahan = 0;
-                gr->count = 1;
-                gr->incremental = false;
-                gr->nval = 0;
-                switch (op) {
-                case PROMQL_AGG_STDDEV:
-                case PROMQL_AGG_STDVAR: gr->value = isnan(f) || isinf(f) ? NAN : 0; break;
-                case PROMQL_AGG_QUANTILE: vals[gr - g][gr->nval++] = f; break;
-                case PROMQL_AGG_GROUP: gr->value = 1; break;
-                default: break;
-                }
-                continue;
-            }
-            switch (op) {
-            case PROMQL_AGG_SUM: pq_kahan_inc(f, &gr->value, &gr->kahan); break;
-            case PROMQL_AGG_AVG:
-                gr->count++;
-                if (!gr->incremental) {
-                    double nv = gr->value, nc = gr->kahan;
-                    pq_kahan_inc(f, &nv, &nc);
-                    if (!isinf(nv)) {
-                        gr->value = nv;
-                        gr->kahan = nc;
-                        break;
-                    }
-                    gr->incremental = true;
-                    gr->mean = gr->value / (gr->count - 1);
-                    gr->kahan /= gr->count - 1;
-                }
-                {
-                    double qq = (gr->count - 1) / gr->count;
-                    double m = qq * gr->mean, mc = qq * gr->kahan;
-                    pq_kahan_inc(f / gr->count, &m, &mc);
-                    gr->mean = m;
-                    gr->kahan = mc;
-                }
-                break;
-            case PROMQL_AGG_MAX:
-                if (gr->value < f || isnan(gr->value))
-                    gr->value = f;
-                break;
-            case PROMQL_AGG_MIN:
-                if (gr->value > f || isnan(gr->value))
-                    gr->value = f;
-                break;
-            case PROMQL_AGG_COUNT: gr->count++; break;
-            case PROMQL_AGG_STDDEV:
-            case PROMQL_AGG_STDVAR: {
-                gr->count++;
-                double delta = f - gr->mean;
-                gr->mean += delta / gr->count;
-                gr->value += delta * (f - gr->mean);
-                break;
-            }
-            case PROMQL_AGG_QUANTILE: vals[gr - g][gr->nval++] = f; break;
-            default: break;
-            }
+            size_t k = to_group[v.s[i].idx];
+            fold(op, &g[k], v.s[i].v, vals ? vals[k] : NULL);
         }
         for (size_t k = 0; k < ngroups; k++) {
             struct group *gr = &g[k];
-            if (!gr->seen)
-                continue;
-            double r = gr->value;
-            switch (op) {
-            case PROMQL_AGG_AVG:
-                r = gr->incremental ? gr->mean + gr->kahan
-                                    : gr->value / gr->count + gr->kahan / gr->count;
-                break;
-            case PROMQL_AGG_COUNT: r = gr->count; break;
-            case PROMQL_AGG_STDVAR: r = gr->value / gr->count; break;
-            case PROMQL_AGG_STDDEV: r = sqrt(gr->value / gr->count); break;
-            case PROMQL_AGG_QUANTILE: r = pq_quantile(q, vals[k], gr->nval); break;
-            case PROMQL_AGG_SUM: r = gr->value + gr->kahan; break;
-            default: break;
-            }
-            if ((rc = pq_series_push(c, gr->out, ts, r)))
+            double r = gr->seen ? fold_result(op, gr, q, vals ? vals[k] : NULL) : 0;
+            if (gr->seen && (rc = pq_series_push(c, gr->out, ts, r)))
                 return rc;
         }
     }
+done:
     /* Remove empty result rows. */
-    size_t dst = 0;
-    for (size_t k = 0; k < out->n; k++) {
-        if (out->s[k].n)
-            out->s[dst++] = out->s[k];
-        else
-            pq_free(&c->heap, out->s[k].p);
+    {
+        size_t dst = 0;
+        for (size_t k = 0; k < out->n; k++) {
+            if (out->s[k].n)
+                out->s[dst++] = out->s[k];
+            else
+                pq_free(&c->heap, out->s[k].p);
+        }
+        out->n = dst;
     }
-    out->n = dst;
     if (vals)
         for (size_t k = 0; k < ngroups; k++)
             pq_free(&c->heap, vals[k]);

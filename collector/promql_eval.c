@@ -26,6 +26,10 @@
  *   and arena (promql_value.h), so a failing evaluation just returns and the
  *   top level frees everything. Recursion depth is bounded by the parser
  *   (PROMQL_MAX_DEPTH).
+ * - histogram_quantile/fraction list each group's buckets once, sorted by
+ *   le when their le are distinct (the only order a sort can give), so a
+ *   step only picks the buckets present; other groups are sorted per step
+ *   as before.
  * - Timeout, cancellation and the sample limit are checked in the step and
  *   series loops (pq_tick: the clock is read every 64th check).
  * - This file walks the tree, reads the source (selectors, windows,
@@ -432,8 +436,17 @@ struct call {
     size_t *grp;
     const pq_labels **gl; /* per group, the output labels */
     size_t ngrp;
-    struct pq_bucket *bk, *tmp;
-    size_t *bgrp, *gstart, *gend;
+    struct pq_bucket *bk;
+    /* Per group, its series (mem[off[g], off[g+1])): sorted by le when the
+     * group's le are distinct numbers (sorted[g]; its buckets then need no
+     * sort at any step), else in input order, as the vector has them. */
+    size_t *mem, *off;
+    bool *sorted;
+    /* Per step: the value of each series present (stamped with the step),
+     * groups stamped when seen, and their order of first appearance. */
+    double *val;
+    uint32_t *sstamp, *gstamp, stamp;
+    size_t *order, nin;
 };
 
 /* The labels absent() and absent_over_time() return: the equality
@@ -533,30 +546,26 @@ static int histogram_step(struct pq_ctx *c, struct call *cl, struct pq_vector *i
     struct pq_vector *v = &in[vi];
     if (id != PROMQL_FN_HISTOGRAM_QUANTILES && (!in[0].n || (vi == 2 && !in[1].n)))
         return 0;
-    size_t nb = 0;
+    /* The series present at this step, and the groups in order of first
+     * appearance (the vector is in series order). */
+    if (++cl->stamp == 0) { /* wrapped: forget every old stamp */
+        memset(cl->sstamp, 0, cl->nin * sizeof *cl->sstamp);
+        memset(cl->gstamp, 0, (cl->ngrp ? cl->ngrp : 1) * sizeof *cl->gstamp);
+        cl->stamp = 1;
+    }
+    uint32_t stamp = cl->stamp;
+    size_t ng = 0;
     for (size_t i = 0; i < v->n; i++) {
-        size_t g = cl->grp[v->s[i].idx];
+        uint32_t idx = v->s[i].idx;
+        size_t g = cl->grp[idx];
         if (g == SIZE_MAX)
             continue;
-        cl->bk[nb] = (struct pq_bucket){cl->le[v->s[i].idx], v->s[i].v};
-        cl->bgrp[nb++] = g;
-    }
-    /* Buckets by group, groups in order of first appearance. */
-    for (size_t i = 0; i < nb;) {
-        size_t g = cl->bgrp[i], end = i + 1;
-        for (size_t j = i + 1; j < nb; j++) {
-            if (cl->bgrp[j] != g)
-                continue;
-            struct pq_bucket tb = cl->bk[j];
-            memmove(&cl->bk[end + 1], &cl->bk[end], (j - end) * sizeof *cl->bk);
-            memmove(&cl->bgrp[end + 1], &cl->bgrp[end], (j - end) * sizeof *cl->bgrp);
-            cl->bk[end] = tb;
-            cl->bgrp[end] = g;
-            end++;
+        cl->val[idx] = v->s[i].v;
+        cl->sstamp[idx] = stamp;
+        if (cl->gstamp[g] != stamp) {
+            cl->gstamp[g] = stamp;
+            cl->order[ng++] = g;
         }
-        cl->gstart[g] = i;
-        cl->gend[g] = end;
-        i = end;
     }
     struct buf qs = {0};
     int rc = 0;
@@ -569,18 +578,19 @@ static int histogram_step(struct pq_ctx *c, struct call *cl, struct pq_vector *i
             buf_reset(&qs);
             openmetrics_float(&qs, q);
         }
-        for (size_t i = 0; i < nb && !rc; i = cl->gend[cl->bgrp[i]]) {
-            size_t g = cl->bgrp[i], n = cl->gend[g] - i;
-            /* the quantile functions sort and fix buckets in place: work on
-             * a copy when computing several */
-            struct pq_bucket *b = &cl->bk[i];
-            if (nq > 1) {
-                memcpy(cl->tmp, b, n * sizeof *b);
-                b = cl->tmp;
+        for (size_t j = 0; j < ng && !rc; j++) {
+            size_t g = cl->order[j], n = 0;
+            /* the group's buckets present now, in its member order; the
+             * quantile functions sort and fix them in place */
+            struct pq_bucket *b = cl->bk;
+            for (size_t m = cl->off[g]; m < cl->off[g + 1]; m++) {
+                size_t idx = cl->mem[m];
+                if (cl->sstamp[idx] == stamp)
+                    b[n++] = (struct pq_bucket){cl->le[idx], cl->val[idx]};
             }
             double r = id == PROMQL_FN_HISTOGRAM_FRACTION
-                           ? pq_bucket_fraction(in[0].s[0].v, in[1].s[0].v, b, n)
-                           : pq_bucket_quantile(q, b, n);
+                           ? pq_bucket_fraction(in[0].s[0].v, in[1].s[0].v, b, n, cl->sorted[g])
+                           : pq_bucket_quantile(q, b, n, cl->sorted[g]);
             const pq_labels *m = cl->gl[g];
             if (label &&
                 !(m = qs.oom ? NULL : pq_set(c, m, label->p, label->len, qs.p ? qs.p : "", qs.len)))
@@ -700,22 +710,30 @@ static int call_step(struct pq_ctx *c, void *ud, struct pq_vector *in, struct pq
 }
 
 /* histogram_quantile/fraction: parse each input series' le once and map
- * it to its group (its labels without le; the output drops the name). */
+ * it to its group (its labels without le; the output drops the name); list
+ * each group's series, sorted by le when that order is unique. */
 static int histogram_prepare(struct ev *ev, struct call *cl, struct pq_matrix *v)
 {
     struct pq_ctx *c = ev->c;
     size_t n = v->n ? v->n : 1;
+    cl->nin = v->n;
     cl->le = pq_alloc(&c->heap, n * sizeof *cl->le);
     cl->grp = pq_alloc(&c->heap, n * sizeof *cl->grp);
     cl->gl = pq_alloc(&c->heap, n * sizeof *cl->gl);
     cl->bk = pq_alloc(&c->heap, n * sizeof *cl->bk);
-    cl->bgrp = pq_alloc(&c->heap, n * sizeof *cl->bgrp);
-    cl->tmp = pq_alloc(&c->heap, n * sizeof *cl->tmp);
-    cl->gstart = pq_alloc(&c->heap, n * sizeof *cl->gstart);
-    cl->gend = pq_alloc(&c->heap, n * sizeof *cl->gend);
-    if (!cl->le || !cl->grp || !cl->gl || !cl->bk || !cl->bgrp || !cl->tmp || !cl->gstart ||
-        !cl->gend)
+    cl->mem = pq_alloc(&c->heap, n * sizeof *cl->mem);
+    cl->off = pq_alloc(&c->heap, (n + 1) * sizeof *cl->off);
+    cl->sorted = pq_alloc(&c->heap, n * sizeof *cl->sorted);
+    cl->val = pq_alloc(&c->heap, n * sizeof *cl->val);
+    cl->sstamp = pq_alloc(&c->heap, n * sizeof *cl->sstamp);
+    cl->gstamp = pq_alloc(&c->heap, n * sizeof *cl->gstamp);
+    cl->order = pq_alloc(&c->heap, n * sizeof *cl->order);
+    if (!cl->le || !cl->grp || !cl->gl || !cl->bk || !cl->mem || !cl->off || !cl->sorted ||
+        !cl->val || !cl->sstamp || !cl->gstamp || !cl->order)
         return pq_oom(c);
+    memset(cl->sstamp, 0, n * sizeof *cl->sstamp);
+    memset(cl->gstamp, 0, n * sizeof *cl->gstamp);
+    memset(cl->off, 0, (n + 1) * sizeof *cl->off);
     static const struct promql_str le = {"le", 2};
     struct pq_map map = {0};
     bool oom = false;
@@ -734,8 +752,42 @@ static int histogram_prepare(struct ev *ev, struct call *cl, struct pq_matrix *v
                 return pq_oom(c);
         }
         cl->grp[i] = *slot;
+        cl->off[*slot + 1]++;
     }
     pq_map_free(c, &map);
+    /* Members by group, in input order, then each group sorted by le
+     * (insertion sort: groups are a histogram's buckets) when its le are
+     * distinct numbers: the only order a sort can give them. */
+    for (size_t g = 0; g < cl->ngrp; g++)
+        cl->off[g + 1] += cl->off[g];
+    for (size_t i = 0; i < v->n; i++)
+        if (cl->grp[i] != SIZE_MAX)
+            cl->mem[cl->off[cl->grp[i]] + cl->gstamp[cl->grp[i]]++] = i;
+    memset(cl->gstamp, 0, n * sizeof *cl->gstamp);
+    for (size_t g = 0; g < cl->ngrp; g++) {
+        size_t *m = cl->mem + cl->off[g], k = cl->off[g + 1] - cl->off[g];
+        bool ok = true;
+        for (size_t i = 0; i < k && ok; i++)
+            ok = !isnan(cl->le[m[i]]);
+        size_t *tmp = ok ? pq_alloc(&c->heap, (k ? k : 1) * sizeof *tmp) : NULL;
+        if (ok && !tmp)
+            return pq_oom(c);
+        if (ok) {
+            memcpy(tmp, m, k * sizeof *tmp);
+            for (size_t i = 1; i < k; i++) {
+                size_t x = tmp[i], j = i;
+                for (; j > 0 && cl->le[tmp[j - 1]] > cl->le[x]; j--)
+                    tmp[j] = tmp[j - 1];
+                tmp[j] = x;
+            }
+            for (size_t i = 1; i < k && ok; i++)
+                ok = cl->le[tmp[i - 1]] < cl->le[tmp[i]];
+            if (ok)
+                memcpy(m, tmp, k * sizeof *m);
+            pq_free(&c->heap, tmp);
+        }
+        cl->sorted[g] = ok;
+    }
     return 0;
 }
 
@@ -1023,8 +1075,15 @@ static int eval_range_call(struct ev *ev, const struct promql_expr *e, size_t mi
                 return got == -2 ? pq_oom(c) : pq_fail(c, PROMQL_ERR_EXECUTION, "%s", err);
             if (got == 0)
                 continue;
-            if (!s && !(s = pq_matrix_add(c, out, m)))
-                return pq_oom(c);
+            if (!s) {
+                /* room for every step left, or for what the samples left
+                 * can reach (each is in the windows of at most range /
+                 * interval + 1 steps) */
+                size_t left = nsteps - step, reach = (size_t)(w.range / ev->st.interval) + 1;
+                size_t room = r->n - lo < left / reach + 1 ? (r->n - lo) * reach : left;
+                if (!(s = pq_matrix_add(c, out, m)) || pq_series_reserve(c, s, room))
+                    return pq_oom(c);
+            }
             if ((rc = pq_series_push(c, s, ts, v)))
                 return rc;
         }
@@ -1116,10 +1175,13 @@ static int eval_call(struct ev *ev, const struct promql_expr *e, struct pq_matri
     pq_free(&c->heap, cl.grp);
     pq_free(&c->heap, cl.gl);
     pq_free(&c->heap, cl.bk);
-    pq_free(&c->heap, cl.bgrp);
-    pq_free(&c->heap, cl.tmp);
-    pq_free(&c->heap, cl.gstart);
-    pq_free(&c->heap, cl.gend);
+    pq_free(&c->heap, cl.mem);
+    pq_free(&c->heap, cl.off);
+    pq_free(&c->heap, cl.sorted);
+    pq_free(&c->heap, cl.val);
+    pq_free(&c->heap, cl.sstamp);
+    pq_free(&c->heap, cl.gstamp);
+    pq_free(&c->heap, cl.order);
     if (ops != small)
         pq_free(&c->heap, ops);
     return 0;

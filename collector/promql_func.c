@@ -651,7 +651,7 @@ static void ensure_monotonic(struct pq_bucket *b, size_t n)
     }
 }
 
-double pq_bucket_quantile(double q, struct pq_bucket *b, size_t n)
+double pq_bucket_quantile(double q, struct pq_bucket *b, size_t n, bool sorted)
 {
     if (isnan(q))
         return NAN;
@@ -659,7 +659,8 @@ double pq_bucket_quantile(double q, struct pq_bucket *b, size_t n)
         return -INFINITY;
     if (q > 1)
         return INFINITY;
-    qsort(b, n, sizeof *b, cmp_bucket);
+    if (!sorted)
+        qsort(b, n, sizeof *b, cmp_bucket);
     if (!(isinf(b[n - 1].le) && b[n - 1].le > 0))
         return NAN;
     n = coalesce(b, n);
@@ -693,9 +694,10 @@ double pq_bucket_quantile(double q, struct pq_bucket *b, size_t n)
     return start + (end - start) * (rank / count);
 }
 
-double pq_bucket_fraction(double lower, double upper, struct pq_bucket *b, size_t n)
+double pq_bucket_fraction(double lower, double upper, struct pq_bucket *b, size_t n, bool sorted)
 {
-    qsort(b, n, sizeof *b, cmp_bucket);
+    if (!sorted)
+        qsort(b, n, sizeof *b, cmp_bucket);
     if (!(isinf(b[n - 1].le) && b[n - 1].le > 0))
         return NAN;
     n = coalesce(b, n);

@@ -86,12 +86,13 @@ double pq_quantile(double q, double *v, size_t n);
 struct pq_bucket {
     double le, count;
 };
-/* histogram_quantile() of classic buckets b[0, n) (sorted and coalesced in
- * place; n >= 1): monotonicity forced, tiny float errors ignored, NaN
- * without a +Inf bucket or observations. */
-double pq_bucket_quantile(double q, struct pq_bucket *b, size_t n);
-/* histogram_fraction() of classic buckets. */
-double pq_bucket_fraction(double lower, double upper, struct pq_bucket *b, size_t n);
+/* histogram_quantile() of classic buckets b[0, n) (sorted by le unless
+ * sorted says they already are, with distinct le, and coalesced in place;
+ * n >= 1): monotonicity forced, tiny float errors ignored, NaN without a
+ * +Inf bucket or observations. */
+double pq_bucket_quantile(double q, struct pq_bucket *b, size_t n, bool sorted);
+/* histogram_fraction() of classic buckets (sorted: as above). */
+double pq_bucket_fraction(double lower, double upper, struct pq_bucket *b, size_t n, bool sorted);
 
 /* facette/natsort's Compare (sort_by_label): runs of digits compare as
  * numbers, other runs bytewise. */

@@ -136,7 +136,7 @@ int pq_tick(struct pq_ctx *c)
     return 0;
 }
 
-int pq_hold(struct pq_ctx *c, int64_t n)
+int pq_hold_slow(struct pq_ctx *c, int64_t n)
 {
     if (n < 0) {
         uint64_t m = (uint64_t)-n;
@@ -512,7 +512,7 @@ struct pq_series *pq_matrix_add(struct pq_ctx *c, struct pq_matrix *mx, const pq
     return s;
 }
 
-int pq_series_push(struct pq_ctx *c, struct pq_series *s, int64_t t, double v)
+int pq_series_push_slow(struct pq_ctx *c, struct pq_series *s, int64_t t, double v)
 {
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 4;
@@ -524,6 +524,20 @@ int pq_series_push(struct pq_ctx *c, struct pq_series *s, int64_t t, double v)
     }
     s->p[s->n++] = (struct promql_sample){t, v};
     return pq_hold(c, 1);
+}
+
+int pq_series_reserve(struct pq_ctx *c, struct pq_series *s, size_t n)
+{
+    if (n <= s->cap)
+        return 0;
+    if (n > SIZE_MAX / sizeof *s->p)
+        return pq_oom(c);
+    struct promql_sample *p = pq_realloc(&c->heap, s->p, n * sizeof *p);
+    if (!p)
+        return pq_oom(c);
+    s->p = p;
+    s->cap = n;
+    return 0;
 }
 
 void pq_matrix_free(struct pq_ctx *c, struct pq_matrix *mx)
@@ -613,17 +627,24 @@ void pq_rewind(struct pq_matrix *mx)
 int pq_gather(struct pq_ctx *c, struct pq_matrix *mx, int64_t ts, struct pq_vector *out)
 {
     out->n = 0;
+    if (out->cap < mx->n) { /* room for a sample of every series, once */
+        struct pq_sample *s = pq_realloc(&c->heap, out->s, mx->n * sizeof *s);
+        if (!s)
+            return pq_oom(c);
+        out->s = s;
+        out->cap = mx->n;
+    }
+    struct pq_sample *o = out->s;
     for (size_t i = 0; i < mx->n; i++) {
         struct pq_series *s = &mx->s[i];
-        while (s->cur < s->n && s->p[s->cur].t < ts)
-            s->cur++;
-        if (s->cur < s->n && s->p[s->cur].t == ts) {
-            int rc = pq_vector_push(c, out, s->m, s->p[s->cur].v, ts, (uint32_t)i);
-            if (rc)
-                return rc;
-            s->cur++;
-        }
+        size_t cur = s->cur;
+        while (cur < s->n && s->p[cur].t < ts)
+            cur++;
+        if (cur < s->n && s->p[cur].t == ts)
+            *o++ = (struct pq_sample){s->m, s->p[cur++].v, ts, (uint32_t)i};
+        s->cur = cur;
     }
+    out->n = (size_t)(o - out->s);
     return 0;
 }
 

@@ -81,7 +81,19 @@ int pq_oom(struct pq_ctx *c);
 int pq_tick(struct pq_ctx *c);
 /* Adds n samples held (n may be negative to release); fails when the
  * total would exceed o.max_samples. */
-int pq_hold(struct pq_ctx *c, int64_t n);
+int pq_hold_slow(struct pq_ctx *c, int64_t n);
+static inline int pq_hold(struct pq_ctx *c, int64_t n)
+{
+    if (n >= 0 && c->samples <= c->o.max_samples && (uint64_t)n <= c->o.max_samples - c->samples) {
+        c->samples += (uint64_t)n;
+        return 0;
+    }
+    if (n < 0 && (uint64_t)0 - (uint64_t)n <= c->samples) {
+        c->samples -= (uint64_t)0 - (uint64_t)n;
+        return 0;
+    }
+    return pq_hold_slow(c, n);
+}
 
 void *pq_arena_alloc(struct pq_ctx *c, size_t n);
 
@@ -148,10 +160,24 @@ struct pq_vector {
     size_t n, cap;
 };
 
+/* Appends a sample; counts it against the sample limit. */
+int pq_series_push_slow(struct pq_ctx *c, struct pq_series *s, int64_t t, double v);
+static inline int pq_series_push(struct pq_ctx *c, struct pq_series *s, int64_t t, double v)
+{
+    if (s->n < s->cap && c->samples < c->o.max_samples) {
+        s->p[s->n++] = (struct promql_sample){t, v};
+        c->samples++;
+        return 0;
+    }
+    return pq_series_push_slow(c, s, t, v);
+}
 /* Appends a series (labels m, no samples); returns it or NULL (oom). */
 struct pq_series *pq_matrix_add(struct pq_ctx *c, struct pq_matrix *mx, const pq_labels *m);
-/* Appends a sample; counts it against the sample limit. */
-int pq_series_push(struct pq_ctx *c, struct pq_series *s, int64_t t, double v);
+
+/* Makes room for at least n samples in all (allocates, counts nothing):
+ * for a caller that knows a bound of what it will push. Returns 0 or
+ * PROMQL_ENOMEM (the series is unchanged). */
+int pq_series_reserve(struct pq_ctx *c, struct pq_series *s, size_t n);
 /* Frees the samples and series (and releases their count). */
 void pq_matrix_free(struct pq_ctx *c, struct pq_matrix *mx);
 int pq_vector_push(struct pq_ctx *c, struct pq_vector *v, const pq_labels *m, double val, int64_t t,

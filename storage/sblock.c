@@ -10,6 +10,13 @@
  * INT -> FLOAT conversion builds a new encoder and swaps it in only when it
  * is complete, for the same reason.
  *
+ * sblock_dec_bulk decodes the common codes (same step; INT unchanged or a
+ * delta; FLOAT unchanged or in the last window) inline from 64-bit loads,
+ * with no bounds check while 16 bytes remain (a sample's codes there take
+ * at most 65 bits) and from a zero-padded copy of the last 16 bytes, and
+ * leaves every other code to sblock_dec_next, so both decode the same
+ * samples and find the same damage.
+ *
  * Why these codes: series.c stores a sample only for a bucket in which the
  * series changed (plus a "baseline" before each run of changes), on a fixed
  * grid. Offsets therefore advance by small, often equal, steps: delta of
@@ -514,4 +521,115 @@ int sblock_dec_next(struct sblock_dec *d, uint32_t *u, double *v)
     *u = d->ulast;
     d->i++;
     return 1;
+}
+
+/* The 64 bits from bit pos on; the caller guarantees 16 bytes from byte
+ * pos / 8 on. */
+static inline uint64_t fast_peek(const uint8_t *p, uint64_t pos)
+{
+    uint64_t w;
+    memcpy(&w, p + (pos >> 3), sizeof w);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    w = __builtin_bswap64(w);
+#endif
+    return w << (pos & 7);
+}
+
+/* One sample of the common codes (same step; INT: unchanged, same or new
+ * length; FLOAT: unchanged, same window of at most 56 bits), read at bit
+ * *pos of p, which has 16 bytes from any bit it reads on. 1 when decoded
+ * (*pos advanced, d updated but for bitpos and i), 0 when the sample needs
+ * sblock_dec_next (nothing changed), SBLOCK_ECORRUPT. A sample takes at
+ * most 1 + 64 bits here. */
+static inline __attribute__((always_inline)) int
+fast_one(struct sblock_dec *d, const uint8_t *p, uint64_t *pos, uint32_t *u, double *v)
+{
+    uint64_t at = *pos, w = fast_peek(p, at);
+    if ((w >> 63) || d->ulast + d->dlast > d->u_max) /* a step change, or corrupt */
+        return 0;
+    w <<= 1;
+    at += 1;
+    if (d->codec == SBLOCK_INT) {
+        if (w >> 63) {
+            unsigned L = d->zlen;
+            if ((w >> 62) == 3) { /* 11: a new length */
+                L = (unsigned)(w >> 56) & 63;
+                at += 8;
+            } else {
+                at += 2;
+            }
+            if (L < 1 || L > 56)
+                return SBLOCK_ECORRUPT;
+            uint64_t lo = L > 1 ? fast_peek(p, at) >> (65 - L) : 0;
+            at += L - 1;
+            int64_t i = d->ilast + unzigzag(((uint64_t)1 << (L - 1)) | lo);
+            if (i > INT_MAX_ABS || i < -INT_MAX_ABS)
+                return SBLOCK_ECORRUPT;
+            d->zlen = (uint8_t)L;
+            d->ilast = i;
+        } else {
+            at += 1;
+        }
+        *v = (double)d->ilast;
+    } else {
+        if (w >> 63) {
+            if ((w >> 62) == 3 || !d->sig || d->sig > 56) /* a new window, none, too wide */
+                return 0;
+            at += 2;
+            d->xlast ^= (fast_peek(p, at) >> (64 - d->sig)) << (64u - d->lead - d->sig);
+            at += d->sig;
+        } else {
+            at += 1;
+        }
+        *v = bitsd(d->xlast);
+    }
+    d->ulast += d->dlast;
+    *u = d->ulast;
+    *pos = at;
+    return 1;
+}
+
+int sblock_dec_bulk(struct sblock_dec *d, uint32_t *u, double *v, size_t max)
+{
+    size_t k = 0;
+    uint8_t tail[32];
+    size_t tail_at = SIZE_MAX; /* byte of d->p that tail[0] copies */
+    while (k < max && d->i < d->n) {
+        int rc = 0;
+        if (d->i > 0) {
+            if (d->nbits - d->bitpos >= 128) {
+                rc = fast_one(d, d->p, &d->bitpos, &u[k], &v[k]);
+            } else {
+                /* the last 16 bytes: from a zero-padded copy, checking the
+                 * end after each sample (a sample past it is corrupt, as
+                 * sblock_dec_next would find) */
+                size_t b = (size_t)(d->bitpos >> 3);
+                if (tail_at == SIZE_MAX || b < tail_at) {
+                    memset(tail, 0, sizeof tail);
+                    memcpy(tail, d->p + b, d->len - b);
+                    tail_at = b;
+                }
+                uint64_t pos = d->bitpos - (uint64_t)tail_at * 8;
+                rc = fast_one(d, tail, &pos, &u[k], &v[k]);
+                if (rc == 1) {
+                    d->bitpos = pos + (uint64_t)tail_at * 8;
+                    if (d->bitpos > d->nbits)
+                        return SBLOCK_ECORRUPT;
+                }
+            }
+            if (rc < 0)
+                return rc;
+        }
+        if (rc == 0) {
+            rc = sblock_dec_next(d, &u[k], &v[k]);
+            if (rc != 1)
+                return rc < 0 ? rc : (int)k;
+        } else {
+            d->i++;
+        }
+        k++;
+    }
+    if (k < max && d->nbits - d->bitpos >= 8)
+        return SBLOCK_ECORRUPT; /* as sblock_dec_next at the end */
+    return (int)k;
 }

@@ -114,6 +114,11 @@ struct sblock_dec {
 int sblock_dec_init(struct sblock_dec *d, const uint8_t *p, size_t len, uint32_t u_max);
 /* The next sample: 1 and (u, v), 0 at the end, SBLOCK_ECORRUPT. */
 int sblock_dec_next(struct sblock_dec *d, uint32_t *u, double *v);
+/* Up to max next samples into u[] and v[] (the same as that many calls of
+ * sblock_dec_next, faster): their number (less than max only at the end, 0
+ * there), or SBLOCK_ECORRUPT when damage is found within them (what was
+ * decoded before it is not returned). max must fit an int. */
+int sblock_dec_bulk(struct sblock_dec *d, uint32_t *u, double *v, size_t max);
 /* The sample count from the header alone (cheap); SBLOCK_ECORRUPT. */
 int sblock_count(const uint8_t *p, size_t len, uint32_t *n);
 

@@ -9,6 +9,9 @@
  *   srules_walk, as the writer seals them), in time order, into one array
  *   of (t, v, resolution); downsampled spans not yet stored are computed
  *   on the fly with the writer's own rule (series_i_ds_start, srules_ds).
+ * - Base blocks are decoded a run of samples at a time
+ *   (sblock_dec_bulk) and appended to the read's array in one loop
+ *   (range_add_bulk), not through a callback per sample.
  * - SERIES_READ_FILL repeats each held value on its grid for stale_ms
  *   after it (never past the writer's last now): counted first, then
  *   written straight into the caller's memory (series_read_to's sink), so
@@ -54,20 +57,30 @@ struct rawfn {
     void *ud;
     struct series_db *s;
     int64_t kfrom, kto;
+    /* when set, called instead of fn with a block's samples a run at a
+     * time (offsets u in block k) */
+    int (*bulk)(void *ud, int64_t k, const uint32_t *u, const double *v, size_t n);
 };
 
 static int raw_block(struct rawfn *f, int64_t k, const void *p, size_t len)
 {
     struct sblock_dec d;
-    uint32_t u;
-    double v;
-    int rc;
+    uint32_t u[256];
+    double v[256];
+    int n;
     if (sblock_dec_init(&d, p, len, (uint32_t)f->s->N))
         return SERIES_ECORRUPT;
-    while ((rc = sblock_dec_next(&d, &u, &v)) == 1)
-        if ((rc = f->fn(f->ud, (k * f->s->N + (int64_t)u) * f->s->R, v, k)) != 0)
+    while ((n = sblock_dec_bulk(&d, u, v, 256)) > 0) {
+        int rc = 0;
+        if (f->bulk)
+            rc = f->bulk(f->ud, k, u, v, (size_t)n);
+        else
+            for (int i = 0; i < n && !rc; i++)
+                rc = f->fn(f->ud, (k * f->s->N + (int64_t)u[i]) * f->s->R, v[i], k);
+        if (rc)
             return rc;
-    return rc ? SERIES_ECORRUPT : 0;
+    }
+    return n ? SERIES_ECORRUPT : 0;
 }
 
 static int raw_pend_emit(void *ud, int64_t k, int64_t sigma, double v)
@@ -115,6 +128,7 @@ static int raw_walk(struct series_db *s, MDB_txn *txn, uint64_t id, const struct
 struct range_ctx {
     struct rvec *out;
     int64_t lo, hi, step;
+    const struct series_db *s;
 };
 
 static int range_add(void *ud, int64_t t, double v, int64_t k)
@@ -122,6 +136,27 @@ static int range_add(void *ud, int64_t t, double v, int64_t k)
     struct range_ctx *c = ud;
     (void)k;
     return t >= c->lo && t <= c->hi ? rvec_push(c->out, t, v, c->step) : 0;
+}
+
+static int range_add_bulk(void *ud, int64_t k, const uint32_t *u, const double *v, size_t n)
+{
+    struct range_ctx *c = ud;
+    struct rvec *r = c->out;
+    if (r->cap - r->n < n) {
+        void *p = r->v;
+        if (series_i_grow(&p, &r->cap, r->n + n, sizeof *r->v))
+            return SERIES_ENOMEM;
+        r->v = p;
+    }
+    int64_t base = k * c->s->N, R = c->s->R;
+    struct rsample *o = r->v + r->n;
+    for (size_t i = 0; i < n; i++) {
+        int64_t t = (base + (int64_t)u[i]) * R;
+        if (t >= c->lo && t <= c->hi)
+            *o++ = (struct rsample){t, c->step, v[i]};
+    }
+    r->n = (size_t)(o - r->v);
+    return 0;
 }
 
 /* Base samples with lo <= t <= hi and t > raw_from. */
@@ -132,8 +167,8 @@ static int read_raw(struct series_db *s, MDB_txn *txn, uint64_t id, const struct
         lo = max64(lo, raw_from + 1);
     if (lo > hi)
         return 0;
-    struct range_ctx c = {out, lo, hi, s->R};
-    struct rawfn f = {range_add, &c, s, 0, 0};
+    struct range_ctx c = {out, lo, hi, s->R, s};
+    struct rawfn f = {range_add, &c, s, 0, 0, range_add_bulk};
     int64_t lo_s = ceil_div(lo, s->R), hi_s = floor_div(hi, s->R);
     return raw_walk(s, txn, id, h, floor_div(lo_s - 1, s->N), floor_div(hi_s, s->N), &f);
 }
@@ -210,12 +245,12 @@ static int read_ds(struct series_db *s, MDB_txn *txn, uint64_t id, const struct 
     if (first == NONE || hi < done)
         return 0;
     struct fly_ctx c = {.s = s,
-                        .rc = {out, max64(lo, ds_from == NONE ? lo : ds_from + 1), hi, s->DS}};
+                        .rc = {out, max64(lo, ds_from == NONE ? lo : ds_from + 1), hi, s->DS, s}};
     int64_t A = done != NONE ? done : floor_div(first * s->R - 1, s->dspan) * s->dspan;
     A = max64(A, 0);
     if ((rc = series_i_ds_start(s, txn, id, A, &c.m, fly_emit, &c)) != 0)
         return rc;
-    struct rawfn f = {fly_push, &c, s, 0, 0};
+    struct rawfn f = {fly_push, &c, s, 0, 0, NULL};
     if ((rc = raw_walk(s, txn, id, h, A / s->span, floor_div(hi, s->span), &f)) != 0)
         return rc;
     return srules_ds_finish(&c.m);

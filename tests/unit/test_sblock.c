@@ -2,8 +2,9 @@
  * test_sblock.c — unit tests for storage/sblock.c (the delta/XOR block
  * codec of the time series store): random round trips of every value
  * kind, a loaded encoder continuing a block exactly, truncations and bit
- * flips (never read past the buffer), and the cost of a dense unchanged
- * run. The seed and generator come from series_testfx.h; set
+ * flips (never read past the buffer; the bulk decoder agrees with the
+ * sample-by-sample one on every block, damaged or not), and the cost of a
+ * dense unchanged run. The seed and generator come from series_testfx.h; set
  * LLMTAP_TEST_SEED to replay a run.
  */
 #include "series_testfx.h"
@@ -11,6 +12,42 @@
 #include <math.h>
 
 /* ---- codec -------------------------------------------------------------- */
+
+/* sblock_dec_bulk, in runs of random length, gives what sblock_dec_next
+ * gives sample by sample, and ends the same way (the end, or corrupt). */
+static void bulk_matches(uint64_t *rs, const uint8_t *buf, size_t sz, uint32_t maxu)
+{
+    struct sblock_dec a, b;
+    int ra = sblock_dec_init(&a, buf, sz, maxu), rb = sblock_dec_init(&b, buf, sz, maxu);
+    assert_int_equal(ra, rb);
+    if (ra)
+        return;
+    uint32_t us[300];
+    double vs[300];
+    for (;;) {
+        size_t max = 1 + rng_below(rs, rng_below(rs, 2) ? 8 : 300);
+        int n = sblock_dec_bulk(&b, us, vs, max);
+        assert_true(n <= (int)max);
+        for (int i = 0; i < n; i++) {
+            uint32_t u;
+            double v;
+            assert_int_equal(sblock_dec_next(&a, &u, &v), 1);
+            assert_int_equal(us[i], u);
+            assert_memory_equal(&vs[i], &v, sizeof v);
+        }
+        if (n < (int)max) { /* the end, or an error within this run, for both */
+            uint32_t u;
+            double v;
+            int r;
+            size_t more = 0;
+            while ((r = sblock_dec_next(&a, &u, &v)) == 1)
+                more++;
+            assert_int_equal(r, n < 0 ? SBLOCK_ECORRUPT : 0);
+            assert_true(n < 0 ? more < max : more == 0);
+            return;
+        }
+    }
+}
 
 static void codec_roundtrip(uint64_t *rs, int kind, uint32_t maxu)
 {
@@ -58,6 +95,7 @@ static void codec_roundtrip(uint64_t *rs, int kind, uint32_t maxu)
     uint32_t gu;
     double gv;
     assert_int_equal(sblock_dec_next(&d, &gu, &gv), 0);
+    bulk_matches(rs, buf, sz, maxu);
     /* A loaded encoder continues the block exactly as the original. */
     assert_int_equal(sblock_enc_load(&e2, buf, sz, maxu), 0);
     assert_int_equal(sblock_enc_size(&e2), sz);
@@ -78,6 +116,7 @@ static void codec_roundtrip(uint64_t *rs, int kind, uint32_t maxu)
     for (size_t cut = 0; cut < sz; cut += 1 + sz / 64) {
         uint8_t *t = malloc(cut ? cut : 1);
         memcpy(t, buf, cut);
+        bulk_matches(rs, t, cut, maxu);
         if (sblock_dec_init(&d, t, cut, maxu) == 0)
             while (sblock_dec_next(&d, &gu, &gv) == 1)
                 ;
@@ -86,6 +125,7 @@ static void codec_roundtrip(uint64_t *rs, int kind, uint32_t maxu)
     for (int i = 0; i < 64; i++) {
         size_t at = rng_below(rs, sz);
         buf[at] ^= (uint8_t)(1u << rng_below(rs, 8));
+        bulk_matches(rs, buf, sz, maxu);
         if (sblock_dec_init(&d, buf, sz, maxu) == 0)
             while (sblock_dec_next(&d, &gu, &gv) == 1)
                 assert_true(gu <= maxu);
