@@ -23,6 +23,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -479,6 +480,13 @@ int main(int argc, char **argv)
         return cmd_verify(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "export") == 0)
         return cmd_export(argc - 1, argv + 1);
+    /* A query allocates its sample arrays afresh and frees them at the end;
+     * with glibc's defaults the memory goes back to the kernel every time
+     * and the next query takes page faults on all of it (~15% of a 24-hour
+     * histogram query). Keep up to 128 MiB of freed heap, and serve blocks
+     * up to 32 MiB (the most glibc allows) from the heap. */
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 128 << 20);
     struct config *cfg = NULL;
     char err[512];
     int rc = daemon_start(&table, "llmtap-collector", argc, argv, &cfg);
