@@ -110,6 +110,12 @@ Look at the stored events (proxied calls carry "source":"agent-proxy"):
   curl -s 'http://127.0.0.1:$CPORT/api/v1/events?limit=5'
   curl -s 'http://127.0.0.1:$CPORT/api/v1/events?service=my-service&limit=5'
   curl -s "http://127.0.0.1:$CPORT/api/v1/events/\$(curl -s 'http://127.0.0.1:$CPORT/api/v1/events?limit=1' | sed -n 's/.*"id":"\\([^"]*\\)".*/\\1/p' | head -1)"
+Query the time series with PromQL (the Prometheus HTTP API; in Grafana, add
+http://127.0.0.1:$CPORT as a Prometheus data source):
+  curl -s 'http://127.0.0.1:$CPORT/api/v1/query' --data-urlencode 'query=sum by (model) (rate(llm_requests_total[5m]))'
+  curl -s 'http://127.0.0.1:$CPORT/api/v1/query' --data-urlencode 'query=histogram_quantile(0.95, sum by (le, service) (rate(llm_request_duration_seconds_bucket[5m])))'
+  promtool query instant http://127.0.0.1:$CPORT 'sum by (service) (increase(llm_cost_usd_total[1h]))'
+Send OpenTelemetry GenAI spans: OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$APORT (OTLP/HTTP)
 Metrics: curl -s http://127.0.0.1:$APORT/metrics ; curl -s http://127.0.0.1:$CPORT/metrics
 
 Press Ctrl-C to stop.
