@@ -11,7 +11,8 @@
  *   series by series over chunks of steps instead (fold_by_series: an
  *   accumulator per group and step of the chunk), which visits the same
  *   values in the same order per accumulator without building a vector
- *   per step.
+ *   per step; sum's accumulators are plain arrays, and a sum group of one
+ *   series is that series' samples at the steps, plus 0.
  * - topk/bottomk keep a binary heap of k samples per group with the same
  *   ordering and the same sift operations as Go's container/heap, so ties
  *   and NaN select the same series Prometheus selects; instant results are
@@ -194,6 +195,101 @@ static inline __attribute__((always_inline)) void fold_run(enum promql_aggop op,
     s->cur = cur;
 }
 
+/* sum's fold of a run (as fold_run): accumulators as arrays of value,
+ * compensation and seen, the first value taken as is, then
+ * Kahan-Neumaier additions — fold()'s arithmetic for sum. */
+static void sum_run(struct pq_series *s, double *sv, double *sk, uint8_t *seen, int64_t t0,
+                    int64_t interval, size_t kn)
+{
+    const struct promql_sample *p = s->p;
+    size_t cur = s->cur, n = s->n;
+    int64_t ts = t0;
+    for (size_t j = 0; j < kn && cur < n; j++, ts += interval) {
+        while (cur < n && p[cur].t < ts)
+            cur++;
+        if (cur < n && p[cur].t == ts) {
+            double f = p[cur++].v;
+            if (!seen[j]) {
+                seen[j] = 1;
+                sv[j] = f;
+                sk[j] = 0;
+            } else {
+                pq_kahan_inc(f, &sv[j], &sk[j]);
+            }
+        }
+    }
+    s->cur = cur;
+}
+
+/* fold_by_series for sum (the common case): the same order of additions
+ * per group and step, in arrays instead of struct group. */
+static int sum_by_series(struct pq_ctx *c, const struct pq_steps *st, struct pq_matrix *in,
+                         const size_t *to_group, size_t ngroups, size_t nsteps, size_t ch,
+                         struct pq_matrix *out)
+{
+    /* A group of one series is its samples at the steps, plus 0 (the
+     * fold's value + compensation: -0 becomes +0); the others get an
+     * accumulator slot (acc[g]) each. */
+    size_t *acc = pq_alloc(&c->heap, ngroups * sizeof *acc), nacc = 0;
+    if (!acc)
+        return pq_oom(c);
+    for (size_t g = 0; g < ngroups; g++)
+        acc[g] = SIZE_MAX;
+    for (size_t i = 0; i < in->n; i++) {
+        size_t g = to_group[i];
+        acc[g] = acc[g] == SIZE_MAX ? SIZE_MAX - 1 : acc[g] == SIZE_MAX - 1 ? nacc++ : acc[g];
+    }
+    int rc;
+    for (size_t i = 0; i < in->n; i++) {
+        size_t g = to_group[i];
+        if (acc[g] != SIZE_MAX - 1)
+            continue;
+        const struct pq_series *s = &in->s[i];
+        struct pq_series *o = &out->s[g];
+        for (size_t j = 0; j < s->n; j++) {
+            int64_t t = s->p[j].t;
+            if (t < st->start || t > st->end || (t - st->start) % st->interval)
+                continue;
+            if ((rc = pq_series_push(c, o, t, s->p[j].v + 0.0)))
+                return rc;
+        }
+    }
+    size_t na = nacc * ch;
+    double *sv = pq_alloc(&c->heap, (2 * na + 1) * sizeof *sv);
+    uint8_t *seen = pq_alloc(&c->heap, na + 1);
+    if (!sv || !seen)
+        return pq_oom(c);
+    double *sk = sv + na;
+    for (size_t k0 = 0; k0 < nsteps; k0 += ch) {
+        size_t kn = nsteps - k0 < ch ? nsteps - k0 : ch;
+        int64_t t0 = st->start + (int64_t)k0 * st->interval;
+        memset(seen, 0, na);
+        for (size_t i = 0; i < in->n; i++) {
+            size_t a = acc[to_group[i]];
+            if (a < SIZE_MAX - 1)
+                sum_run(&in->s[i], sv + a * ch, sk + a * ch, seen + a * ch, t0, st->interval,
+                        kn);
+        }
+        for (size_t j = 0; j < kn; j++)
+            if ((rc = pq_tick(c))) /* as often as the step-by-step fold */
+                return rc;
+        for (size_t g = 0; g < ngroups; g++) {
+            if (acc[g] >= SIZE_MAX - 1)
+                continue;
+            size_t x = acc[g] * ch;
+            for (size_t j = 0; j < kn; j++)
+                if (seen[x + j] && (rc = pq_series_push(c, &out->s[g],
+                                                        t0 + (int64_t)j * st->interval,
+                                                        sv[x + j] + sk[x + j])))
+                    return rc;
+        }
+    }
+    pq_free(&c->heap, seen);
+    pq_free(&c->heap, sv);
+    pq_free(&c->heap, acc);
+    return 0;
+}
+
 /* The fold over series rather than steps, for every operator but quantile:
  * steps are taken in chunks with an accumulator per group and step of the
  * chunk, and each series' samples of the chunk are folded in one run. The
@@ -223,6 +319,10 @@ static int fold_by_series(struct pq_ctx *c, const struct pq_steps *st, enum prom
             return pq_oom(c);
     pq_free(&c->heap, room);
     pq_rewind(in);
+    if (op == PROMQL_AGG_SUM && !c->o.general_only) {
+        pq_free(&c->heap, acc);
+        return sum_by_series(c, st, in, to_group, ngroups, nsteps, ch, out);
+    }
     int rc;
     for (size_t k0 = 0; k0 < nsteps; k0 += ch) {
         size_t kn = nsteps - k0 < ch ? nsteps - k0 : ch;

@@ -26,15 +26,17 @@
  *   and arena (promql_value.h), so a failing evaluation just returns and the
  *   top level frees everything. Recursion depth is bounded by the parser
  *   (PROMQL_MAX_DEPTH).
- * - histogram_quantile/fraction list each group's buckets once, sorted by
- *   le when their le are distinct (the only order a sort can give), so a
- *   step only picks the buckets present; other groups are sorted per step
- *   as before.
+ * - Where a loop over each series for all steps computes the same as the
+ *   step loop, a range evaluation takes it: exact rate()/increase() of a
+ *   selector or subquery (pq_fn_exact_rate_steps) and histogram_quantile
+ *   (promql_hist.c, which holds the histogram functions); the results
+ *   are the same bit for bit, and opts.general_only turns them off for
+ *   the tests that compare both.
  * - Timeout, cancellation and the sample limit are checked in the step and
  *   series loops (pq_tick: the clock is read every 64th check).
  * - This file walks the tree, reads the source (selectors, windows,
  *   subqueries) and runs the functions that need the tree (label_replace,
- *   absent, histogram_quantile's grouping, sort). The arithmetic lives in
+ *   absent, sort). The arithmetic lives in
  *   promql_func.c, the operators in promql_binop.c, the aggregations in
  *   promql_agg.c, values and their memory in promql_value.c.
  */
@@ -53,6 +55,7 @@
 #include "promql_agg.h"
 #include "promql_binop.h"
 #include "promql_func.h"
+#include "promql_hist.h"
 #include "promql_lex.h"
 #include "promql_value.h"
 
@@ -430,23 +433,7 @@ struct call {
     const struct promql_expr *e;
     enum promql_func_id id;
     const pq_labels *absent; /* absent()'s labels */
-    /* histogram_quantile / histogram_fraction: per input series, its le
-     * and group (ordinal; SIZE_MAX when le is not a number) */
-    double *le;
-    size_t *grp;
-    const pq_labels **gl; /* per group, the output labels */
-    size_t ngrp;
-    struct pq_bucket *bk;
-    /* Per group, its series (mem[off[g], off[g+1])): sorted by le when the
-     * group's le are distinct numbers (sorted[g]; its buckets then need no
-     * sort at any step), else in input order, as the vector has them. */
-    size_t *mem, *off;
-    bool *sorted;
-    /* Per step: the value of each series present (stamped with the step),
-     * groups stamped when seen, and their order of first appearance. */
-    double *val;
-    uint32_t *sstamp, *gstamp, stamp;
-    size_t *order, nin;
+    struct pq_hist h; /* histogram_quantile(s) / histogram_fraction */
 };
 
 /* The labels absent() and absent_over_time() return: the equality
@@ -521,86 +508,6 @@ static void sort_vector(struct pq_sample *s, struct pq_sample *tmp, size_t n,
     while (j < n)
         tmp[o++] = s[j++];
     memcpy(s, tmp, n * sizeof *s);
-}
-
-/* OpenMetrics' float text (labels.FormatOpenMetricsFloat): Go's %g, with
- * ".0" when that looks like an integer. */
-static void openmetrics_float(struct buf *b, double v)
-{
-    if (v == 0 || v == 1 || v == -1) {
-        buf_puts(b, v == 0 ? "0.0" : v == 1 ? "1.0" : "-1.0");
-        return;
-    }
-    size_t at = b->len;
-    pq_format_go_v(b, v);
-    if (isfinite(v) && b->p && !strpbrk(b->p + at, "e."))
-        buf_puts(b, ".0");
-}
-
-static int histogram_step(struct pq_ctx *c, struct call *cl, struct pq_vector *in,
-                          struct pq_vector *out, int64_t ts)
-{
-    enum promql_func_id id = cl->id;
-    size_t vi = id == PROMQL_FN_HISTOGRAM_FRACTION ? 2 : id == PROMQL_FN_HISTOGRAM_QUANTILE ? 1 : 0;
-    size_t nq = id == PROMQL_FN_HISTOGRAM_QUANTILES ? cl->e->call.nargs - 2 : 1;
-    struct pq_vector *v = &in[vi];
-    if (id != PROMQL_FN_HISTOGRAM_QUANTILES && (!in[0].n || (vi == 2 && !in[1].n)))
-        return 0;
-    /* The series present at this step, and the groups in order of first
-     * appearance (the vector is in series order). */
-    if (++cl->stamp == 0) { /* wrapped: forget every old stamp */
-        memset(cl->sstamp, 0, cl->nin * sizeof *cl->sstamp);
-        memset(cl->gstamp, 0, (cl->ngrp ? cl->ngrp : 1) * sizeof *cl->gstamp);
-        cl->stamp = 1;
-    }
-    uint32_t stamp = cl->stamp;
-    size_t ng = 0;
-    for (size_t i = 0; i < v->n; i++) {
-        uint32_t idx = v->s[i].idx;
-        size_t g = cl->grp[idx];
-        if (g == SIZE_MAX)
-            continue;
-        cl->val[idx] = v->s[i].v;
-        cl->sstamp[idx] = stamp;
-        if (cl->gstamp[g] != stamp) {
-            cl->gstamp[g] = stamp;
-            cl->order[ng++] = g;
-        }
-    }
-    struct buf qs = {0};
-    int rc = 0;
-    for (size_t k = 0; k < nq && !rc; k++) {
-        double q = id == PROMQL_FN_HISTOGRAM_QUANTILES ? (in[1 + k].n ? in[1 + k].s[0].v : NAN)
-                                                       : in[0].s[0].v;
-        const struct promql_str *label = NULL;
-        if (id == PROMQL_FN_HISTOGRAM_QUANTILES) {
-            label = &unparen(cl->e->call.args[1])->string;
-            buf_reset(&qs);
-            openmetrics_float(&qs, q);
-        }
-        for (size_t j = 0; j < ng && !rc; j++) {
-            size_t g = cl->order[j], n = 0;
-            /* the group's buckets present now, in its member order; the
-             * quantile functions sort and fix them in place */
-            struct pq_bucket *b = cl->bk;
-            for (size_t m = cl->off[g]; m < cl->off[g + 1]; m++) {
-                size_t idx = cl->mem[m];
-                if (cl->sstamp[idx] == stamp)
-                    b[n++] = (struct pq_bucket){cl->le[idx], cl->val[idx]};
-            }
-            double r = id == PROMQL_FN_HISTOGRAM_FRACTION
-                           ? pq_bucket_fraction(in[0].s[0].v, in[1].s[0].v, b, n, cl->sorted[g])
-                           : pq_bucket_quantile(q, b, n, cl->sorted[g]);
-            const pq_labels *m = cl->gl[g];
-            if (label &&
-                !(m = qs.oom ? NULL : pq_set(c, m, label->p, label->len, qs.p ? qs.p : "", qs.len)))
-                rc = pq_oom(c);
-            else
-                rc = pq_vector_push(c, out, m, r, ts, 0);
-        }
-    }
-    buf_free(&qs);
-    return rc;
 }
 
 static int call_step(struct pq_ctx *c, void *ud, struct pq_vector *in, struct pq_vector *out,
@@ -694,7 +601,7 @@ static int call_step(struct pq_ctx *c, void *ud, struct pq_vector *in, struct pq
     }
     case PROMQL_FN_HISTOGRAM_QUANTILE:
     case PROMQL_FN_HISTOGRAM_QUANTILES:
-    case PROMQL_FN_HISTOGRAM_FRACTION: return histogram_step(c, cl, in, out, ts);
+    case PROMQL_FN_HISTOGRAM_FRACTION: return pq_hist_step(c, &cl->h, cl->e, in, out, ts);
     case PROMQL_FN_HISTOGRAM_AVG:
     case PROMQL_FN_HISTOGRAM_COUNT:
     case PROMQL_FN_HISTOGRAM_SUM:
@@ -707,88 +614,6 @@ static int call_step(struct pq_ctx *c, void *ud, struct pq_vector *in, struct pq
                        cl->e->call.func->name);
     }
     return pq_vector_push(c, out, c->empty, v, ts, 0);
-}
-
-/* histogram_quantile/fraction: parse each input series' le once and map
- * it to its group (its labels without le; the output drops the name); list
- * each group's series, sorted by le when that order is unique. */
-static int histogram_prepare(struct ev *ev, struct call *cl, struct pq_matrix *v)
-{
-    struct pq_ctx *c = ev->c;
-    size_t n = v->n ? v->n : 1;
-    cl->nin = v->n;
-    cl->le = pq_alloc(&c->heap, n * sizeof *cl->le);
-    cl->grp = pq_alloc(&c->heap, n * sizeof *cl->grp);
-    cl->gl = pq_alloc(&c->heap, n * sizeof *cl->gl);
-    cl->bk = pq_alloc(&c->heap, n * sizeof *cl->bk);
-    cl->mem = pq_alloc(&c->heap, n * sizeof *cl->mem);
-    cl->off = pq_alloc(&c->heap, (n + 1) * sizeof *cl->off);
-    cl->sorted = pq_alloc(&c->heap, n * sizeof *cl->sorted);
-    cl->val = pq_alloc(&c->heap, n * sizeof *cl->val);
-    cl->sstamp = pq_alloc(&c->heap, n * sizeof *cl->sstamp);
-    cl->gstamp = pq_alloc(&c->heap, n * sizeof *cl->gstamp);
-    cl->order = pq_alloc(&c->heap, n * sizeof *cl->order);
-    if (!cl->le || !cl->grp || !cl->gl || !cl->bk || !cl->mem || !cl->off || !cl->sorted ||
-        !cl->val || !cl->sstamp || !cl->gstamp || !cl->order)
-        return pq_oom(c);
-    memset(cl->sstamp, 0, n * sizeof *cl->sstamp);
-    memset(cl->gstamp, 0, n * sizeof *cl->gstamp);
-    memset(cl->off, 0, (n + 1) * sizeof *cl->off);
-    static const struct promql_str le = {"le", 2};
-    struct pq_map map = {0};
-    bool oom = false;
-    for (size_t i = 0; i < v->n; i++) {
-        size_t len;
-        const char *s = pq_get(v->s[i].m, "le", 2, &len);
-        cl->grp[i] = SIZE_MAX;
-        if (!s || !pq_parse_float(s, len, &cl->le[i]))
-            continue; /* Prometheus: a "bad bucket label" annotation */
-        const pq_labels *g = pq_project(c, v->s[i].m, &le, 1, false, false);
-        size_t *slot = g ? pq_map_get(c, &map, g, NULL, true, cl->ngrp, &oom) : NULL;
-        if (!slot)
-            return pq_oom(c);
-        if (*slot == cl->ngrp) {
-            if (!(cl->gl[cl->ngrp++] = pq_drop_name(c, g)))
-                return pq_oom(c);
-        }
-        cl->grp[i] = *slot;
-        cl->off[*slot + 1]++;
-    }
-    pq_map_free(c, &map);
-    /* Members by group, in input order, then each group sorted by le
-     * (insertion sort: groups are a histogram's buckets) when its le are
-     * distinct numbers: the only order a sort can give them. */
-    for (size_t g = 0; g < cl->ngrp; g++)
-        cl->off[g + 1] += cl->off[g];
-    for (size_t i = 0; i < v->n; i++)
-        if (cl->grp[i] != SIZE_MAX)
-            cl->mem[cl->off[cl->grp[i]] + cl->gstamp[cl->grp[i]]++] = i;
-    memset(cl->gstamp, 0, n * sizeof *cl->gstamp);
-    for (size_t g = 0; g < cl->ngrp; g++) {
-        size_t *m = cl->mem + cl->off[g], k = cl->off[g + 1] - cl->off[g];
-        bool ok = true;
-        for (size_t i = 0; i < k && ok; i++)
-            ok = !isnan(cl->le[m[i]]);
-        size_t *tmp = ok ? pq_alloc(&c->heap, (k ? k : 1) * sizeof *tmp) : NULL;
-        if (ok && !tmp)
-            return pq_oom(c);
-        if (ok) {
-            memcpy(tmp, m, k * sizeof *tmp);
-            for (size_t i = 1; i < k; i++) {
-                size_t x = tmp[i], j = i;
-                for (; j > 0 && cl->le[tmp[j - 1]] > cl->le[x]; j--)
-                    tmp[j] = tmp[j - 1];
-                tmp[j] = x;
-            }
-            for (size_t i = 1; i < k && ok; i++)
-                ok = cl->le[tmp[i - 1]] < cl->le[tmp[i]];
-            if (ok)
-                memcpy(m, tmp, k * sizeof *m);
-            pq_free(&c->heap, tmp);
-        }
-        cl->sorted[g] = ok;
-    }
-    return 0;
 }
 
 /* timestamp() of a selector: the samples' own times. */
@@ -1000,6 +825,9 @@ static int eval_range_call(struct ev *ev, const struct promql_expr *e, size_t mi
         memset(found, 0, nsteps);
     *out = (struct pq_matrix){0};
     char err[256] = "";
+    /* exact rate/increase of a selector or subquery: each series' steps
+     * in one pass (pq_fn_exact_rate_steps) */
+    bool whole = exact && nsc == 0 && !w.at && !c->o.general_only;
     for (size_t i = 0; i < w.rs.n; i++) {
         const struct raw *r = &w.rs.r[i];
         const pq_labels *m = keep_name ? r->m : pq_drop_name(c, r->m);
@@ -1023,6 +851,42 @@ static int eval_range_call(struct ev *ev, const struct promql_expr *e, size_t mi
                 for (size_t j = 1; j < r->n; j++)
                     resets[j] = resets[j - 1] + (r->p[j].v < r->p[j - 1].v);
             }
+        }
+        if (whole && r->n) {
+            /* every step in one pass, into a series sized once (each
+             * sample is in the windows of at most reach steps) */
+            size_t reach = (size_t)(w.range / ev->st.interval) + 1;
+            size_t room = r->n < nsteps / reach + 1 ? r->n * reach : nsteps;
+            if ((rc = pq_tick(c)))
+                return rc;
+            if (!(s = pq_matrix_add(c, out, m)) ||
+                pq_series_reserve(c, s, room < nsteps ? room : nsteps))
+                return pq_oom(c);
+            struct pq_rate_steps a = {
+                .p = r->p,
+                .n = r->n,
+                .resets = resets,
+                .no_resets = no_resets,
+                .start = ev->st.start,
+                .interval = ev->st.interval,
+                .nsteps = nsteps,
+                .off = w.off,
+                .range_ms = w.range,
+                .lookback_ms = lb,
+                .rate = id == PROMQL_FN_RATE,
+                .budget = c->samples < c->o.max_samples ? c->o.max_samples - c->samples : 0,
+            };
+            bool over;
+            s->n = pq_fn_exact_rate_steps(&a, s->p, &over);
+            c->samples += s->n;
+            if (over)
+                return pq_hold_slow(c, (int64_t)(c->o.max_samples - c->samples) + 1);
+            if (!s->n) {
+                pq_free(&c->heap, s->p);
+                out->n--;
+            }
+            pq_free(&c->heap, resets);
+            continue;
         }
         PQ_FOR_STEPS(&ev->st, ts)
         {
@@ -1164,24 +1028,21 @@ static int eval_call(struct ev *ev, const struct promql_expr *e, struct pq_matri
     if (id == PROMQL_FN_ABSENT && !(cl.absent = absent_labels(c, e->call.args[0])))
         return pq_oom(c);
     if ((id == PROMQL_FN_HISTOGRAM_QUANTILE || id == PROMQL_FN_HISTOGRAM_FRACTION) &&
-        (rc = histogram_prepare(ev, &cl, &ops[nops - 1])))
+        (rc = pq_hist_prepare(c, &cl.h, &ops[nops - 1])))
         return rc;
-    if (id == PROMQL_FN_HISTOGRAM_QUANTILES && (rc = histogram_prepare(ev, &cl, &ops[0])))
+    if (id == PROMQL_FN_HISTOGRAM_QUANTILES && (rc = pq_hist_prepare(c, &cl.h, &ops[0])))
         return rc;
-    rc = pq_range_eval(c, &ev->st, ops, nops, call_step, &cl, out);
+    /* histogram_quantile over a range: each group's buckets walked step by
+     * step (pq_hist_quantile_range), unless that declines */
+    rc = 1;
+    if (id == PROMQL_FN_HISTOGRAM_QUANTILE && nops == 2 && !pq_instant(&ev->st) &&
+        !c->o.general_only)
+        rc = pq_hist_quantile_range(c, &cl.h, &ev->st, ops, out);
+    if (rc == 1)
+        rc = pq_range_eval(c, &ev->st, ops, nops, call_step, &cl, out);
     if (rc)
         return rc;
-    pq_free(&c->heap, cl.le);
-    pq_free(&c->heap, cl.grp);
-    pq_free(&c->heap, cl.gl);
-    pq_free(&c->heap, cl.bk);
-    pq_free(&c->heap, cl.mem);
-    pq_free(&c->heap, cl.off);
-    pq_free(&c->heap, cl.sorted);
-    pq_free(&c->heap, cl.val);
-    pq_free(&c->heap, cl.sstamp);
-    pq_free(&c->heap, cl.gstamp);
-    pq_free(&c->heap, cl.order);
+    pq_hist_free(c, &cl.h);
     if (ops != small)
         pq_free(&c->heap, ops);
     return 0;

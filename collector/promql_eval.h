@@ -111,6 +111,11 @@ struct promql_eval_opts {
      * the window (no extrapolation); see docs/query.md. false = exactly
      * Prometheus's arithmetic. */
     bool exact_counters;
+    /* Testing: evaluate without the whole-range paths (exact rate over a
+     * series, sum's array fold, histogram_quantile's walk of each group),
+     * step by step as the reference does. The
+     * results are the same, bit for bit; tests compare the two. */
+    bool general_only;
     /* Polled now and then; returning true cancels the evaluation
      * (PROMQL_ERR_CANCELED). May be NULL. */
     bool (*canceled)(void *ud);

@@ -71,14 +71,23 @@ void pq_fmt_shortest_slow(double v, char *digits, int *nd, int *exp10)
  * trailing zeros; returns how many. */
 static int put_digits(char *out, uint64_t d, int p)
 {
+    static const char two[] = "00010203040506070809101112131415161718192021222324"
+                              "25262728293031323334353637383940414243444546474849"
+                              "50515253545556575859606162636465666768697071727374"
+                              "75767778798081828384858687888990919293949596979899";
     while (p > 1 && d % 10 == 0) {
         d /= 10;
         p--;
     }
-    for (int i = p - 1; i >= 0; i--) {
-        out[i] = (char)('0' + d % 10);
-        d /= 10;
+    int i = p;
+    for (; i >= 2; i -= 2) { /* two digits a division */
+        unsigned r = (unsigned)(d % 100);
+        d /= 100;
+        out[i - 2] = two[2 * r];
+        out[i - 1] = two[2 * r + 1];
     }
+    if (i == 1)
+        out[0] = (char)('0' + d);
     return p;
 }
 
@@ -116,7 +125,10 @@ bool pq_fmt_shortest_fast(double v, char *digits, int *nd, int *exp10)
         return false;
     /* e2 * log10(2) is never an integer for e2 != 0 and is far from one
      * compared with the product's rounding error, so this floor is exact. */
-    int E = (int)floor((double)e2 * 0.30102999566398120) + 1;
+    /* floor(e2 * log10(2)) + 1 in integers: 78913 / 2^18 is close enough
+     * to log10(2) that the floors agree for |e2| < 1100 (checked), and
+     * here -16 <= e2 <= 52 */
+    int E = (e2 >= 0 ? (e2 * 78913) >> 18 : -((-e2 * 78913 + 262143) >> 18)) + 1;
     unsigned s = (unsigned)(2 - e);
     u128 P, X;
     uint64_t I;

@@ -126,6 +126,57 @@ static int exact_rate(const struct pq_window *w, bool rate, double *out)
     return 1;
 }
 
+size_t pq_fn_exact_rate_steps(const struct pq_rate_steps *a, struct promql_sample *out,
+                              bool *over)
+{
+    const struct promql_sample *p = a->p;
+    const uint32_t *resets = a->resets;
+    size_t n = a->n, lo = 0, hi = 0, k = 0;
+    double secs = pq_seconds(a->range_ms);
+    int64_t ts = a->start;
+    *over = false;
+    for (size_t step = 0; step < a->nsteps; step++, ts += a->interval) {
+        int64_t ref = ts - a->off, from = ref - a->range_ms;
+        while (hi < n && p[hi].t <= ref)
+            hi++;
+        while (lo < hi && p[lo].t <= from)
+            lo++;
+        if (lo >= hi)
+            continue;
+        if (hi - lo > a->budget - k) { /* the window would not fit */
+            *over = true;
+            return k;
+        }
+        double base, prev;
+        size_t i;
+        if (lo > 0 && p[lo - 1].t > from - a->lookback_ms) {
+            base = prev = p[lo - 1].v;
+            i = lo;
+        } else {
+            if (hi - lo < 2)
+                continue;
+            base = prev = p[lo].v;
+            i = lo + 1;
+        }
+        double result = p[hi - 1].v - base;
+        if (a->no_resets || (resets && resets[hi - 1] == resets[i - 1]))
+            i = hi;
+        for (; i < hi; i++) {
+            if (p[i].v < prev)
+                result += prev;
+            prev = p[i].v;
+        }
+        if (a->rate)
+            result /= secs;
+        if (k >= a->budget) {
+            *over = true;
+            return k;
+        }
+        out[k++] = (struct promql_sample){ts, result};
+    }
+    return k;
+}
+
 static int instant_value(const struct pq_window *w, bool rate, double *out)
 {
     if (w->n < 2)

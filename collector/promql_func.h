@@ -49,6 +49,28 @@ struct pq_window {
  * arguments). absent_over_time is the evaluator's business. */
 int pq_fn_range(enum promql_func_id id, const struct pq_window *w, const double *args, double *out,
                 char *err, size_t errlen);
+/* rate() or increase() with exact counters over one series at every step
+ * of a range evaluation at once (the evaluator's whole-range path): the
+ * same windows, baselines and arithmetic as pq_fn_range() at each step,
+ * bit for bit. */
+struct pq_rate_steps {
+    const struct promql_sample *p; /* the series, time ascending */
+    size_t n;
+    const uint32_t *resets; /* as pq_window's, for p[0, n); may be NULL */
+    bool no_resets;
+    int64_t start, interval; /* step times: start + k * interval */
+    size_t nsteps;
+    int64_t off, range_ms, lookback_ms; /* window (ts-off-range, ts-off] */
+    bool rate;
+    /* samples that may still be held (the evaluation's limit less what
+     * it holds): a window larger than what is left, or a result past it,
+     * stops the walk with *over set */
+    uint64_t budget;
+};
+/* Writes the steps that have a value to out (room for every step that can
+ * have one) and returns how many. */
+size_t pq_fn_exact_rate_steps(const struct pq_rate_steps *a, struct promql_sample *out,
+                              bool *over);
 /* True for the functions pq_fn_range() computes. */
 bool pq_fn_is_range(enum promql_func_id id);
 

@@ -591,45 +591,62 @@ fast_one(struct sblock_dec *d, const uint8_t *p, uint64_t *pos, uint32_t *u, dou
 
 int sblock_dec_bulk(struct sblock_dec *d, uint32_t *u, double *v, size_t max)
 {
+    /* The decoder's state is worked on in a local copy (written back
+     * before sblock_dec_next and at every return): stores to u[] could
+     * alias the struct's fields and would force reloads otherwise. */
+    struct sblock_dec s = *d;
     size_t k = 0;
+    int ret;
     uint8_t tail[32];
-    size_t tail_at = SIZE_MAX; /* byte of d->p that tail[0] copies */
-    while (k < max && d->i < d->n) {
+    size_t tail_at = SIZE_MAX; /* byte of s.p that tail[0] copies */
+    while (k < max && s.i < s.n) {
         int rc = 0;
-        if (d->i > 0) {
-            if (d->nbits - d->bitpos >= 128) {
-                rc = fast_one(d, d->p, &d->bitpos, &u[k], &v[k]);
+        if (s.i > 0) {
+            if (s.nbits - s.bitpos >= 128) {
+                rc = fast_one(&s, s.p, &s.bitpos, &u[k], &v[k]);
             } else {
                 /* the last 16 bytes: from a zero-padded copy, checking the
                  * end after each sample (a sample past it is corrupt, as
                  * sblock_dec_next would find) */
-                size_t b = (size_t)(d->bitpos >> 3);
+                size_t b = (size_t)(s.bitpos >> 3);
                 if (tail_at == SIZE_MAX || b < tail_at) {
                     memset(tail, 0, sizeof tail);
-                    memcpy(tail, d->p + b, d->len - b);
+                    memcpy(tail, s.p + b, s.len - b);
                     tail_at = b;
                 }
-                uint64_t pos = d->bitpos - (uint64_t)tail_at * 8;
-                rc = fast_one(d, tail, &pos, &u[k], &v[k]);
+                uint64_t pos = s.bitpos - (uint64_t)tail_at * 8;
+                rc = fast_one(&s, tail, &pos, &u[k], &v[k]);
                 if (rc == 1) {
-                    d->bitpos = pos + (uint64_t)tail_at * 8;
-                    if (d->bitpos > d->nbits)
-                        return SBLOCK_ECORRUPT;
+                    s.bitpos = pos + (uint64_t)tail_at * 8;
+                    if (s.bitpos > s.nbits) {
+                        ret = SBLOCK_ECORRUPT;
+                        goto out;
+                    }
                 }
             }
-            if (rc < 0)
-                return rc;
+            if (rc < 0) {
+                ret = rc;
+                goto out;
+            }
         }
         if (rc == 0) {
+            *d = s;
             rc = sblock_dec_next(d, &u[k], &v[k]);
-            if (rc != 1)
-                return rc < 0 ? rc : (int)k;
+            s = *d;
+            if (rc != 1) {
+                ret = rc < 0 ? rc : (int)k;
+                goto out;
+            }
         } else {
-            d->i++;
+            s.i++;
         }
         k++;
     }
-    if (k < max && d->nbits - d->bitpos >= 8)
-        return SBLOCK_ECORRUPT; /* as sblock_dec_next at the end */
-    return (int)k;
+    if (k < max && s.nbits - s.bitpos >= 8)
+        ret = SBLOCK_ECORRUPT; /* as sblock_dec_next at the end */
+    else
+        ret = (int)k;
+out:
+    *d = s;
+    return ret;
 }

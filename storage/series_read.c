@@ -28,15 +28,44 @@
 
 /* ---- reading samples ---------------------------------------------------- */
 
-struct rsample {
-    int64_t t, step;
+/* The samples read, time ascending, and the grid step of each run of them
+ * (base samples: R; downsampled points: DS), kept apart so that a sample
+ * is 16 bytes, as the caller's usually is. */
+struct rpt {
+    int64_t t;
     double v;
 };
 
-struct rvec {
-    struct rsample *v;
-    size_t n, cap;
+struct rseg {
+    size_t from; /* first sample of the run */
+    int64_t step;
 };
+
+struct rvec {
+    struct rpt *v;
+    size_t n, cap;
+    struct rseg *seg;
+    size_t nseg, segcap;
+};
+
+/* Starts a run of step from sample n on, unless the last run has it. */
+static int rvec_step(struct rvec *r, int64_t step)
+{
+    if (r->nseg && r->seg[r->nseg - 1].step == step)
+        return 0;
+    if (r->nseg && r->seg[r->nseg - 1].from == r->n) {
+        r->seg[r->nseg - 1].step = step;
+        return 0;
+    }
+    if (r->nseg == r->segcap) {
+        void *p = r->seg;
+        if (series_i_grow(&p, &r->segcap, r->nseg + 1, sizeof *r->seg))
+            return SERIES_ENOMEM;
+        r->seg = p;
+    }
+    r->seg[r->nseg++] = (struct rseg){r->n, step};
+    return 0;
+}
 
 static int rvec_push(struct rvec *r, int64_t t, double v, int64_t step)
 {
@@ -46,7 +75,9 @@ static int rvec_push(struct rvec *r, int64_t t, double v, int64_t step)
             return SERIES_ENOMEM;
         r->v = p;
     }
-    r->v[r->n++] = (struct rsample){t, step, v};
+    if (rvec_step(r, step))
+        return SERIES_ENOMEM;
+    r->v[r->n++] = (struct rpt){t, v};
     return 0;
 }
 
@@ -148,12 +179,14 @@ static int range_add_bulk(void *ud, int64_t k, const uint32_t *u, const double *
             return SERIES_ENOMEM;
         r->v = p;
     }
+    if (rvec_step(r, c->step))
+        return SERIES_ENOMEM;
     int64_t base = k * c->s->N, R = c->s->R;
-    struct rsample *o = r->v + r->n;
+    struct rpt *o = r->v + r->n;
     for (size_t i = 0; i < n; i++) {
         int64_t t = (base + (int64_t)u[i]) * R;
         if (t >= c->lo && t <= c->hi)
-            *o++ = (struct rsample){t, c->step, v[i]};
+            *o++ = (struct rpt){t, v[i]};
     }
     r->n = (size_t)(o - r->v);
     return 0;
@@ -257,32 +290,61 @@ static int read_ds(struct series_db *s, MDB_txn *txn, uint64_t id, const struct 
 }
 
 /* Writes (or, without o, counts) the samples of r from lo on, with held
- * values repeated on their grid up to hi, stale and now when fill. */
+ * values repeated on their grid up to hi, stale and now when fill. A
+ * dense run (each sample within a step of the next) is copied in one
+ * memcpy when the sink's samples are laid out as struct rpt. */
 static size_t fill_out(const struct series_db *s, const struct rvec *r, int fill, int64_t lo,
                        int64_t hi, int64_t now, const struct series_sink *sk, uint8_t *o)
 {
+    int same = sk->stride == sizeof(struct rpt) && sk->t_off == offsetof(struct rpt, t) &&
+               sk->v_off == offsetof(struct rpt, v);
     size_t k = 0;
-    for (size_t i = 0; i < r->n; i++) {
-        const struct rsample *x = &r->v[i];
-        int64_t next = i + 1 < r->n ? r->v[i + 1].t : INT64_MAX;
-        if (x->t >= lo) {
-            if (o) {
-                memcpy(o + k * sk->stride + sk->t_off, &x->t, sizeof x->t);
-                memcpy(o + k * sk->stride + sk->v_off, &x->v, sizeof x->v);
-            }
-            k++;
-            if (next - x->t <= x->step) /* dense: nothing held in between */
+    for (size_t g = 0; g < r->nseg; g++) {
+        size_t end = g + 1 < r->nseg ? r->seg[g + 1].from : r->n;
+        int64_t step = r->seg[g].step;
+        size_t i = r->seg[g].from;
+        while (i < end && r->v[i].t < lo) { /* before the range: may fill into it */
+            const struct rpt *x = &r->v[i];
+            int64_t next = i + 1 < r->n ? r->v[i + 1].t : INT64_MAX;
+            i++;
+            if (!fill || next - x->t <= step)
                 continue;
+            int64_t stop = min64(min64(next - 1, hi), min64(x->t + s->stale, now));
+            int64_t t = x->t + step * max64(1, ceil_div(lo - x->t, step));
+            for (; t <= stop; t += step, k++)
+                if (o) {
+                    memcpy(o + k * sk->stride + sk->t_off, &t, sizeof t);
+                    memcpy(o + k * sk->stride + sk->v_off, &x->v, sizeof x->v);
+                }
         }
-        if (!fill)
-            continue;
-        int64_t stop = min64(min64(next - 1, hi), min64(x->t + s->stale, now));
-        int64_t t = x->t + x->step * max64(1, ceil_div(lo - x->t, x->step));
-        for (; t <= stop; t += x->step, k++)
-            if (o) {
-                memcpy(o + k * sk->stride + sk->t_off, &t, sizeof t);
-                memcpy(o + k * sk->stride + sk->v_off, &x->v, sizeof x->v);
+        while (i < end) {
+            /* the dense run from i: samples up to j, each within a step of
+             * the next */
+            size_t j = i;
+            while (j + 1 < end && r->v[j + 1].t - r->v[j].t <= step)
+                j++;
+            size_t m = j - i + 1;
+            if (o && same) {
+                memcpy(o + k * sizeof(struct rpt), &r->v[i], m * sizeof(struct rpt));
+            } else if (o) {
+                for (size_t q = 0; q < m; q++) {
+                    memcpy(o + (k + q) * sk->stride + sk->t_off, &r->v[i + q].t, sizeof(int64_t));
+                    memcpy(o + (k + q) * sk->stride + sk->v_off, &r->v[i + q].v, sizeof(double));
+                }
             }
+            k += m;
+            const struct rpt *x = &r->v[j];
+            int64_t next = j + 1 < r->n ? r->v[j + 1].t : INT64_MAX;
+            i = j + 1;
+            if (!fill || next - x->t <= step)
+                continue;
+            int64_t stop = min64(min64(next - 1, hi), min64(x->t + s->stale, now));
+            for (int64_t t = x->t + step; t <= stop; t += step, k++)
+                if (o) {
+                    memcpy(o + k * sk->stride + sk->t_off, &t, sizeof t);
+                    memcpy(o + k * sk->stride + sk->v_off, &x->v, sizeof x->v);
+                }
+        }
     }
     return k;
 }
@@ -368,6 +430,7 @@ int series_read_to(struct series_db *s, MDB_txn *txn, uint64_t id, int64_t start
     }
 done:
     free(r.v);
+    free(r.seg);
     return rc;
 }
 

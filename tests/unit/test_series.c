@@ -482,6 +482,79 @@ static void test_blocks(void **state)
     free(o);
 }
 
+/* series_read_to with a sink laid out as the read's own samples (dense runs
+ * copied in one go) against one with another layout (sample by sample):
+ * random series with gaps, random ranges, every mode, with and without
+ * FILL. LLMTAP_TEST_SEED replays. */
+struct wide {
+    double v;
+    int64_t pad, t;
+};
+
+static void *alloc_wide(void *ud, size_t n)
+{
+    (void)ud;
+    return calloc(n ? n : 1, sizeof(struct wide));
+}
+
+static void test_read_layouts(void **state)
+{
+    struct fx *f = *state;
+    const char *env = getenv("LLMTAP_TEST_SEED");
+    uint64_t seed = env && *env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL);
+    printf("test_read_layouts: seed %llu (LLMTAP_TEST_SEED replays)\n", (unsigned long long)seed);
+    uint64_t rs = seed;
+#define NEXT() (rs = rs * 6364136223846793005ull + 1442695040888963407ull, rs >> 33)
+    struct series_label l[] = {L("__name__", "lay")};
+    uint64_t id = intern(f, l, 1);
+    int64_t t = T0, now = T0;
+    double v = 0;
+    for (int m = 0; m < 90; m++) { /* 90 minutes, a transaction a minute */
+        MDB_txn *tx = wtxn(f);
+        for (int k = 0; k < 12; k++) {
+            t += (int64_t)(1 + NEXT() % 10) * SEC;
+            if (NEXT() % 40 == 0)
+                t += (int64_t)(NEXT() % 12) * MIN; /* a gap */
+            if (NEXT() % 3)
+                v += (double)(NEXT() % 5);
+            now = t;
+            assert_int_equal(series_add(f->s, id, t, v, now), 0);
+        }
+        assert_int_equal(series_flush(f->s, tx, now), 0);
+        commit(tx);
+    }
+    static const struct series_sink wide = {alloc_wide, NULL, sizeof(struct wide),
+                                            offsetof(struct wide, t), offsetof(struct wide, v)};
+    size_t total = 0;
+    for (int r = 0; r < 300; r++) {
+        uint64_t span = (uint64_t)((t - T0) / SEC + 600);
+        int64_t a = T0 + (int64_t)(NEXT() % span) * SEC - 300 * SEC;
+        int64_t b = a + (int64_t)(NEXT() % 7200) * SEC;
+        unsigned flags = (unsigned)(NEXT() % 3);
+        if (NEXT() % 4)
+            flags |= SERIES_READ_FILL;
+        struct series_sample *o = NULL;
+        void *w = NULL;
+        size_t n = 0, nw = 0;
+        MDB_txn *tx = rtxn(f);
+        assert_int_equal(series_read(f->s, tx, id, a, b, flags, &o, &n), 0);
+        assert_int_equal(series_read_to(f->s, tx, id, a, b, flags, &wide, &w, &nw), 0);
+        mdb_txn_abort(tx);
+        if (n != nw)
+            fail_msg("[%lld, %lld] flags %u: %zu vs %zu samples (seed %llu)", (long long)a,
+                     (long long)b, flags, n, nw, (unsigned long long)seed);
+        const struct wide *x = w;
+        for (size_t i = 0; i < n; i++)
+            if (o[i].t_ms != x[i].t || memcmp(&o[i].v, &x[i].v, sizeof(double)) != 0)
+                fail_msg("sample %zu differs (seed %llu)", i, (unsigned long long)seed);
+        total += n;
+        free(o);
+        free(w);
+    }
+#undef NEXT
+    assert_true(total > 1000);
+}
+
 /* FILL repeats a held value on the grid for stale_ms after each change. */
 static void test_fill(void **state)
 {
@@ -939,6 +1012,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_counter_late, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blocks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fill, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_layouts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_downsample_retention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_abort_reload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash, setup, teardown),

@@ -1,0 +1,196 @@
+/*
+ * Unit tests for the evaluator's whole-range paths (exact rate over a
+ * series in one pass, the sum's fold in arrays, histogram_quantile's walk
+ * of each group's buckets) against
+ * the step-by-step reference (promql_eval_opts.general_only): random
+ * stores and queries, evaluated both ways, must give the same series in
+ * the same order with the same values bit for bit, or the same error.
+ * The seed is printed; LLMTAP_TEST_SEED replays.
+ */
+#include "promql_testsrc.h"
+
+static uint64_t rs;
+static unsigned rnd(unsigned n)
+{
+    rs = rs * 6364136223846793005ull + 1442695040888963407ull;
+    return (unsigned)((rs >> 33) % n);
+}
+
+static struct promql_label *labels(size_t *nl, const char *name, const char *k1, const char *v1,
+                                   const char *k2, const char *v2, const char *k3, const char *v3)
+{
+    struct promql_label *l = calloc(4, sizeof *l);
+    assert_non_null(l);
+    const char *kv[8] = {"__name__", name, k1, v1, k2, v2, k3, v3};
+    size_t n = 0;
+    for (size_t i = 0; i < 8; i += 2)
+        if (kv[i] && kv[i + 1]) {
+            l[n].name = (struct promql_str){xstrndup(kv[i], strlen(kv[i])), strlen(kv[i])};
+            l[n].value = (struct promql_str){xstrndup(kv[i + 1], strlen(kv[i + 1])),
+                                             strlen(kv[i + 1])};
+            n++;
+        }
+    *nl = n;
+    return l;
+}
+
+/* Samples every 10 s (some 5 s or 20 s apart, gaps) over [0, 3600 s]. */
+static void fill(struct mseries *s, bool counter)
+{
+    double v = rnd(10);
+    int64_t t = (int64_t)rnd(10) * 1000;
+    while (t <= 3600000) {
+        unsigned r = rnd(1000);
+        if (r < 15)
+            t += (int64_t)(60 + rnd(600)) * 1000; /* a gap */
+        if (counter) {
+            if (r < 20)
+                v = rnd(4); /* reset */
+            else if (r < 25)
+                v = NAN;
+            else if (r < 300)
+                v = isnan(v) ? 1 : v;
+            else
+                v = (isnan(v) ? 0 : v) + rnd(1000) / 7.0;
+        } else {
+            v = r < 10 ? NAN : rnd(100000) / 3.0;
+        }
+        add_sample(s, t, v);
+        t += rnd(8) == 0 ? 5000 : rnd(8) == 0 ? 20000 : 10000;
+    }
+}
+
+static void build(struct store *st)
+{
+    static const char *les[] = {"0.1", "0.5", "1", "1.0", "2.5", "10", "+Inf", "+Inf", "NaN", "x"};
+    static const char *gs[] = {"a", "b", "c"};
+    static const char *is[] = {"0", "1", "2", "3"};
+    size_t nl;
+    for (size_t i = 0; i < 4; i++)
+        for (size_t g = 0; g < 3; g++)
+            if (rnd(5)) {
+                struct promql_label *l = labels(&nl, "c", "i", is[i], "g", gs[g], NULL, NULL);
+                fill(store_series(st, l, nl), rnd(6) != 0);
+            }
+    for (size_t g = 0; g < 3; g++)
+        for (size_t j = 0; j < 2; j++)
+            for (size_t k = 0; k < sizeof les / sizeof *les; k++) {
+                /* most groups have distinct numeric le; some spell one
+                 * twice, have a NaN or a bad le, or miss a bucket */
+                if ((k == 3 || k == 7 || k == 8 || k == 9) && rnd(3))
+                    continue;
+                if (rnd(10) == 0)
+                    continue;
+                const char *name = rnd(12) ? "h_bucket" : "h2_bucket";
+                char jv[2] = {(char)('0' + j), 0};
+                struct promql_label *l = labels(&nl, name, "le", les[k], "g", gs[g], "j", jv);
+                fill(store_series(st, l, nl), true);
+            }
+}
+
+static const char *queries[] = {
+    "rate(c[1m])",
+    "increase(c[45s] offset 20s)",
+    "rate(c[2m:15s])",
+    "sum by (g) (rate(c[1m]))",
+    "sum(increase(c[3m]))",
+    "sum without (i) (c)",
+    "sum by (g) (c offset 1m)",
+    "histogram_quantile(0.9, sum by (le, g) (rate(h_bucket[1m])))",
+    "histogram_quantile(0.5, h_bucket)",
+    "histogram_quantile(0.5, h2_bucket)",
+    "limitk(2, histogram_quantile(0.75, h_bucket))",
+    "limitk(1, histogram_quantile(0.75, rate({__name__=~\"h_bucket|h2_bucket\"}[1m])))",
+    "histogram_quantile(0.5, {__name__=~\"h_bucket|h2_bucket\"})",
+    "histogram_quantile(scalar(c{i=\"0\",g=\"a\"}) / 100, h_bucket)",
+    "histogram_quantile(2, rate(h_bucket[2m]))",
+    "topk(2, rate(c[1m]))",
+    "bottomk(1, sum by (i) (c))",
+    "topk by (g) (1, c)",
+    "topk(scalar(c{i=\"1\",g=\"b\"}) / 200, c)",
+    "limitk(3, sum by (i, g) (rate(c[1m])))",
+    "bottomk by (i) (2, rate(c[30s]))",
+};
+
+static void same(const char *q, const struct promql_result *a, const struct promql_result *b,
+                 const struct promql_eval_error *ea, const struct promql_eval_error *eb,
+                 uint64_t seed)
+{
+    if (!a || !b) {
+        if (a || b || ea->type != eb->type || strcmp(ea->msg, eb->msg) != 0)
+            fail_msg("%s: errors differ: %s / %s (seed %llu)", q, a ? "ok" : ea->msg,
+                     b ? "ok" : eb->msg, (unsigned long long)seed);
+        return;
+    }
+    if (a->nseries != b->nseries)
+        fail_msg("%s: %zu series vs %zu (seed %llu)", q, a->nseries, b->nseries,
+                 (unsigned long long)seed);
+    for (size_t i = 0; i < a->nseries; i++) {
+        const struct promql_series *x = &a->series[i], *y = &b->series[i];
+        bool ok = x->nlabels == y->nlabels && x->n == y->n;
+        for (size_t k = 0; ok && k < x->nlabels; k++)
+            ok = x->labels[k].name.len == y->labels[k].name.len &&
+                 x->labels[k].value.len == y->labels[k].value.len &&
+                 !memcmp(x->labels[k].name.p, y->labels[k].name.p, x->labels[k].name.len) &&
+                 !memcmp(x->labels[k].value.p, y->labels[k].value.p, x->labels[k].value.len);
+        for (size_t k = 0; ok && k < x->n; k++)
+            ok = x->samples[k].t == y->samples[k].t &&
+                 !memcmp(&x->samples[k].v, &y->samples[k].v, sizeof(double));
+        if (!ok)
+            fail_msg("%s: series %zu differs (seed %llu)", q, i, (unsigned long long)seed);
+    }
+}
+
+static void test_fast_paths_agree(void **state)
+{
+    (void)state;
+    const char *env = getenv("LLMTAP_TEST_SEED");
+    uint64_t seed = env && *env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL);
+    printf("test_fast_paths_agree: seed %llu (LLMTAP_TEST_SEED replays)\n",
+           (unsigned long long)seed);
+    rs = seed;
+    size_t compared = 0, errors = 0, points = 0;
+    for (int round = 0; round < 12; round++) {
+        struct store st = {0};
+        build(&st);
+        for (size_t qi = 0; qi < sizeof queries / sizeof *queries; qi++) {
+            /* wrapped in an outer aggregation half the time: the order of
+             * an inner result's series then matters */
+            char q[512];
+            const char *wrap = rnd(2) ? "%s" : rnd(2) ? "sum(%s)" : "limitk(1, %s)";
+            snprintf(q, sizeof q, wrap, queries[qi]);
+            struct promql_eval_opts o;
+            promql_eval_opts_init(&o);
+            static const uint64_t limits[] = {0, 0, 0, 40, 400, 4000};
+            if (limits[rnd(6)])
+                o.max_samples = limits[rnd(6)] ? limits[rnd(6)] : 1000;
+            int64_t step = (int64_t)(1 + rnd(30)) * 1000;
+            int64_t a = (int64_t)rnd(600) * 1000, b = a + (int64_t)rnd(3600) * 1000;
+            bool range = rnd(8) != 0;
+            struct promql_eval_error ea = {0}, eb = {0};
+            struct promql_result *ra = run(&st, q, range, a, b, step, &o, &ea);
+            o.general_only = true;
+            struct promql_result *rb = run(&st, q, range, a, b, step, &o, &eb);
+            same(q, ra, rb, &ea, &eb, seed);
+            compared++;
+            errors += ra == NULL;
+            for (size_t i = 0; ra && i < ra->nseries; i++)
+                points += ra->series[i].n;
+            promql_result_free(ra);
+            promql_result_free(rb);
+        }
+        store_free(&st);
+    }
+    printf("test_fast_paths_agree: %zu queries, %zu errors, %zu points\n", compared, errors,
+           points);
+    assert_true(points > 10000);
+    assert_true(errors < compared / 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fast_paths_agree),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
