@@ -31,6 +31,11 @@ static bool reserve(struct buf *b, size_t extra)
     return true;
 }
 
+bool buf_reserve(struct buf *b, size_t n)
+{
+    return reserve(b, n);
+}
+
 void buf_append(struct buf *b, const void *data, size_t n)
 {
     if (!reserve(b, n))

@@ -29,6 +29,10 @@ void buf_json_str(struct buf *b, const char *s);
  * round-trips — cJSON's own printer accepts a 1-ulp difference). Non-finite
  * values, which JSON cannot carry, are written as null. */
 void buf_json_number(struct buf *b, double d);
+/* Makes room for at least n more bytes at once (so a large answer whose
+ * size is known roughly is not grown by doubling and copying). Returns
+ * false, with b->oom set, when memory ran out. */
+bool buf_reserve(struct buf *b, size_t n);
 /* Hands the memory to the caller (who frees it) and resets the buffer. */
 char *buf_steal(struct buf *b, size_t *len);
 void buf_reset(struct buf *b); /* keeps capacity */
