@@ -28,7 +28,10 @@
  *   sessions survive across client connections. DNS and TLS sessions are
  *   shared between handles (libcurl's share interface with locks); the
  *   connection cache is not shared, as libcurl does not support sharing it
- *   between concurrent threads.
+ *   between concurrent threads. A pooled handle keeps its options: when it
+ *   last served the same upstream and method, a call sets only its URL,
+ *   body, header list and callback data (slot_setup); otherwise the handle
+ *   is reset and set up in full.
  * - The event is built in stream_done (after the last byte went out, so
  *   capture never delays the client): capture fields, ids, trace context,
  *   x-llmtap-* fields, latency and TTFT, cost, redaction; then it is queued
@@ -36,7 +39,9 @@
  *   itself has already been relayed.
  * - Per-event costs kept off the allocator and out of the kernel: the event
  *   tree (and every cJSON allocation made while it is built, the response's
- *   parse tree included) lives in a pooled arena released in one go; its
+ *   parse tree included) lives in a pooled arena released in one go; the
+ *   call takes that arena when it starts, so the request's parse tree and
+ *   the capture's fragments of it (capture_request) live there too; its
  *   JSON text is written by json_print into the same pooled context's
  *   buffer, which the spool copies (producer_send_copy); trace and span ids
  *   come from a per-thread generator seeded once from getrandom(2).
@@ -85,6 +90,13 @@ struct slot {
     CURL *easy;
     CURLM *multi;
     struct slot *next;
+    /* What the easy handle's options were last set for: the upstream and
+     * the method. A call for the same pair sets only what differs per call
+     * (URL, body, headers, callback data); any other starts from
+     * curl_easy_reset. */
+    const struct upstream *set_up; /* NULL: none remembered */
+    char set_method[16];
+    bool used; /* options were set: a new setup starts with a reset */
 };
 
 struct proxy {
@@ -154,7 +166,6 @@ static void slot_free(struct slot *s)
 
 static void slot_put(struct proxy *p, struct slot *s)
 {
-    curl_easy_reset(s->easy);
     pthread_mutex_lock(&p->pool_lock);
     if (p->pool_len < p->o.max_idle_conns) {
         s->next = p->pool;
@@ -169,10 +180,14 @@ static void slot_put(struct proxy *p, struct slot *s)
 /* ------------------------------------------------------------------------ */
 /* event builders                                                            */
 
-/* What building one event needs and can reuse for the next: an arena for
- * the event's cJSON tree (and every parse tree made while it is built) and
- * the buffer its JSON text is written to. Pooled LIFO, so the few that are
- * busy at once stay warm; each is used by one thread at a time. */
+/* What capturing one call needs and can reuse for the next: an arena for
+ * the request's parse tree and the capture's fragments of it, then the
+ * event's cJSON tree (and every parse tree made while it is built), and the
+ * buffer its JSON text is written to. Held by a captured call from
+ * proxy_handle to its event (or call_free), so one per call in flight;
+ * pooled LIFO, so the busy ones stay warm; each is used by one thread at a
+ * time. Every cJSON tree of the call's capture is freed with its arena
+ * active (emit_event, call_free): arena memory never reaches free(). */
 struct emit_ctx {
     struct arena *arena;
     struct buf out;
@@ -180,7 +195,7 @@ struct emit_ctx {
 };
 
 #define EMIT_ARENA_CHUNK (64 * 1024)
-#define EMIT_POOL_MAX 16
+#define EMIT_POOL_MAX 32
 #define EMIT_OUT_KEEP (256 * 1024) /* a larger text buffer is not kept */
 
 static void emit_ctx_free(struct emit_ctx *e)
@@ -264,6 +279,7 @@ struct call {
 
     /* capture */
     struct capture *cap;
+    struct emit_ctx *x; /* its arena holds the capture's request-side trees */
     bool filter_usage;
     struct sse *sse;
     struct buf pend; /* upstream bytes not yet assigned to a block (usage filter) */
@@ -294,10 +310,15 @@ static void call_free(struct call *c)
     buf_free(&c->out);
     buf_free(&c->pend);
     free(c->content_type);
-    capture_free(c->cap);
-    sse_destroy(c->sse);
-    if (c->cap)
+    if (c->cap) { /* not emitted: trees built in the call's arena are freed inside it */
+        arena_activate(c->x ? c->x->arena : NULL);
+        capture_free(c->cap);
+        arena_activate(NULL);
         atomic_fetch_sub(&c->p->captures, 1);
+    }
+    if (c->x)
+        emit_ctx_put(c->p, c->x);
+    sse_destroy(c->sse);
     free(c->service);
     free(c->user);
     free(c->session);
@@ -728,7 +749,7 @@ static void build_and_queue(struct call *c, bool completed, struct buf *out)
 static void emit_event(struct call *c, bool completed)
 {
     struct proxy *p = c->p;
-    struct emit_ctx *x = emit_ctx_get(p);
+    struct emit_ctx *x = c->x ? c->x : (c->x = emit_ctx_get(p));
     if (!x) {
         metric_inc(p->drop_nomem);
         return; /* call_free releases the capture */
@@ -739,6 +760,7 @@ static void emit_event(struct call *c, bool completed)
     c->cap = NULL;
     atomic_fetch_sub(&p->captures, 1);
     arena_activate(NULL);
+    c->x = NULL;
     emit_ctx_put(p, x);
 }
 
@@ -908,6 +930,54 @@ static void random_hex(char *out, size_t nbytes)
     out[nbytes * 2] = 0;
 }
 
+/* Sets the easy handle's options for call c. The options that depend only
+ * on the upstream and the method persist in the handle from its previous
+ * call (curl keeps every option until it is changed or the handle reset),
+ * so when the slot last served the same upstream and method only the
+ * per-call ones are set: no curl_easy_reset (which frees and re-zeroes all
+ * of them), no re-attaching the share, no copying the CA path again. */
+static void slot_setup(struct slot *s, struct call *c, const char *method, const char *url)
+{
+    CURL *e = s->easy;
+    const struct upstream *up = c->up;
+    bool get = strcmp(method, "GET") == 0, head = strcmp(method, "HEAD") == 0;
+    if (s->set_up != up || strcmp(s->set_method, method) != 0) {
+        if (s->used)
+            curl_easy_reset(e);
+        curl_easy_setopt(e, CURLOPT_SHARE, c->p->share);
+        curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+        if (get)
+            curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+        else if (head)
+            curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+        curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_resp_header);
+        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_resp_data);
+        curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)up->connect_timeout_ms);
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, up->tls_verify ? 1L : 0L);
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, up->tls_verify ? 2L : 0L);
+        if (up->ca_file)
+            curl_easy_setopt(e, CURLOPT_CAINFO, up->ca_file);
+        curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+        curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+        curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 64L * 1024);
+        /* A method too long to remember is set up afresh every time. */
+        size_t ml = strlen(method);
+        s->set_up = ml < sizeof s->set_method ? up : NULL;
+        memcpy(s->set_method, method, ml < sizeof s->set_method ? ml + 1 : 0);
+        s->used = true;
+    }
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    if (!get && !head) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, c->body ? c->body : "");
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->body_len);
+    }
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->req_headers);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, c);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->curl_err);
+}
+
 void proxy_handle(struct proxy *p, const struct httpd_req *req, struct httpd_resp *resp)
 {
     metric_inc(p->requests);
@@ -944,8 +1014,18 @@ void proxy_handle(struct proxy *p, const struct httpd_req *req, struct httpd_res
             metric_inc(p->drop_overload);
         }
     }
-    if (c->cap && req->body)
+    if (c->cap && req->body) {
+        /* The request's parse tree, and the fragments the capture keeps from
+         * it until the event is built, come from the call's arena: no
+         * malloc/free per JSON node, and the event is built in the same
+         * arena later (emit_event). Only around capture_request: what the
+         * capture allocates elsewhere (the usage rewrite's body, response
+         * parsing) stays on the heap, where it is freed. */
+        c->x = emit_ctx_get(p);
+        arena_activate(c->x ? c->x->arena : NULL);
         capture_request(c->cap, req->body, req->body_len);
+        arena_activate(NULL);
+    }
     if (c->cap && p->o.inject_usage) {
         size_t nl;
         char *nb = capture_usage_rewrite(c->cap, &nl);
@@ -998,35 +1078,9 @@ void proxy_handle(struct proxy *p, const struct httpd_req *req, struct httpd_res
         httpd_error(resp, 503, "out of memory");
         return;
     }
-    CURL *e = c->slot->easy;
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_SHARE, p->share);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
-    if (strcmp(req->method, "GET") == 0) {
-        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-    } else if (strcmp(req->method, "HEAD") == 0) {
-        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-    } else {
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, c->body ? c->body : "");
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->body_len);
-    }
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->req_headers);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_resp_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, c);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_resp_data);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->curl_err);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)up->connect_timeout_ms);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, up->tls_verify ? 1L : 0L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, up->tls_verify ? 2L : 0L);
-    if (up->ca_file)
-        curl_easy_setopt(e, CURLOPT_CAINFO, up->ca_file);
-    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 64L * 1024);
+    slot_setup(c->slot, c, req->method, url);
     c->last_rx = timeutil_mono_us();
-    curl_multi_add_handle(c->slot->multi, e);
+    curl_multi_add_handle(c->slot->multi, c->slot->easy);
 
     if (drive(c, want_headers) != 0 || (c->done && !c->headers_done)) {
         if (c->client_gone) {

@@ -1,23 +1,52 @@
 /*
- * ulid.c — ULID generation (monotonic within a millisecond) and validation.
+ * ulid.c — ULID generation (monotonic within a thread) and validation.
  *
- * DESIGN: one process-wide state under a mutex: the last millisecond and its
- * 80-bit random part. A new millisecond draws fresh bits from getrandom(2);
- * the same millisecond increments the previous bits (as the ULID spec's
- * monotonic mode does), so two ids never collide within a process.
+ * DESIGN
+ * - State per thread, no lock: the last millisecond that thread used and
+ *   its 80-bit random part. A new millisecond takes 80 fresh bits; the same
+ *   millisecond (or a clock that stepped back) increments the previous
+ *   bits, as the ULID spec's monotonic mode does, so a thread's ids strictly
+ *   increase and never repeat.
+ * - Across threads ids are unique because their random parts are: each is
+ *   80 bits from the kernel's CSPRNG (a collision needs ~2^40 ids in one
+ *   millisecond). A thread's first id also starts from fresh bits, whatever
+ *   the millisecond. Ids of different threads in the same millisecond are
+ *   not ordered among themselves (nothing relies on that: ids are keys).
+ * - The random bits come from getrandom(2) RANDOM_POOL bytes at a time into
+ *   a per-thread pool, so a thread makes one system call per ~50 new
+ *   milliseconds instead of one per id, and the bits are still the
+ *   kernel's, not a userspace generator's (ids must not be predictable
+ *   from earlier ones: the collector deduplicates on them).
+ * - fork: the child must not reuse the parent's pool (its ids would repeat
+ *   the parent's), so a pthread_atfork child handler bumps a generation
+ *   that makes every thread's state start over.
  */
 #include "ulid.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
 
 static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
-static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
-static uint64_t g_last_ms;
-static uint8_t g_rand[10];
+#define RANDOM_POOL 512
+
+struct ulid_state {
+    unsigned gen;      /* fork generation the state belongs to (0: never used) */
+    uint64_t last_ms;
+    uint8_t rand[10];
+    size_t pool_off;   /* next unused byte of pool */
+    uint8_t pool[RANDOM_POOL];
+};
+
+static _Thread_local struct ulid_state t_state;
+static atomic_uint g_gen = 1;
+static pthread_once_t g_atfork_once = PTHREAD_ONCE_INIT;
+
+static void on_fork_child(void) { atomic_fetch_add(&g_gen, 1); }
+static void install_atfork(void) { pthread_atfork(NULL, NULL, on_fork_child); }
 
 static void fill_random(uint8_t *p, size_t n)
 {
@@ -35,24 +64,42 @@ static void fill_random(uint8_t *p, size_t n)
     }
 }
 
+/* n (<= RANDOM_POOL) fresh random bytes from the thread's pool. */
+static void take_random(struct ulid_state *st, uint8_t *out, size_t n)
+{
+    if (st->pool_off + n > RANDOM_POOL) {
+        fill_random(st->pool, RANDOM_POOL);
+        st->pool_off = 0;
+    }
+    memcpy(out, st->pool + st->pool_off, n);
+    memset(st->pool + st->pool_off, 0, n); /* a byte is never handed out twice */
+    st->pool_off += n;
+}
+
 void ulid_make(uint64_t ms, char out[ULID_LEN + 1])
 {
     uint8_t b[16];
-    pthread_mutex_lock(&g_mu);
-    if (ms <= g_last_ms) {
-        ms = g_last_ms; /* clock stepped back or same ms: stay monotonic */
+    struct ulid_state *st = &t_state;
+    unsigned gen = atomic_load_explicit(&g_gen, memory_order_relaxed);
+    bool first = st->gen != gen; /* the thread's first id, or its first after a fork */
+    if (first) {
+        pthread_once(&g_atfork_once, install_atfork);
+        st->gen = gen;
+        st->pool_off = RANDOM_POOL; /* refill before use */
+    }
+    if (!first && ms <= st->last_ms) {
+        ms = st->last_ms; /* clock stepped back or same ms: stay monotonic */
         int i = 9;
-        while (i >= 0 && ++g_rand[i] == 0)
+        while (i >= 0 && ++st->rand[i] == 0)
             i--;
     } else {
-        g_last_ms = ms;
-        fill_random(g_rand, sizeof g_rand);
-        g_rand[0] &= 0x7f; /* leave headroom for increments */
+        st->last_ms = ms;
+        take_random(st, st->rand, sizeof st->rand);
+        st->rand[0] &= 0x7f; /* leave headroom for increments */
     }
     for (int i = 0; i < 6; i++)
         b[i] = (uint8_t)(ms >> (40 - 8 * i));
-    memcpy(b + 6, g_rand, 10);
-    pthread_mutex_unlock(&g_mu);
+    memcpy(b + 6, st->rand, 10);
 
     /* 128 bits -> 26 base32 digits, most significant first (first digit 3 bits). */
     int bit = -2; /* 130 bits of output cover 128 bits of input: 2 leading zero bits */

@@ -2,9 +2,12 @@
  * ulid.h — ULID generation and event-id validation.
  *
  * A ULID is 48 bits of millisecond time and 80 random bits, written as 26
- * Crockford base32 characters, so ids sort by creation time. Ids made in the
- * same millisecond by one process increase monotonically (the random part is
- * incremented), so they stay unique and ordered. Thread-safe.
+ * Crockford base32 characters, so ids sort by creation time. Ids made by
+ * one thread strictly increase (within a millisecond the random part is
+ * incremented; a clock that steps back keeps the thread's last time), so a
+ * thread's ids are unique and ordered; ids of different threads are unique
+ * by their random parts (80 bits from getrandom(2)) but not ordered within
+ * a millisecond. Thread-safe and lock-free: the state is per thread.
  */
 #ifndef LLMTAP_ULID_H
 #define LLMTAP_ULID_H
@@ -15,7 +18,9 @@
 
 #define ULID_LEN 26
 
-/* Writes a new ULID for time `ms` (milliseconds since the epoch) and a NUL. */
+/* Writes a new ULID for time `ms` (milliseconds since the epoch) and a NUL.
+ * When `ms` is not later than the calling thread's previous id, the id
+ * takes that id's time and follows it (monotonic within the thread). */
 void ulid_make(uint64_t ms, char out[ULID_LEN + 1]);
 /* A new ULID for now. */
 void ulid_new(char out[ULID_LEN + 1]);

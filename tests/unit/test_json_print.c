@@ -63,11 +63,16 @@ static uint64_t rnd(void)
 
 static char *rand_str(void)
 {
-    size_t n = rnd() % 24;
+    /* Mostly short strings with many special bytes; one in four up to 200
+     * bytes with them sparse, so the 16-byte scan meets escapes at every
+     * position of a block and long clean runs. */
+    bool long_one = rnd() % 4 == 0;
+    size_t n = long_one ? rnd() % 200 : rnd() % 24;
+    unsigned plain = long_one ? 90 + (unsigned)(rnd() % 10) : 6; /* per 100 / per 10 */
     char *s = malloc(n + 1);
     for (size_t i = 0; i < n; i++) {
-        unsigned r = (unsigned)(rnd() % 10);
-        s[i] = r < 6 ? (char)('a' + rnd() % 26) : (char)(1 + rnd() % 255); /* any byte but NUL */
+        unsigned r = (unsigned)(rnd() % (long_one ? 100 : 10));
+        s[i] = r < plain ? (char)('a' + rnd() % 26) : (char)(1 + rnd() % 255); /* any byte but NUL */
     }
     s[n] = 0;
     return s;

@@ -1,10 +1,14 @@
-/* Unit tests for common/ulid.c: format, monotonicity, uniqueness, validation. */
+/* Unit tests for common/ulid.c: format, monotonicity (per thread),
+ * uniqueness (across threads and across fork), validation. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -39,6 +43,89 @@ static void test_time_prefix(void **state)
     assert_true(strcmp(id, id2) < 0);
 }
 
+static void test_clock_back(void **state)
+{
+    /* A clock that steps back keeps the thread's last time and increments. */
+    char a[ULID_LEN + 1], b[ULID_LEN + 1], c[ULID_LEN + 1];
+    ulid_make(1950000000005ULL, a);
+    ulid_make(1950000000001ULL, b);
+    ulid_make(1950000000005ULL, c);
+    assert_memory_equal(a, b, 10); /* the time part of a */
+    assert_true(strcmp(a, b) < 0);
+    assert_true(strcmp(b, c) < 0);
+}
+
+enum { THREADS = 4, PER_THREAD = 20000 };
+static char (*g_ids)[ULID_LEN + 1];
+
+static void *make_ids(void *arg)
+{
+    size_t t = (size_t)(uintptr_t)arg;
+    char(*mine)[ULID_LEN + 1] = g_ids + t * PER_THREAD;
+    for (int i = 0; i < PER_THREAD; i++)
+        ulid_make(1960000000000ULL + (uint64_t)(i / 5000), mine[i]); /* all threads, same ms */
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    /* Every thread's ids increase; all threads' ids together are distinct
+     * even though they share every millisecond. */
+    g_ids = malloc((size_t)THREADS * PER_THREAD * sizeof *g_ids);
+    assert_non_null(g_ids);
+    pthread_t th[THREADS];
+    for (size_t t = 0; t < THREADS; t++)
+        assert_int_equal(pthread_create(&th[t], NULL, make_ids, (void *)(uintptr_t)t), 0);
+    for (size_t t = 0; t < THREADS; t++)
+        pthread_join(th[t], NULL);
+    for (size_t t = 0; t < THREADS; t++)
+        for (int i = 1; i < PER_THREAD; i++) {
+            char *prev = g_ids[t * PER_THREAD + (size_t)i - 1], *id = g_ids[t * PER_THREAD + (size_t)i];
+            assert_true(ulid_valid(id, strlen(id)));
+            assert_true(strcmp(prev, id) < 0);
+        }
+    qsort(g_ids, (size_t)THREADS * PER_THREAD, sizeof *g_ids, cmp);
+    for (size_t i = 1; i < (size_t)THREADS * PER_THREAD; i++)
+        assert_true(strcmp(g_ids[i - 1], g_ids[i]) != 0);
+    free(g_ids);
+}
+
+static void test_fork(void **state)
+{
+    /* A forked child must not continue the parent's sequence: both taking
+     * the next id of the same millisecond would otherwise get the same one. */
+    char before[ULID_LEN + 1], mine[ULID_LEN + 1], child[ULID_LEN + 1] = {0};
+    ulid_make(1970000000000ULL, before);
+    int fd[2];
+    assert_int_equal(pipe(fd), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char id[ULID_LEN + 1];
+        ulid_make(1970000000000ULL, id);
+        ssize_t w = write(fd[1], id, ULID_LEN);
+        _exit(w == ULID_LEN ? 0 : 1);
+    }
+    close(fd[1]);
+    ulid_make(1970000000000ULL, mine);
+    size_t got = 0;
+    while (got < ULID_LEN) {
+        ssize_t r = read(fd[0], child + got, ULID_LEN - got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fd[0]);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    assert_int_equal(got, ULID_LEN);
+    assert_true(ulid_valid(child, ULID_LEN));
+    assert_memory_equal(child, before, 10); /* the same time part: a fresh id of that ms */
+    assert_true(strcmp(child, mine) != 0);
+    assert_true(strcmp(before, mine) < 0);
+}
+
 static void test_validation(void **state)
 {
     assert_true(ulid_valid("01JDQ6Z8V6M9T3K2W4X5Y6Z7A8", 26));
@@ -56,6 +143,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_monotonic_unique),
         cmocka_unit_test(test_time_prefix),
+        cmocka_unit_test(test_clock_back),
+        cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_fork),
         cmocka_unit_test(test_validation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
