@@ -232,7 +232,27 @@ static int postings_collect(const struct sindex *ix, MDB_txn *txn, const char *n
             take =
                 (!!m->fn(m->ud, (const char *)key.mv_data + nl + 1, key.mv_size - nl - 1)) == want;
         if (take) { /* every id of this value, a page at a time */
-            rc = mdb_cursor_get(c, &key, &val, MDB_GET_MULTIPLE);
+            /* A value with one id is stored without a duplicate subtree,
+             * and LMDB's GET_MULTIPLE then neither fills val nor resets a
+             * stale sub-cursor left by an earlier value: it can hand back
+             * that value's ids. So: one id is read as is, and several are
+             * read from their first duplicate on. */
+            size_t cnt = 0;
+            if ((rc = mdb_cursor_count(c, &cnt)) != 0)
+                break;
+            if (cnt == 1) {
+                if ((rc = mdb_cursor_get(c, &key, &val, MDB_GET_CURRENT)) != 0)
+                    break;
+                if (val.mv_size != 8) {
+                    rc = SERIES_ECORRUPT;
+                    break;
+                }
+                if ((rc = ids_push(out, get_be64(val.mv_data))) != 0)
+                    goto done;
+                rc = MDB_NOTFOUND; /* this value is done */
+            } else if ((rc = mdb_cursor_get(c, &key, &val, MDB_FIRST_DUP)) == 0) {
+                rc = mdb_cursor_get(c, &key, &val, MDB_GET_MULTIPLE);
+            }
             while (rc == 0) {
                 if (val.mv_size % 8) {
                     rc = SERIES_ECORRUPT;
