@@ -246,10 +246,23 @@ static int sum_by_series(struct pq_ctx *c, const struct pq_steps *st, struct pq_
             continue;
         const struct pq_series *s = &in->s[i];
         struct pq_series *o = &out->s[g];
+        /* next: the first step at or after the last sample looked at (the
+         * samples ascend), so that a sample on it — nearly all — costs no
+         * division */
+        int64_t next = st->start;
         for (size_t j = 0; j < s->n; j++) {
             int64_t t = s->p[j].t;
-            if (t < st->start || t > st->end || (t - st->start) % st->interval)
-                continue;
+            if (t > st->end)
+                break;
+            if (t != next) {
+                if (t < next)
+                    continue;
+                int64_t d = t - st->start; /* > 0: t > next >= start */
+                next = st->start + (d + st->interval - 1) / st->interval * st->interval;
+                if (t != next)
+                    continue;
+            }
+            next += st->interval;
             if ((rc = pq_series_push(c, o, t, s->p[j].v + 0.0)))
                 return rc;
         }
@@ -584,6 +597,29 @@ static int k_agg(struct pq_ctx *c, const struct pq_steps *st, const struct promq
         off[to_group[i] + 1]++;
     for (size_t k = 0; k < ngroups; k++)
         off[k + 1] += off[k];
+    /* The kept samples' series are their input series: when those have
+     * distinct labels (always, but for a malformed input) each input series
+     * maps to at most one output series, created in the order pq_collect
+     * would create it, without a vector per step nor a map lookup per
+     * sample. */
+    size_t *oidx = NULL;
+    if (!c->o.general_only) {
+        struct pq_map ms = {0};
+        bool distinct = true;
+        for (size_t i = 0; i < in->n && distinct; i++) {
+            size_t *slot = pq_map_get(c, &ms, in->s[i].m, NULL, true, i, &oom);
+            if (!slot) {
+                pq_map_free(c, &ms);
+                return pq_oom(c);
+            }
+            distinct = *slot == i;
+        }
+        pq_map_free(c, &ms);
+        if (distinct && !(oidx = pq_alloc(&c->heap, n * sizeof *oidx)))
+            return pq_oom(c);
+        for (size_t i = 0; oidx && i < in->n; i++)
+            oidx[i] = SIZE_MAX;
+    }
     struct pq_vector v = {0}, res = {0};
     struct pq_collect col;
     pq_collect_init(&col, out, pq_instant(st));
@@ -625,6 +661,19 @@ static int k_agg(struct pq_ctx *c, const struct pq_steps *st, const struct promq
         for (size_t g = 0; g < ngroups; g++) {
             if (op != PROMQL_AGG_LIMITK)
                 k_sort(h[g].e, h[g].n, op == PROMQL_AGG_BOTTOMK);
+            if (oidx) {
+                for (size_t j = 0; j < h[g].n; j++) {
+                    const struct pq_sample *x = h[g].e[j];
+                    if (oidx[x->idx] == SIZE_MAX) {
+                        if (!pq_matrix_add(c, out, x->m))
+                            return pq_oom(c);
+                        oidx[x->idx] = out->n - 1;
+                    }
+                    if ((rc = pq_series_push(c, &out->s[oidx[x->idx]], ts, x->v)))
+                        return rc;
+                }
+                continue;
+            }
             for (size_t j = 0; j < h[g].n; j++)
                 if ((rc = pq_vector_push(c, &res, h[g].e[j]->m, h[g].e[j]->v, ts, 0)))
                     return rc;
@@ -633,6 +682,7 @@ static int k_agg(struct pq_ctx *c, const struct pq_steps *st, const struct promq
             return rc;
     }
     pq_collect_done(c, &col);
+    pq_free(&c->heap, oidx);
     pq_vector_free(c, &v);
     pq_vector_free(c, &res);
     pq_free(&c->heap, slots);

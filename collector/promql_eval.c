@@ -150,14 +150,10 @@ static int merge_samples(struct pq_ctx *c, struct raw *a, const struct raw *b)
     return 0;
 }
 
-/* Drops staleness markers (range selectors skip them). */
-static int drop_stale(struct pq_ctx *c, struct raw *r)
+/* Drops the stale (> 0) staleness markers of r (range selectors skip
+ * them). */
+static int drop_stale(struct pq_ctx *c, struct raw *r, size_t stale)
 {
-    size_t stale = 0;
-    for (size_t i = 0; i < r->n; i++)
-        stale += is_stale(r->p[i].v);
-    if (!stale)
-        return 0;
     struct promql_sample *p = pq_alloc(&c->heap, (r->n - stale + 1) * sizeof *p);
     if (!p)
         return pq_oom(c);
@@ -235,12 +231,18 @@ static int fetch(struct ev *ev, const struct promql_vector_selector *vs, int64_t
             return pq_oom(c);
         r[i].p = s[i].samples;
         r[i].n = s[i].n;
-        for (size_t j = 1; j < r[i].n; j++)
-            if (r[i].p[j].t <= r[i].p[j - 1].t)
-                return pq_fail(c, PROMQL_ERR_INTERNAL,
-                               "expanding series: samples out of order in the source");
+        /* one pass: the order check and the staleness markers' count */
+        const struct promql_sample *p = r[i].p;
+        size_t stale = r[i].n && is_stale(p[0].v), bad = 0;
+        for (size_t j = 1; j < r[i].n; j++) {
+            bad |= p[j].t <= p[j - 1].t;
+            stale += is_stale(p[j].v);
+        }
+        if (bad)
+            return pq_fail(c, PROMQL_ERR_INTERNAL,
+                           "expanding series: samples out of order in the source");
         int rc;
-        if (matrix && (rc = drop_stale(c, &r[i])))
+        if (matrix && stale && (rc = drop_stale(c, &r[i], stale)))
             return rc;
     }
     qsort(r, n, sizeof *r, cmp_raw);

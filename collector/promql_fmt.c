@@ -67,27 +67,69 @@ void pq_fmt_shortest_slow(double v, char *digits, int *nd, int *exp10)
     *exp10 = atoi(p + 1);
 }
 
+static const char two_digits[] = "00010203040506070809101112131415161718192021222324"
+                                 "25262728293031323334353637383940414243444546474849"
+                                 "50515253545556575859606162636465666768697071727374"
+                                 "75767778798081828384858687888990919293949596979899";
+
+/* The p digits of x < 10^p (leading zeros included), two a step. */
+static void put_small(char *out, uint32_t x, int p)
+{
+    int i = p;
+    for (; i >= 2; i -= 2) {
+        uint32_t r = x % 100;
+        x /= 100;
+        memcpy(out + i - 2, two_digits + 2 * r, 2);
+    }
+    if (i == 1)
+        out[0] = (char)('0' + x);
+}
+
+/* The p <= 17 digits of d < 10^p: above 8 digits the last 8 and the others
+ * as two independent 32-bit chains. */
+static void put_split(char *out, uint64_t d, int p)
+{
+    if (p <= 8) {
+        put_small(out, (uint32_t)d, p);
+        return;
+    }
+    uint64_t hi = d / 100000000;
+    uint32_t lo = (uint32_t)(d - hi * 100000000);
+    put_small(out, (uint32_t)hi, p - 8);
+    uint32_t a = lo / 10000, b = lo % 10000;
+    memcpy(out + p - 8, two_digits + 2 * (a / 100), 2);
+    memcpy(out + p - 6, two_digits + 2 * (a % 100), 2);
+    memcpy(out + p - 4, two_digits + 2 * (b / 100), 2);
+    memcpy(out + p - 2, two_digits + 2 * (b % 100), 2);
+}
+
+size_t pq_fmt_u64(char *out, uint64_t u)
+{
+    if (u >= 100000000000000000ull) { /* 18 digits or more: rare */
+        char t[24];
+        size_t n = sizeof t;
+        do
+            t[--n] = (char)('0' + u % 10);
+        while (u /= 10);
+        memcpy(out, t + n, sizeof t - n);
+        return sizeof t - n;
+    }
+    int p = 1;
+    for (uint64_t x = 10; p < 17 && u >= x; x *= 10) /* comparisons, no divisions */
+        p++;
+    put_split(out, u, p);
+    return (size_t)p;
+}
+
 /* Writes the p decimal digits of d (10^(p-1) <= d < 10^p) without its
  * trailing zeros; returns how many. */
 static int put_digits(char *out, uint64_t d, int p)
 {
-    static const char two[] = "00010203040506070809101112131415161718192021222324"
-                              "25262728293031323334353637383940414243444546474849"
-                              "50515253545556575859606162636465666768697071727374"
-                              "75767778798081828384858687888990919293949596979899";
     while (p > 1 && d % 10 == 0) {
         d /= 10;
         p--;
     }
-    int i = p;
-    for (; i >= 2; i -= 2) { /* two digits a division */
-        unsigned r = (unsigned)(d % 100);
-        d /= 100;
-        out[i - 2] = two[2 * r];
-        out[i - 1] = two[2 * r + 1];
-    }
-    if (i == 1)
-        out[0] = (char)('0' + d);
+    put_split(out, d, p);
     return p;
 }
 
@@ -147,10 +189,12 @@ bool pq_fmt_shortest_fast(double v, char *digits, int *nd, int *exp10)
     bool sticky = rem != 0, even = (m & 1) == 0;
     u128 hi = X + 2 * P, lo = X - ((m == (1ull << 52) && be > 1) ? P : 2 * P);
 
-    /* 15 and 16 digits: the first that reads back */
+    /* 15 and 16 digits: the first that reads back (unit 100, then 10:
+     * constants, so that the divisions are multiplications) */
     for (int p = 15; p <= 16; p++) {
-        uint64_t unit = pow10[17 - p], half_unit = unit / 2;
-        uint64_t D = I / unit, r = I % unit;
+        uint64_t unit = p == 15 ? 100 : 10, half_unit = unit / 2;
+        uint64_t D = p == 15 ? I / 100 : I / 10;
+        uint64_t r = I - D * unit;
         if (r > half_unit || (r == half_unit && (sticky || (D & 1))))
             D++;
         u128 JS = (u128)(D * unit) << s;
@@ -187,17 +231,6 @@ void pq_fmt_shortest(double v, char *digits, int *nd, int *exp10)
         pq_fmt_shortest_slow(v, digits, nd, exp10);
 }
 
-/* Decimal digits of u; returns the length. */
-static size_t put_uint(char *out, uint64_t u)
-{
-    char t[24];
-    size_t n = sizeof t;
-    do
-        t[--n] = (char)('0' + u % 10);
-    while (u /= 10);
-    memcpy(out, t + n, sizeof t - n);
-    return sizeof t - n;
-}
 
 size_t pq_fmt_e(char *out, double v)
 {
@@ -217,7 +250,7 @@ size_t pq_fmt_e(char *out, double v)
     out[n++] = x < 0 ? '-' : '+';
     if (x > -10 && x < 10)
         out[n++] = '0';
-    return n + put_uint(out + n, (uint64_t)(x < 0 ? -x : x));
+    return n + pq_fmt_u64(out + n, (uint64_t)(x < 0 ? -x : x));
 }
 
 size_t pq_fmt_f(char *out, double v)
@@ -235,7 +268,7 @@ size_t pq_fmt_f(char *out, double v)
         out[n++] = '-';
     double a = fabs(v);
     if (a < 9007199254740992.0 && a == floor(a)) /* integers: exact */
-        return n + put_uint(out + n, (uint64_t)a);
+        return n + pq_fmt_u64(out + n, (uint64_t)a);
     char d[24];
     int nd, x;
     pq_fmt_shortest(a, d, &nd, &x);

@@ -21,6 +21,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* The longest text pq_fmt_f / pq_fmt_e / pq_fmt_value write: 'f' of the
  * largest double is 309 digits, of the smallest subnormal "0." and 324
@@ -46,6 +47,10 @@ bool pq_fmt_shortest_fast(double v, char *digits, int *nd, int *exp10);
  * -Inf as Prometheus does. */
 size_t pq_fmt_f(char *out, double v);
 size_t pq_fmt_e(char *out, double v);
+
+/* The decimal digits of u (no sign, no leading zeros); returns the
+ * length (at most 20). */
+size_t pq_fmt_u64(char *out, uint64_t u);
 
 /* What Prometheus's JSON writes for a sample value: 'e' for finite
  * nonzero |v| < 1e-6 or >= 1e21, else 'f'. Returns the length. */

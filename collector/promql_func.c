@@ -714,7 +714,8 @@ double pq_bucket_quantile(double q, struct pq_bucket *b, size_t n, bool sorted)
         qsort(b, n, sizeof *b, cmp_bucket);
     if (!(isinf(b[n - 1].le) && b[n - 1].le > 0))
         return NAN;
-    n = coalesce(b, n);
+    if (!sorted) /* sorted: distinct le, nothing to merge */
+        n = coalesce(b, n);
     ensure_monotonic(b, n);
     if (n < 2)
         return NAN;

@@ -929,14 +929,7 @@ static void json_point(struct buf *b, const struct promql_sample *p, bool comma)
     t[n++] = '[';
     if (p->t < 0)
         t[n++] = '-';
-    char d[24];
-    size_t k = sizeof d;
-    uint64_t sec = u / 1000;
-    do
-        d[--k] = (char)('0' + sec % 10);
-    while (sec /= 10);
-    memcpy(t + n, d + k, sizeof d - k);
-    n += sizeof d - k;
+    n += pq_fmt_u64(t + n, u / 1000);
     unsigned frac = (unsigned)(u % 1000);
     if (frac) {
         t[n++] = '.';

@@ -15,7 +15,8 @@
  * with no bounds check while 16 bytes remain (a sample's codes there take
  * at most 65 bits) and from a zero-padded copy of the last 16 bytes, and
  * leaves every other code to sblock_dec_next, so both decode the same
- * samples and find the same damage.
+ * samples and find the same damage. Runs of INT samples take a loop of
+ * their own (int_run) with the decoder's state in locals.
  *
  * Why these codes: series.c stores a sample only for a bucket in which the
  * series changed (plus a "baseline" before each run of changes), on a fixed
@@ -589,6 +590,67 @@ fast_one(struct sblock_dec *d, const uint8_t *p, uint64_t *pos, uint32_t *u, dou
     return 1;
 }
 
+/* A run of INT samples of the common codes (as fast_one) into u[*k..],
+ * v[*k..] while 16 bytes remain, with the decoder's state in locals (in
+ * registers: no stores that alias it); stops before the first sample that
+ * needs anything else. s is updated to the samples decoded. 0, or
+ * SBLOCK_ECORRUPT with s at the sample found corrupt (as fast_one). */
+static inline __attribute__((always_inline)) int
+int_run(struct sblock_dec *s, uint32_t *restrict u, double *restrict v, size_t *k, size_t max)
+{
+    const uint8_t *p = s->p;
+    uint64_t pos = s->bitpos, lim = s->nbits - 128; /* the caller checked nbits - pos >= 128 */
+    uint32_t ul = s->ulast, dl = s->dlast, umax = s->u_max, i = s->i, n = s->n;
+    int64_t il = s->ilast;
+    unsigned zl = s->zlen;
+    size_t j = *k;
+    int ret = 0;
+    while (j < max && i < n && pos <= lim) {
+        uint64_t at = pos, w = fast_peek(p, at);
+        if ((w >> 63) || ul + dl > umax)
+            break;
+        w <<= 1;
+        at += 1;
+        if (w >> 63) {
+            unsigned L = zl;
+            if ((w >> 62) == 3) {
+                L = (unsigned)(w >> 56) & 63;
+                at += 8;
+            } else {
+                at += 2;
+            }
+            if (L < 1 || L > 56) {
+                ret = SBLOCK_ECORRUPT;
+                break;
+            }
+            uint64_t lo = L > 1 ? fast_peek(p, at) >> (65 - L) : 0;
+            at += L - 1;
+            int64_t x = il + unzigzag(((uint64_t)1 << (L - 1)) | lo);
+            if (x > INT_MAX_ABS || x < -INT_MAX_ABS) {
+                ret = SBLOCK_ECORRUPT;
+                break;
+            }
+            zl = L;
+            il = x;
+        } else {
+            at += 1;
+        }
+        ul += dl;
+        u[j] = ul;
+        v[j] = (double)il;
+        j++;
+        i++;
+        pos = at;
+    }
+    s->bitpos = pos;
+    s->ulast = ul;
+    s->i = i;
+    s->ilast = il;
+    s->zlen = (uint8_t)zl;
+    *k = j;
+    return ret;
+}
+
 int sblock_dec_bulk(struct sblock_dec *d, uint32_t *u, double *v, size_t max)
 {
     /* The decoder's state is worked on in a local copy (written back
@@ -601,6 +663,15 @@ int sblock_dec_bulk(struct sblock_dec *d, uint32_t *u, double *v, size_t max)
     size_t tail_at = SIZE_MAX; /* byte of s.p that tail[0] copies */
     while (k < max && s.i < s.n) {
         int rc = 0;
+        if (s.codec == SBLOCK_INT && s.i > 0 && s.nbits - s.bitpos >= 128) {
+            size_t k0 = k;
+            if ((rc = int_run(&s, u, v, &k, max)) != 0) {
+                ret = rc;
+                goto out;
+            }
+            if (k > k0)
+                continue;
+        }
         if (s.i > 0) {
             if (s.nbits - s.bitpos >= 128) {
                 rc = fast_one(&s, s.p, &s.bitpos, &u[k], &v[k]);

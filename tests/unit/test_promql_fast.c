@@ -110,6 +110,11 @@ static const char *queries[] = {
     "topk(scalar(c{i=\"1\",g=\"b\"}) / 200, c)",
     "limitk(3, sum by (i, g) (rate(c[1m])))",
     "bottomk by (i) (2, rate(c[30s]))",
+    "sum by (i, g, le) (h_bucket)",
+    "sum by (le) (rate(h_bucket[1m] offset 10s))",
+    "topk(3, -c)",
+    "bottomk by (le) (2, h_bucket)",
+    "limitk(4, {__name__=~\"h_bucket|h2_bucket\"})",
 };
 
 static void same(const char *q, const struct promql_result *a, const struct promql_result *b,

@@ -150,6 +150,38 @@ static void test_integers(void **state)
     report("integers, k + 2^-j", &t);
 }
 
+/* pq_fmt_u64 (timestamps, integer values) against printf: every digit
+ * count and its edges (10^k - 1, 10^k), random values, UINT64_MAX. */
+static void test_u64(void **state)
+{
+    (void)state;
+    uint64_t rs = g_seed ^ 8;
+    char a[32], b[32];
+    size_t checked = 0;
+    for (size_t i = 0; i < g_n; i++) {
+        uint64_t u;
+        switch (i % 4) {
+        case 0: u = rng_next(&rs) >> rng_below(&rs, 64); break;
+        case 1: { /* around a power of ten */
+            uint64_t p = 1;
+            for (uint64_t k = rng_below(&rs, 20); k > 0; k--)
+                p *= 10;
+            u = p + rng_below(&rs, 5) - 2;
+            break;
+        }
+        case 2: u = rng_below(&rs, 1000); break;
+        default: u = UINT64_MAX - rng_below(&rs, 3); break;
+        }
+        size_t n = pq_fmt_u64(a, u);
+        int m = snprintf(b, sizeof b, "%llu", (unsigned long long)u);
+        if (n != (size_t)m || memcmp(a, b, n) != 0)
+            fail_msg("pq_fmt_u64(%llu) = %.*s; seed %llu", (unsigned long long)u, (int)n, a,
+                     (unsigned long long)g_seed);
+        checked++;
+    }
+    assert_true(checked == g_n);
+}
+
 /* Short decimals D * 10^q (1..17 digits), read by strtod, and their
  * neighbours: they exercise "shortest", carries and the interval ends. */
 static void test_short_decimals(void **state)
@@ -324,7 +356,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_go_text),     cmocka_unit_test(test_powers),
         cmocka_unit_test(test_random_bits), cmocka_unit_test(test_fast_range),
-        cmocka_unit_test(test_extremes),    cmocka_unit_test(test_integers),
+        cmocka_unit_test(test_extremes),    cmocka_unit_test(test_integers), cmocka_unit_test(test_u64),
         cmocka_unit_test(test_short_decimals), cmocka_unit_test(test_halfway),
         cmocka_unit_test(test_ratios),
     };
