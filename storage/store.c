@@ -1087,9 +1087,21 @@ int store_train_dict(struct store *st, size_t sample_count)
         rc = STORE_ENOMEM;
         goto done;
     }
+    /* Every stride-th event, newest first, so the samples span the store.
+     * The newest events alone can all come from one partition, and so from
+     * a few services: a collector catching up on a backlog consumes its
+     * partitions at different paces, and a dictionary trained on one
+     * partition's services compressed the others' events half as well
+     * (measured: 534 against 318 bytes per event). */
+    MDB_stat ms;
+    if ((rc = mdb_stat(txn, st->events, &ms)) != 0)
+        goto done;
+    size_t stride = ms.ms_entries > sample_count ? ms.ms_entries / sample_count : 1, skip = 0;
     MDB_val key, val;
     for (rc = mdb_cursor_get(cur, &key, &val, MDB_LAST); rc == 0 && nsamples < sample_count;
          rc = mdb_cursor_get(cur, &key, &val, MDB_PREV)) {
+        if (skip++ % stride)
+            continue;
         struct evrec r;
         if (evrec_parse(val.mv_data, val.mv_size, &r) != 0) {
             rc = STORE_ECORRUPT;
