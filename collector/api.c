@@ -71,19 +71,6 @@ void api_init(struct api *a, struct store *st, struct ingest *g, struct metrics 
                      NULL, ready_gauge, g);
 }
 
-/* RFC 3339 or Unix seconds. */
-static int parse_time(const char *s, int64_t *us)
-{
-    if (timeutil_parse_rfc3339(s, strlen(s), us) == 0)
-        return 0;
-    errno = 0;
-    char *end;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !isfinite(v) || fabs(v) > 9.2e12)
-        return -1;
-    *us = (int64_t)llround(v * 1e6);
-    return 0;
-}
 
 struct scan_out {
     struct buf b;
@@ -130,12 +117,13 @@ static void list_events(struct api *a, const struct httpd_req *req, struct httpd
     struct store_filter f = {.start_us = INT64_MIN, .end_us = INT64_MAX, .limit = 100,
                              .max_examined = a->max_examined};
     const char *v;
-    if ((v = httpd_query(req, "start")) && *v && parse_time(v, &f.start_us) != 0) {
+    if ((v = httpd_query(req, "start")) && *v &&
+        timeutil_parse_time(v, 1000000, &f.start_us) != 0) {
         metric_inc(a->bad_requests);
         httpd_error(resp, 400, "start: \"%s\" is not an RFC 3339 time or Unix seconds", v);
         return;
     }
-    if ((v = httpd_query(req, "end")) && *v && parse_time(v, &f.end_us) != 0) {
+    if ((v = httpd_query(req, "end")) && *v && timeutil_parse_time(v, 1000000, &f.end_us) != 0) {
         metric_inc(a->bad_requests);
         httpd_error(resp, 400, "end: \"%s\" is not an RFC 3339 time or Unix seconds", v);
         return;

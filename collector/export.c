@@ -919,24 +919,6 @@ int export_take_matches(int *argc, char **argv, const char ***match, size_t *nma
     return 0;
 }
 
-/* RFC 3339 or Unix seconds with an optional fraction. */
-static int parse_time_ms(const char *s, int64_t *ms)
-{
-    int64_t us;
-    if (!s || !*s)
-        return -1;
-    if (timeutil_parse_rfc3339(s, strlen(s), &us) == 0) {
-        *ms = us / 1000;
-        return 0;
-    }
-    errno = 0;
-    char *end;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !isfinite(v) || fabs(v) > 9.2e12)
-        return -1;
-    *ms = (int64_t)llround(v * 1000);
-    return 0;
-}
 
 int export_run(const struct config *cfg, const char *const *match, size_t nmatch,
                int (*open_store)(const char *cmd, const char *dir, struct store **st))
@@ -950,7 +932,8 @@ int export_run(const struct config *cfg, const char *const *match, size_t nmatch
                 fmt ? fmt : "", fmt ? "\" (the only format is openmetrics)" : "", export_help);
         return 2;
     }
-    if (parse_time_ms(ts, &o.start_ms) != 0 || parse_time_ms(te, &o.end_ms) != 0) {
+    if (timeutil_parse_time(ts, 1000, &o.start_ms) != 0 ||
+        timeutil_parse_time(te, 1000, &o.end_ms) != 0) {
         fprintf(stderr,
                 "llmtap-collector export: --start and --end are required, as RFC 3339 "
                 "(2026-11-23T10:00:00Z) or Unix seconds (got \"%s\", \"%s\")\n",

@@ -206,22 +206,6 @@ static void begin_ok(struct buf *b)
 
 /* ---- time and durations ------------------------------------------------- */
 
-/* RFC 3339 or Unix seconds with a fraction. */
-static int parse_time_ms(const char *s, int64_t *ms)
-{
-    int64_t us;
-    if (timeutil_parse_rfc3339(s, strlen(s), &us) == 0) {
-        *ms = us / 1000;
-        return 0;
-    }
-    errno = 0;
-    char *end;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !isfinite(v) || fabs(v) > 9.2e12)
-        return -1;
-    *ms = (int64_t)llround(v * 1000);
-    return 0;
-}
 
 /* "15s", "1m30s", "250ms", "2h", "1d", "1w", "1y", or float seconds. */
 static int parse_duration_ms(const char *s, int64_t *ms)
@@ -568,12 +552,12 @@ static void do_query(struct promapi *p, const struct params *ps, bool range, int
     eo.max_samples = p->max_samples;
     const char *v;
     if (range) {
-        if (!(v = param(ps, "start")) || parse_time_ms(v, &start) != 0) {
+        if (!(v = param(ps, "start")) || timeutil_parse_time(v, 1000, &start) != 0) {
             bad_data(resp, "invalid parameter \"start\": cannot parse \"%s\" to a valid timestamp",
                      v ? v : "");
             return;
         }
-        if (!(v = param(ps, "end")) || parse_time_ms(v, &end) != 0) {
+        if (!(v = param(ps, "end")) || timeutil_parse_time(v, 1000, &end) != 0) {
             bad_data(resp, "invalid parameter \"end\": cannot parse \"%s\" to a valid timestamp",
                      v ? v : "");
             return;
@@ -600,7 +584,7 @@ static void do_query(struct promapi *p, const struct params *ps, bool range, int
                      "decreasing the query resolution (?step=XX)");
             return;
         }
-    } else if ((v = param(ps, "time")) && *v && parse_time_ms(v, &t) != 0) {
+    } else if ((v = param(ps, "time")) && *v && timeutil_parse_time(v, 1000, &t) != 0) {
         bad_data(resp, "invalid parameter \"time\": cannot parse \"%s\" to a valid timestamp", v);
         return;
     }
@@ -915,11 +899,11 @@ static int time_range(const struct params *ps, int64_t *start, int64_t *end,
     *start = INT64_MIN;
     *end = INT64_MAX;
     const char *v;
-    if ((v = param(ps, "start")) && *v && parse_time_ms(v, start) != 0) {
+    if ((v = param(ps, "start")) && *v && timeutil_parse_time(v, 1000, start) != 0) {
         bad_data(resp, "invalid parameter \"start\": cannot parse \"%s\" to a valid timestamp", v);
         return -1;
     }
-    if ((v = param(ps, "end")) && *v && parse_time_ms(v, end) != 0) {
+    if ((v = param(ps, "end")) && *v && timeutil_parse_time(v, 1000, end) != 0) {
         bad_data(resp, "invalid parameter \"end\": cannot parse \"%s\" to a valid timestamp", v);
         return -1;
     }

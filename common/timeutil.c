@@ -9,8 +9,10 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 int64_t timeutil_now_us(void)
@@ -134,6 +136,24 @@ size_t timeutil_format_rfc3339(int64_t us, char out[TIMEUTIL_RFC3339_LEN])
                      (long long)y, m, d, (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60),
                      (long long)frac);
     return n > 0 ? (size_t)n : 0;
+}
+
+int timeutil_parse_time(const char *s, int64_t per_second, int64_t *out)
+{
+    int64_t us;
+    if (!s || !*s || per_second <= 0 || per_second > 1000000)
+        return -1;
+    if (timeutil_parse_rfc3339(s, strlen(s), &us) == 0) {
+        *out = us / (1000000 / per_second);
+        return 0;
+    }
+    errno = 0;
+    char *end;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(v) || fabs(v) > 9.2e12)
+        return -1;
+    *out = (int64_t)llround(v * (double)per_second);
+    return 0;
 }
 
 int timeutil_parse_duration_ms(const char *s, int64_t *ms_out)

@@ -22,6 +22,13 @@ int64_t timeutil_mono_us(void);
  * RFC 3339 date-time (bad syntax, out-of-range field, year outside 1–9999). */
 int timeutil_parse_rfc3339(const char *s, size_t len, int64_t *us_out);
 
+/* Parses a time given as RFC 3339 or as Unix seconds with an optional
+ * fraction ("1795000000.5"), as the HTTP APIs take it, into units of
+ * 1/per_second s (1000: ms, 1000000: µs). RFC 3339 is cut toward zero to
+ * the unit, seconds are rounded to it. Returns 0, or -1 (also for NULL or
+ * ""). */
+int timeutil_parse_time(const char *s, int64_t per_second, int64_t *out);
+
 /* Writes `YYYY-MM-DDTHH:MM:SS.ffffffZ` and a NUL; returns the length (27). */
 size_t timeutil_format_rfc3339(int64_t us, char out[TIMEUTIL_RFC3339_LEN]);
 

@@ -275,6 +275,23 @@ static void test_time(void **state)
     assert_int_equal(timeutil_parse_duration_ms("250ms", &ms), 0);
     assert_int_equal(ms, 250);
     assert_int_equal(timeutil_parse_duration_ms("2x", &ms), -1);
+
+    /* API times: RFC 3339 (cut to the unit) or Unix seconds (rounded). */
+    int64_t at;
+    assert_int_equal(timeutil_parse_time("1970-01-01T00:00:01.0019Z", 1000, &at), 0);
+    assert_int_equal(at, 1001);
+    assert_int_equal(timeutil_parse_time("1970-01-01T00:00:01.0019Z", 1000000, &at), 0);
+    assert_int_equal(at, 1001900);
+    assert_int_equal(timeutil_parse_time("1795000000.5", 1000, &at), 0);
+    assert_int_equal(at, 1795000000500);
+    assert_int_equal(timeutil_parse_time("1.0006", 1000, &at), 0);
+    assert_int_equal(at, 1001);
+    assert_int_equal(timeutil_parse_time("-2", 1000000, &at), 0);
+    assert_int_equal(at, -2000000);
+    const char *badt[] = {"", "now", "1e400", "nan", "12abc", "9.3e12"};
+    for (size_t i = 0; i < sizeof badt / sizeof badt[0]; i++)
+        assert_int_equal(timeutil_parse_time(badt[i], 1000, &at), -1);
+    assert_int_equal(timeutil_parse_time(NULL, 1000, &at), -1);
 }
 
 int main(void)
