@@ -14,6 +14,13 @@
  *   util/jsonutil): timestamps as integer seconds plus exactly three
  *   decimals when not whole; values as quoted Go floats; strings escaped as
  *   jsoniter's standard-library-compatible configuration does.
+ * - A range query's answer is mostly points, so they are written straight
+ *   into the output buffer: room for a batch is reserved once (a point's
+ *   worst case, which the formatters' stores past a text's end fit in),
+ *   then no bound check or copy per point. A timestamp's whole seconds are
+ *   the last ones' text plus the step, added in decimal (a regular step
+ *   adds a few units to the last two digits), converted afresh only when
+ *   the time goes back, jumps 100 s or more, or gains a digit.
  */
 #include "promql_value.h"
 
@@ -917,41 +924,111 @@ static void json_metric(struct buf *b, const struct promql_series *s)
     buf_puts(b, "}");
 }
 
-/* [t,"v"] (after a comma when asked), built in one buffer and appended
- * once: a range query writes one per point. */
-static void json_point(struct buf *b, const struct promql_sample *p, bool comma)
+/* The JSON of points is written straight into the output buffer: room
+ * for a batch of points is reserved once (POINT_ROOM bytes each, more than
+ * a point's text plus what the formatters may write past it), then the
+ * points are written with no bound check or copy each. */
+#define POINT_ROOM (1 + 1 + 24 + 4 + 2 + PQ_FMT_VALUE_ROOM + 2 + 1 + 8)
+#define POINT_BATCH 256
+
+/* The whole seconds of the last timestamp written, as text: the next
+ * timestamp of a range query is the last one plus the step, so its text is
+ * this one with the step added in decimal, most often to the last two
+ * digits only, instead of a new conversion. */
+struct json_clock {
+    uint64_t secs; /* the value of text, when len > 0 */
+    size_t len;    /* 0: none yet */
+    char text[24]; /* digits (len <= 20), then room for a fixed-size copy */
+};
+
+/* Adds d < 100 to the text (at least two digits); false when the sum has
+ * one digit more (the text is then spoiled: convert afresh). */
+static bool clock_add(struct json_clock *c, unsigned d)
 {
-    char t[PQ_FMT_MAX + 40];
-    size_t n = 0;
-    if (comma)
-        t[n++] = ',';
-    uint64_t u = p->t < 0 ? (uint64_t)0 - (uint64_t)p->t : (uint64_t)p->t;
-    t[n++] = '[';
-    if (p->t < 0)
-        t[n++] = '-';
-    n += pq_fmt_u64(t + n, u / 1000);
-    unsigned frac = (unsigned)(u % 1000);
-    if (frac) {
-        t[n++] = '.';
-        t[n++] = (char)('0' + frac / 100);
-        t[n++] = (char)('0' + frac / 10 % 10);
-        t[n++] = (char)('0' + frac % 10);
+    char *t = c->text + c->len;
+    unsigned tail = (unsigned)(t[-2] - '0') * 10 + (unsigned)(t[-1] - '0') + d;
+    if (tail >= 100) { /* carry into the digits before */
+        tail -= 100;
+        char *q = t - 3;
+        while (q >= c->text && *q == '9')
+            *q-- = '0';
+        if (q < c->text)
+            return false;
+        ++*q;
     }
-    t[n++] = ',';
-    t[n++] = '"';
-    n += pq_fmt_value(t + n, p->v);
-    t[n++] = '"';
-    t[n++] = ']';
-    buf_append(b, t, n);
+    t[-2] = (char)('0' + tail / 10);
+    t[-1] = (char)('0' + tail % 10);
+    return true;
+}
+
+/* Writes the whole seconds s at o (24 bytes of room); returns the length. */
+static size_t put_secs(char *o, struct json_clock *c, uint64_t s)
+{
+    if (!(c->len >= 2 && s >= c->secs && s - c->secs < 100 &&
+          clock_add(c, (unsigned)(s - c->secs))))
+        c->len = pq_fmt_u64(c->text, s);
+    c->secs = s;
+    memcpy(o, c->text, sizeof c->text);
+    return c->len;
+}
+
+/* [t,"v"] at o (POINT_ROOM bytes of room); returns the end. Timestamps as
+ * pq_json_time writes them. */
+static char *put_point(char *o, struct json_clock *c, const struct promql_sample *p)
+{
+    *o++ = '[';
+    uint64_t u = (uint64_t)p->t;
+    if (p->t < 0) {
+        *o++ = '-';
+        u = (uint64_t)0 - u;
+    }
+    uint64_t s = u / 1000;
+    unsigned frac = (unsigned)(u - s * 1000);
+    o += put_secs(o, c, s);
+    if (frac) {
+        o[0] = '.';
+        o[1] = (char)('0' + frac / 100);
+        o[2] = (char)('0' + frac / 10 % 10);
+        o[3] = (char)('0' + frac % 10);
+        o += 4;
+    }
+    memcpy(o, ",\"", 2);
+    o += 2;
+    o += pq_fmt_value(o, p->v);
+    memcpy(o, "\"]", 2);
+    return o + 2;
+}
+
+/* The points p[0..n), comma-separated, appended to b. Writes into the
+ * buffer's reserved room directly and keeps its invariants (len, the
+ * terminating NUL); on allocation failure b->oom is set and nothing more
+ * is written. */
+static void json_points(struct buf *b, struct json_clock *c, const struct promql_sample *p,
+                        size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        size_t k = n - i < POINT_BATCH ? n - i : POINT_BATCH;
+        if (!buf_reserve(b, k * POINT_ROOM))
+            return;
+        char *o = b->p + b->len;
+        for (size_t end = i + k; i < end; i++) {
+            *o = ',';
+            o += i > 0;
+            o = put_point(o, c, &p[i]);
+        }
+        b->len = (size_t)(o - b->p);
+        b->p[b->len] = 0;
+    }
 }
 
 int promql_result_json(const struct promql_result *r, struct buf *out)
 {
+    struct json_clock clock = {0};
     buf_puts(out, "{\"resultType\":\"");
     buf_puts(out, promql_type_name(r->type));
     buf_puts(out, "\",\"result\":");
     switch (r->type) {
-    case PROMQL_TYPE_SCALAR: json_point(out, &r->scalar, false); break;
+    case PROMQL_TYPE_SCALAR: json_points(out, &clock, &r->scalar, 1); break;
     case PROMQL_TYPE_STRING:
         buf_puts(out, "[");
         pq_json_time(out, r->string_t);
@@ -971,11 +1048,10 @@ int promql_result_json(const struct promql_result *r, struct buf *out)
             if (r->type == PROMQL_TYPE_VECTOR) {
                 buf_puts(out, ",\"value\":");
                 if (s->n)
-                    json_point(out, &s->samples[0], false);
+                    json_points(out, &clock, s->samples, 1);
             } else if (s->n) {
                 buf_puts(out, ",\"values\":[");
-                for (size_t j = 0; j < s->n; j++)
-                    json_point(out, &s->samples[j], j > 0);
+                json_points(out, &clock, s->samples, s->n);
                 buf_puts(out, "]");
             }
             buf_puts(out, "}");

@@ -576,6 +576,124 @@ static void test_json(void **state)
     store_free(&st);
 }
 
+/* The JSON of hand-built results against one written point by point with
+ * pq_json_time and pq_format_value: promql_result_json writes a range
+ * query's timestamps by adding the step to the text of the last one, and
+ * writes points in batches straight into the buffer. Times cross digit
+ * counts (9 -> 10, 99 -> 100, 9999999985 + 15, carries through nines),
+ * fractional steps, zero from below, negative times, jumps back and far
+ * ahead, the int64 extremes; series longer than a batch; a buffer that
+ * starts empty and one that does not. Deterministic (fixed seed). */
+static uint64_t rng_next(uint64_t *s) /* splitmix64 */
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static void json_want(struct buf *w, const struct promql_result *r)
+{
+    buf_puts(w, r->type == PROMQL_TYPE_VECTOR ? "{\"resultType\":\"vector\",\"result\":["
+                                              : "{\"resultType\":\"matrix\",\"result\":[");
+    for (size_t i = 0; i < r->nseries; i++) {
+        const struct promql_series *s = &r->series[i];
+        buf_puts(w, i ? ",{\"metric\":{}" : "{\"metric\":{}");
+        if (s->n)
+            buf_puts(w, r->type == PROMQL_TYPE_VECTOR ? ",\"value\":" : ",\"values\":[");
+        for (size_t j = 0; j < s->n; j++) {
+            buf_puts(w, j ? ",[" : "[");
+            pq_json_time(w, s->samples[j].t);
+            buf_puts(w, ",\"");
+            pq_format_value(w, s->samples[j].v);
+            buf_puts(w, "\"]");
+        }
+        if (s->n && r->type == PROMQL_TYPE_MATRIX)
+            buf_puts(w, "]");
+        buf_puts(w, "}");
+    }
+    buf_puts(w, "]}");
+}
+
+static void test_json_points(void **state)
+{
+    (void)state;
+    enum { NS = 12, MAXN = 3000 };
+    static struct promql_sample pts[NS][MAXN];
+    struct promql_series ser[NS] = {{0}};
+    uint64_t rs = 12345;
+    static const double special[] = {0, -0.0, NAN, INFINITY, -INFINITY, 1e-7, 1e21, 0.1, 1, -2.5};
+    /* first time (ms), step (ms), count */
+    static const struct {
+        int64_t t0, step;
+        size_t n;
+    } runs[NS] = {
+        {0, 1000, 150},                  /* 0 .. 149: 1 -> 2 -> 3 digits */
+        {0, 15000, 800},                 /* 15 s from 0 */
+        {9999999985000, 15000, 20},      /* 10 -> 11 digits */
+        {1999999970000, 15000, 10},      /* a carry through the nines */
+        {1795372365000, 15000, MAXN},    /* a day-long query: more than a batch */
+        {1795372365500, 7250, 600},      /* fractional step */
+        {98500, 333, 700},               /* ms step across 99 -> 100 */
+        {-20500, 1500, 40},              /* negative, through zero */
+        {-999999999999, 99999, 30},      /* negative, large */
+        {1795372365000, 99000, 30},      /* step near the limit of the addition */
+        {1795372365000, 100000, 30},     /* and past it */
+        {0, 0, 200},                     /* random times (below) */
+    };
+    for (size_t i = 0; i < NS; i++) {
+        for (size_t j = 0; j < runs[i].n; j++) {
+            int64_t t = runs[i].t0 + (int64_t)j * runs[i].step;
+            if (i == NS - 1) { /* jumps back and ahead, the extremes */
+                uint64_t x = rng_next(&rs);
+                t = j == 0 ? INT64_MIN : j == 1 ? INT64_MAX : j % 3 ? (int64_t)(x >> (x % 64))
+                                                                     : (int64_t)x;
+            }
+            uint64_t x = rng_next(&rs);
+            double v = x % 5 == 0 ? special[x / 5 % 10]
+                                  : (double)(x >> 40) / (double)(1 + (x & 0xfff)) *
+                                        (x & (1ull << 20) ? -1 : 1);
+            pts[i][j] = (struct promql_sample){t, v};
+        }
+        ser[i] = (struct promql_series){NULL, 0, pts[i], runs[i].n};
+    }
+    struct buf got = {0}, want = {0};
+    struct promql_result r = {.type = PROMQL_TYPE_MATRIX, .series = ser, .nseries = NS};
+    for (int pre = 0; pre < 2; pre++) { /* into an empty buffer, then after a prefix */
+        buf_reset(&got);
+        buf_reset(&want);
+        if (pre) {
+            buf_puts(&got, "{\"data\":");
+            buf_puts(&want, "{\"data\":");
+        }
+        assert_int_equal(promql_result_json(&r, &got), PROMQL_OK);
+        json_want(&want, &r);
+        assert_int_equal(got.len, want.len);
+        assert_int_equal(strlen(got.p), got.len);
+        assert_string_equal(got.p, want.p);
+    }
+    /* each series alone (the clock starts afresh), and as vectors */
+    for (size_t i = 0; i < NS; i++) {
+        struct promql_result one = {.type = PROMQL_TYPE_MATRIX, .series = &ser[i], .nseries = 1};
+        buf_reset(&got);
+        buf_reset(&want);
+        assert_int_equal(promql_result_json(&one, &got), PROMQL_OK);
+        json_want(&want, &one);
+        assert_string_equal(got.p, want.p);
+    }
+    struct promql_series vec[NS];
+    for (size_t i = 0; i < NS; i++)
+        vec[i] = (struct promql_series){NULL, 0, &pts[NS - 1 - i][i % 3], 1};
+    struct promql_result vr = {.type = PROMQL_TYPE_VECTOR, .series = vec, .nseries = NS};
+    buf_reset(&got);
+    buf_reset(&want);
+    assert_int_equal(promql_result_json(&vr, &got), PROMQL_OK);
+    json_want(&want, &vr);
+    assert_string_equal(got.p, want.p);
+    buf_free(&got);
+    buf_free(&want);
+}
+
 static void test_query_errors(void **state)
 {
     (void)state;
@@ -836,6 +954,7 @@ int main(void)
         cmocka_unit_test(test_lookback_and_staleness),
         cmocka_unit_test(test_source_contract),
         cmocka_unit_test(test_json),
+        cmocka_unit_test(test_json_points),
         cmocka_unit_test(test_query_errors),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_misc),

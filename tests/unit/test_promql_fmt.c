@@ -8,7 +8,9 @@
  *
  * LLMTAP_TEST_SEED replays a run (the seed is printed); LLMTAP_TEST_FMT_N
  * sets how many doubles each random case checks (default 500000; there are
- * 8 cases).
+ * 8 cases); LLMTAP_TEST_FMT_ALL8=1 checks pq_fmt_u64 on every number below
+ * 10^8 (else below 10^6). The 'f' and value texts are checked against a
+ * plain layout of the reference digits.
  */
 #include <float.h>
 #include <math.h>
@@ -180,6 +182,21 @@ static void test_u64(void **state)
         checked++;
     }
     assert_true(checked == g_n);
+    /* every number of up to 8 digits (the 8-digit word conversion), on
+     * request: it takes seconds */
+    const char *all = getenv("LLMTAP_TEST_FMT_ALL8");
+    uint32_t lim = all && *all ? 100000000u : 1000000u;
+    for (uint32_t x = 0; x < lim; x++) {
+        char c[16];
+        size_t m = 0;
+        uint32_t y = x;
+        do
+            c[15 - m++] = (char)('0' + y % 10);
+        while (y /= 10);
+        size_t n = pq_fmt_u64(a, x);
+        if (n != m || memcmp(a, c + 16 - m, n) != 0)
+            fail_msg("pq_fmt_u64(%u) = %.*s", x, (int)n, a);
+    }
 }
 
 /* Short decimals D * 10^q (1..17 digits), read by strtod, and their
@@ -282,6 +299,90 @@ static void test_ratios(void **state)
     report("ratios", &t);
 }
 
+/* 'f' of v from the reference digits (pq_fmt_shortest_slow), laid out
+ * the simple way; NaN and infinities as pq_fmt_f writes them. */
+static size_t ref_f(char *out, double v)
+{
+    if (isnan(v))
+        return (size_t)sprintf(out, "NaN");
+    if (isinf(v))
+        return (size_t)sprintf(out, v > 0 ? "+Inf" : "-Inf");
+    size_t n = 0;
+    if (signbit(v))
+        out[n++] = '-';
+    double a = fabs(v);
+    if (a == 0) {
+        out[n++] = '0';
+        return n;
+    }
+    char d[24];
+    int nd, x;
+    pq_fmt_shortest_slow(a, d, &nd, &x);
+    if (x < 0) {
+        out[n++] = '0';
+        out[n++] = '.';
+        for (int i = 0; i < -x - 1; i++)
+            out[n++] = '0';
+    }
+    for (int i = 0; i < nd || i <= x; i++) {
+        if (x >= 0 && i == x + 1)
+            out[n++] = '.';
+        out[n++] = i < nd ? d[i] : '0';
+    }
+    return n;
+}
+
+/* pq_fmt_f and pq_fmt_value against ref_f (and pq_fmt_e for the value's
+ * exponent form): the digits are checked above, this checks the layout
+ * built from them (integers, the point in every position, leading zeros,
+ * the slow path's ranges) and that pq_fmt_value stays within
+ * PQ_FMT_VALUE_ROOM. */
+static void check_text(double v)
+{
+    char want[PQ_FMT_MAX + 8], got[PQ_FMT_MAX + 8];
+    size_t wn = ref_f(want, v);
+    memset(got, '#', sizeof got);
+    size_t n = pq_fmt_f(got, v);
+    if (n != wn || memcmp(got, want, n) != 0)
+        fail_msg("pq_fmt_f(%.17g) = %.*s, want %.*s; seed %llu", v, (int)n, got, (int)wn, want,
+                 (unsigned long long)g_seed);
+    double a = fabs(v);
+    if (isfinite(v) && a != 0 && (a < 1e-6 || a >= 1e21))
+        wn = pq_fmt_e(want, v);
+    memset(got, '#', sizeof got);
+    n = pq_fmt_value(got, v);
+    if (n != wn || memcmp(got, want, n) != 0)
+        fail_msg("pq_fmt_value(%.17g) = %.*s, want %.*s; seed %llu", v, (int)n, got, (int)wn,
+                 want, (unsigned long long)g_seed);
+    for (size_t i = PQ_FMT_VALUE_ROOM; i < sizeof got; i++)
+        if (got[i] != '#')
+            fail_msg("pq_fmt_value(%.17g) wrote at %zu", v, i);
+}
+
+static void test_text(void **state)
+{
+    (void)state;
+    uint64_t rs = g_seed ^ 9;
+    static const double fixed[] = {0,         -0.0,        NAN,      INFINITY, -INFINITY, 1,
+                                   0.5,       0.1,         1e-6,     9.99e-7,  1e-5,      2e-5,
+                                   1e15,      1e15 + 0.5,  1e16,     1e21,     9.99e20,   0x1p53,
+                                   0x1p53 - 1, 0x1p52 + 0.5, 0x1p-16, 0x1p-17, 123.456,  99.99};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+        check_text(fixed[i]);
+        check_text(-fixed[i]);
+    }
+    for (size_t i = 0; i < g_n / 4; i++) {
+        int e2 = -26 + (int)rng_below(&rs, 100); /* 2^-26 .. 2^73 */
+        uint64_t m = rng_next(&rs) & ((1ull << 52) - 1);
+        if (rng_below(&rs, 4) == 0)
+            m &= ~((1ull << rng_below(&rs, 52)) - 1);
+        check_text(from_bits(((uint64_t)(e2 + 1023) << 52) | m | (rng_below(&rs, 2) << 63)));
+        double r = (double)rng_below(&rs, 100000) / (double)(1 + rng_below(&rs, 3600));
+        check_text(r);
+        check_text((double)(rng_next(&rs) >> rng_below(&rs, 64)));
+    }
+}
+
 /* Go's strconv.FormatFloat(v, 'f' or 'e', -1, 64), as Prometheus writes. */
 static void test_go_text(void **state)
 {
@@ -358,7 +459,7 @@ int main(void)
         cmocka_unit_test(test_random_bits), cmocka_unit_test(test_fast_range),
         cmocka_unit_test(test_extremes),    cmocka_unit_test(test_integers), cmocka_unit_test(test_u64),
         cmocka_unit_test(test_short_decimals), cmocka_unit_test(test_halfway),
-        cmocka_unit_test(test_ratios),
+        cmocka_unit_test(test_ratios), cmocka_unit_test(test_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
