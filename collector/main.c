@@ -44,6 +44,7 @@
 #include "log.h"
 #include "maint.h"
 #include "metrics.h"
+#include "qpool.h"
 #include "selfseries.h"
 #include "series.h"
 #include "series_ingest.h"
@@ -105,6 +106,11 @@ static const struct config_setting settings[] = {
      "longest one PromQL evaluation may run (503 `timeout` after it)"},
     {"query.max_samples", NULL, CONFIG_INT, "50000000", 1000, 1e12,
      "most samples one PromQL evaluation may hold in memory (422 `execution` past it)"},
+    {"query.block_cache", NULL, CONFIG_BYTES, "128MiB", 0, 1099511627776.0,
+     "memory for decoded sealed series blocks, shared by all queries (0 = no cache)"},
+    {"query.parallelism", NULL, CONFIG_INT, "0", 0, 64,
+     "threads that may work on one query's series, its own included (0 = one per CPU; 1 = "
+     "none but its own)"},
     {"series.staleness", NULL, CONFIG_DURATION, "5m", 10000, 86400000.0,
      "a series with no new events reads as flat (rate 0) this long after its last change, "
      "then ends"},
@@ -502,6 +508,7 @@ int main(int argc, char **argv)
     struct maint *maint = NULL;
     struct auth *auth = NULL;
     struct selfseries *self = NULL;
+    struct qpool *qpool = NULL;
     char *tls_cert = NULL, *tls_key = NULL;
     struct metrics *m = metrics_create();
     struct api api;
@@ -586,6 +593,7 @@ int main(int argc, char **argv)
         .ds_retention_ms = config_int(cfg, "series.ds_retention"),
         .stale_ms = config_int(cfg, "series.staleness"),
         .downsample_after_ms = config_int(cfg, "series.downsample_after"),
+        .cache_bytes = (size_t)config_int(cfg, "query.block_cache"),
     };
     if (series_ingest_create(st, m, &sopts, (uint64_t)config_int(cfg, "series.max_per_metric"),
                              &si, err, sizeof err) != 0) {
@@ -610,6 +618,17 @@ int main(int argc, char **argv)
     api.prom.labels = labels;
     api.prom.timeout_ms = config_int(cfg, "query.timeout");
     api.prom.max_samples = (uint64_t)config_int(cfg, "query.max_samples");
+    {
+        long par = (long)config_int(cfg, "query.parallelism");
+        if (par == 0)
+            par = sysconf(_SC_NPROCESSORS_ONLN);
+        if (par > 64)
+            par = 64;
+        if (par > 1 && !(qpool = qpool_create((unsigned)(par - 1))))
+            log_warn("collector", "query.parallelism: cannot start %ld helper threads; "
+                     "queries run on their own thread", par - 1);
+        api.prom.pool = qpool;
+    }
     api.auth = auth;
     struct maint_opts mo = {
         .dict_min_events = (size_t)config_int(cfg, "store.dict_min_events"),
@@ -666,6 +685,7 @@ out:
     httpd_quiesce(http);
     httpd_drain(http, 5000);
     httpd_stop(http);
+    qpool_destroy(qpool);
     selfseries_destroy(self);
     maint_stop(maint);
     ingest_destroy(g);

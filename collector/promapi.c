@@ -23,6 +23,7 @@
 #include <lmdb.h>
 #include <math.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,7 @@
 #include "promql_ast.h"
 #include "promql_eval.h"
 #include "promql_parse.h"
+#include "qpool.h"
 #include "series.h"
 #include "selfseries.h"
 #include "series_ingest.h"
@@ -45,6 +47,7 @@ void promapi_init(struct promapi *p, struct store *st, struct series_db *db, str
     p->st = st;
     p->db = db;
     p->self = NULL;
+    p->pool = NULL;
     int64_t res;
     p->ds_step_ms = 5 * 60 * 1000;
     if (db)
@@ -260,26 +263,44 @@ static int parse_duration_ms(const char *s, int64_t *ms)
 
 struct qctx {
     struct series_db *db;
+    struct store *st;
+    struct qpool *pool; /* helper threads for reading series; NULL: none */
     int64_t ds_step_ms; /* steps this long read downsampled data */
     struct selfseries *self;
     MDB_txn *txn;
-    void **allocs; /* everything handed to the evaluator */
+    pthread_mutex_t mu; /* allocs, from helper threads too */
+    void **allocs;      /* everything handed to the evaluator */
     size_t nallocs, capallocs;
 };
 
-static void *qalloc(struct qctx *q, size_t n)
+/* Keeps p (from malloc) to be freed with the query; -1: no memory. */
+static int qkeep(struct qctx *q, void *p)
 {
+    int rc = 0;
+    pthread_mutex_lock(&q->mu);
     if (q->nallocs == q->capallocs) {
         size_t cap = q->capallocs ? q->capallocs * 2 : 32;
         void **na = realloc(q->allocs, cap * sizeof *na);
         if (!na)
-            return NULL;
-        q->allocs = na;
-        q->capallocs = cap;
+            rc = -1;
+        else {
+            q->allocs = na;
+            q->capallocs = cap;
+        }
     }
-    void *p = malloc(n ? n : 1);
-    if (p)
+    if (rc == 0)
         q->allocs[q->nallocs++] = p;
+    pthread_mutex_unlock(&q->mu);
+    return rc;
+}
+
+static void *qalloc(struct qctx *q, size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (p && qkeep(q, p) != 0) {
+        free(p);
+        p = NULL;
+    }
     return p;
 }
 
@@ -290,6 +311,12 @@ static void *qalloc_samples(void *ud, size_t n)
     if (n > SIZE_MAX / sizeof(struct promql_sample))
         return NULL;
     return qalloc(q, n * sizeof(struct promql_sample));
+}
+
+/* series_sink.adopt: a malloc'd sample array, freed with the query */
+static int qadopt(void *ud, void *mem)
+{
+    return qkeep(ud, mem);
 }
 
 static void qfree(struct qctx *q)
@@ -420,6 +447,68 @@ static int self_select(struct qctx *q, const struct promql_select *sel,
     return rc;
 }
 
+/* Reading a selector's series on the calling thread (worker 0, the
+ * query's transaction) and idle pool threads, each in a read transaction
+ * of its own at the same snapshot (a pool thread that cannot have one
+ * takes no series). Results by index: the order stays the ids'. */
+struct pread {
+    struct qctx *q;
+    const struct promql_select *sel;
+    const uint64_t *ids;
+    unsigned flags;
+    struct series_sink sink;
+    MDB_txn **txns; /* by worker */
+    struct pread_out {
+        void *p;
+        size_t n;
+        int rc;
+        bool ascending;
+        size_t nstale, nresets;
+    } *out;
+};
+
+static int pread_join(void *ud, unsigned w)
+{
+    struct pread *pr = ud;
+    MDB_txn *t;
+    if (store_txn_read_try(pr->q->st, &t) != 0)
+        return -1;
+    if (mdb_txn_id(t) != mdb_txn_id(pr->q->txn)) { /* a commit in between */
+        store_txn_done(pr->q->st, t);
+        return -1;
+    }
+    pr->txns[w] = t;
+    return 0;
+}
+
+static void pread_leave(void *ud, unsigned w)
+{
+    struct pread *pr = ud;
+    store_txn_done(pr->q->st, pr->txns[w]);
+}
+
+static void pread_one(void *ud, unsigned w, size_t i)
+{
+    struct pread *pr = ud;
+    struct pread_out *o = &pr->out[i];
+    o->rc = series_read_to(pr->q->db, pr->txns[w], pr->ids[i], pr->sel->start_ms,
+                           pr->sel->end_ms, pr->flags, &pr->sink, &o->p, &o->n);
+    if (o->rc || !o->n)
+        return;
+    /* the evaluator's checks, while the samples are in this core's cache
+     * (promql_series.checked) */
+    const struct promql_sample *p = o->p;
+    size_t stale = promql_is_stale_marker(p[0].v), resets = 0, bad = 0;
+    for (size_t j = 1; j < o->n; j++) {
+        bad |= p[j].t <= p[j - 1].t;
+        stale += promql_is_stale_marker(p[j].v);
+        resets += p[j].v < p[j - 1].v;
+    }
+    o->ascending = !bad;
+    o->nstale = stale;
+    o->nresets = resets;
+}
+
 static int src_select(void *ud, struct promql_select *sel, const struct promql_series **out,
                       size_t *nout)
 {
@@ -438,41 +527,52 @@ static int src_select(void *ud, struct promql_select *sel, const struct promql_s
         return -1;
     }
     struct promql_series *ser = nids ? qalloc(q, nids * sizeof *ser) : NULL;
-    if (nids && !ser) {
+    struct promql_facts *facts = nids ? qalloc(q, nids * sizeof *facts) : NULL;
+    if (nids && (!ser || !facts)) {
         free(ids);
         snprintf(sel->err, sizeof sel->err, "out of memory");
         return -1;
     }
     unsigned flags =
         (sel->step_ms >= q->ds_step_ms ? SERIES_READ_DS : SERIES_READ_AUTO) | SERIES_READ_FILL;
-    /* samples are decoded straight into the arrays handed to the evaluator */
-    const struct series_sink sink = {qalloc_samples, q, sizeof(struct promql_sample),
-                                     offsetof(struct promql_sample, t),
-                                     offsetof(struct promql_sample, v)};
+    /* samples are decoded straight into the arrays handed to the evaluator,
+     * series by series in parallel (pread_one) */
+    struct pread pr = {.q = q,
+                       .sel = sel,
+                       .ids = ids,
+                       .flags = flags,
+                       .sink = {qalloc_samples, q, sizeof(struct promql_sample),
+                                offsetof(struct promql_sample, t),
+                                offsetof(struct promql_sample, v), qadopt}};
+    unsigned nw = qpool_threads(q->pool) + 1;
+    MDB_txn *txns[nw];
+    txns[0] = q->txn;
+    pr.txns = txns;
+    if (nids && !(pr.out = calloc(nids, sizeof *pr.out))) {
+        free(ids);
+        snprintf(sel->err, sizeof sel->err, "out of memory");
+        return -1;
+    }
+    struct qpool_loop loop = {nids, pread_one, pread_join, pread_leave, &pr};
+    qpool_for(nids > 1 ? q->pool : NULL, &loop);
     size_t k = 0;
-    for (size_t i = 0; i < nids; i++) {
-        struct series_label *sl = NULL;
-        size_t nl = 0;
-        rc = series_labels(q->db, q->txn, ids[i], &sl, &nl);
-        if (rc == SERIES_ENOTFOUND)
-            continue;
-        if (rc)
-            break;
-        void *ss = NULL;
-        size_t ns = 0;
-        rc = series_read_to(q->db, q->txn, ids[i], sel->start_ms, sel->end_ms, flags, &sink, &ss,
-                            &ns);
+    for (size_t i = 0; i < nids && rc == 0; i++) {
+        rc = pr.out[i].rc;
         if (rc == SERIES_ENOTFOUND) {
-            free(sl);
             rc = 0;
             continue;
         }
-        if (rc || ns == 0) {
-            free(sl);
-            if (rc)
-                break;
+        if (rc || pr.out[i].n == 0)
+            continue;
+        struct series_label *sl = NULL;
+        size_t nl = 0;
+        rc = series_labels(q->db, q->txn, ids[i], &sl, &nl);
+        if (rc == SERIES_ENOTFOUND) {
+            rc = 0;
             continue;
         }
+        if (rc)
+            break;
         /* labels: one block holding the array and the strings */
         size_t bytes = nl * sizeof(struct promql_label);
         for (size_t j = 0; j < nl; j++)
@@ -494,17 +594,33 @@ static int src_select(void *ud, struct promql_select *sel, const struct promql_s
             w += b + 1;
         }
         free(sl);
-        ser[k++] = (struct promql_series){pl, nl, ss, ns};
+        const struct pread_out *o = &pr.out[i];
+        facts[k] = (struct promql_facts){o->ascending, o->nstale, o->nresets};
+        ser[k++] = (struct promql_series){pl, nl, o->p, o->n};
     }
+    free(pr.out);
     free(ids);
     if (rc) {
         snprintf(sel->err, sizeof sel->err, "series: %s", series_strerror(rc));
         return -1;
     }
+    size_t nstore = k;
     if (q->self && self_select(q, sel, &ser, &k) != 0) {
         snprintf(sel->err, sizeof sel->err, "own series: out of memory");
         return -1;
     }
+    if (k > nstore) { /* own series appended: facts not known for them */
+        struct promql_facts *f = qalloc(q, k * sizeof *f);
+        if (!f) {
+            snprintf(sel->err, sizeof sel->err, "out of memory");
+            return -1;
+        }
+        if (nstore)
+            memcpy(f, facts, nstore * sizeof *f);
+        memset(f + nstore, 0, (k - nstore) * sizeof *f);
+        facts = f;
+    }
+    sel->facts = facts;
     *out = ser;
     *nout = k;
     return 0;
@@ -548,6 +664,7 @@ static void do_query(struct promapi *p, const struct params *ps, bool range, int
     promql_eval_opts_init(&eo);
     eo.canceled = client_gone;
     eo.cancel_ud = &fd;
+    eo.pool = p->pool;
     eo.timeout_ms = p->timeout_ms;
     eo.max_samples = p->max_samples;
     const char *v;
@@ -616,7 +733,13 @@ static void do_query(struct promapi *p, const struct params *ps, bool range, int
         promql_ast_free(ast);
         return;
     }
-    struct qctx q = {.db = p->db, .ds_step_ms = p->ds_step_ms, .self = p->self, .txn = txn};
+    struct qctx q = {.db = p->db,
+                     .st = p->st,
+                     .pool = p->pool,
+                     .ds_step_ms = p->ds_step_ms,
+                     .self = p->self,
+                     .txn = txn};
+    pthread_mutex_init(&q.mu, NULL);
     struct promql_source src = {src_select, &q};
     struct promql_result *res = NULL;
     struct promql_eval_error ee;
@@ -626,6 +749,7 @@ static void do_query(struct promapi *p, const struct params *ps, bool range, int
         rc = promql_eval_instant(ast, t, &src, &eo, &res, &ee);
     store_txn_done(p->st, txn);
     qfree(&q);
+    pthread_mutex_destroy(&q.mu);
     promql_ast_free(ast);
     if (rc) {
         metric_inc(p->query_errors);

@@ -31,6 +31,7 @@ struct promapi {
     struct store *st;
     struct series_db *db; /* NULL: every endpoint answers 503 */
     struct selfseries *self; /* the collector's own llmtap_* series, or NULL */
+    struct qpool *pool;      /* helper threads of queries (qpool.h), or NULL */
     struct metrics *metrics; /* the registry self samples (metadata) */
     size_t max_examined; /* most events one exemplar query scans (api.max_examined) */
     unsigned labels;     /* the series' label mask (series.labels) */

@@ -12,7 +12,10 @@
  *   accumulator per group and step of the chunk), which visits the same
  *   values in the same order per accumulator without building a vector
  *   per step; sum's accumulators are plain arrays, and a sum group of one
- *   series is that series' samples at the steps, plus 0.
+ *   series is that series' samples at the steps, plus 0, made in place in
+ *   that input series' own array, which the output takes over (the input
+ *   matrix is the aggregation's to consume; its samples stay counted
+ *   against the limit until the whole output is, then are released).
  * - topk/bottomk keep a binary heap of k samples per group with the same
  *   ordering and the same sift operations as Go's container/heap, so ties
  *   and NaN select the same series Prometheus selects; instant results are
@@ -221,52 +224,90 @@ static void sum_run(struct pq_series *s, double *sv, double *sk, uint8_t *seen, 
     s->cur = cur;
 }
 
+/* A group of one series s, summed: its samples at the steps, plus 0 (the
+ * fold's value + compensation: -0 becomes +0), kept in place in s's own
+ * array (samples only move down). Returns how many. */
+static size_t sum_single(struct pq_series *s, const struct pq_steps *st)
+{
+    struct promql_sample *p = s->p;
+    size_t n = s->n, k = 0;
+    /* next: the first step at or after the last sample looked at (the
+     * samples ascend), so that a sample on it — nearly all — costs no
+     * division */
+    int64_t next = st->start, end = st->end, iv = st->interval;
+    for (size_t j = 0; j < n; j++) {
+        int64_t t = p[j].t;
+        if (t > end)
+            break;
+        if (t != next) {
+            if (t < next)
+                continue;
+            int64_t d = t - st->start; /* > 0: t > next >= start */
+            next = st->start + (d + iv - 1) / iv * iv;
+            if (t != next)
+                continue;
+        }
+        next += iv;
+        p[k].t = t;
+        p[k++].v = p[j].v + 0.0;
+    }
+    return k;
+}
+
 /* fold_by_series for sum (the common case): the same order of additions
- * per group and step, in arrays instead of struct group. */
+ * per group and step, in arrays instead of struct group. A group of one
+ * series takes that series' sample array over (sum_single), leaving the
+ * input series empty; the others are reserved room here. */
 static int sum_by_series(struct pq_ctx *c, const struct pq_steps *st, struct pq_matrix *in,
-                         const size_t *to_group, size_t ngroups, size_t nsteps, size_t ch,
+                         const size_t *to_group, size_t ngroups, size_t nsteps,
                          struct pq_matrix *out)
 {
-    /* A group of one series is its samples at the steps, plus 0 (the
-     * fold's value + compensation: -0 becomes +0); the others get an
-     * accumulator slot (acc[g]) each. */
-    size_t *acc = pq_alloc(&c->heap, ngroups * sizeof *acc), nacc = 0;
+    /* Per group, its member count, then its accumulator slot (acc[g]) for
+     * groups of more than one, SIZE_MAX for the others; room: the
+     * members' samples. */
+    size_t *acc = pq_alloc(&c->heap, 2 * ngroups * sizeof *acc), nacc = 0;
     if (!acc)
         return pq_oom(c);
-    for (size_t g = 0; g < ngroups; g++)
-        acc[g] = SIZE_MAX;
+    size_t *room = acc + ngroups;
+    memset(acc, 0, 2 * ngroups * sizeof *acc);
     for (size_t i = 0; i < in->n; i++) {
-        size_t g = to_group[i];
-        acc[g] = acc[g] == SIZE_MAX ? SIZE_MAX - 1 : acc[g] == SIZE_MAX - 1 ? nacc++ : acc[g];
+        acc[to_group[i]]++;
+        room[to_group[i]] += in->s[i].n;
     }
-    int rc;
-    for (size_t i = 0; i < in->n; i++) {
-        size_t g = to_group[i];
-        if (acc[g] != SIZE_MAX - 1)
+    for (size_t g = 0; g < ngroups; g++) {
+        if (acc[g] < 2) {
+            acc[g] = SIZE_MAX;
             continue;
-        const struct pq_series *s = &in->s[i];
-        struct pq_series *o = &out->s[g];
-        /* next: the first step at or after the last sample looked at (the
-         * samples ascend), so that a sample on it — nearly all — costs no
-         * division */
-        int64_t next = st->start;
-        for (size_t j = 0; j < s->n; j++) {
-            int64_t t = s->p[j].t;
-            if (t > st->end)
-                break;
-            if (t != next) {
-                if (t < next)
-                    continue;
-                int64_t d = t - st->start; /* > 0: t > next >= start */
-                next = st->start + (d + st->interval - 1) / st->interval * st->interval;
-                if (t != next)
-                    continue;
-            }
-            next += st->interval;
-            if ((rc = pq_series_push(c, o, t, s->p[j].v + 0.0)))
-                return rc;
         }
+        acc[g] = nacc++;
+        if (pq_series_reserve(c, &out->s[g], room[g] < nsteps ? room[g] : nsteps))
+            return pq_oom(c);
     }
+    /* The taken samples stay counted as the input's until every output
+     * sample is counted (a sample limit fails the same evaluations as
+     * when they are copied), then are released once. */
+    uint64_t taken = 0;
+    int rc;
+    pq_rewind(in);
+    for (size_t i = 0; i < in->n; i++) {
+        size_t g = to_group[i];
+        if (acc[g] != SIZE_MAX)
+            continue;
+        struct pq_series *s = &in->s[i], *o = &out->s[g];
+        size_t k = sum_single(s, st);
+        if ((rc = pq_hold(c, (int64_t)k)))
+            return rc;
+        o->p = s->p;
+        o->n = k;
+        o->cap = s->cap;
+        taken += s->n;
+        s->p = NULL;
+        s->n = s->cap = s->cur = 0;
+    }
+    size_t ch = nacc ? ((size_t)1 << 15) / nacc : nsteps;
+    ch = ch < 16 ? 16 : ch > 1024 ? 1024 : ch;
+    if (ch > nsteps)
+        ch = nsteps;
     size_t na = nacc * ch;
     double *sv = pq_alloc(&c->heap, (2 * na + 1) * sizeof *sv);
     uint8_t *seen = pq_alloc(&c->heap, na + 1);
@@ -276,27 +317,37 @@ static int sum_by_series(struct pq_ctx *c, const struct pq_steps *st, struct pq_
     for (size_t k0 = 0; k0 < nsteps; k0 += ch) {
         size_t kn = nsteps - k0 < ch ? nsteps - k0 : ch;
         int64_t t0 = st->start + (int64_t)k0 * st->interval;
-        memset(seen, 0, na);
-        for (size_t i = 0; i < in->n; i++) {
-            size_t a = acc[to_group[i]];
-            if (a < SIZE_MAX - 1)
-                sum_run(&in->s[i], sv + a * ch, sk + a * ch, seen + a * ch, t0, st->interval,
-                        kn);
+        if (nacc) {
+            memset(seen, 0, na);
+            for (size_t i = 0; i < in->n; i++) {
+                size_t a = acc[to_group[i]];
+                if (a != SIZE_MAX)
+                    sum_run(&in->s[i], sv + a * ch, sk + a * ch, seen + a * ch, t0, st->interval,
+                            kn);
+            }
         }
         for (size_t j = 0; j < kn; j++)
             if ((rc = pq_tick(c))) /* as often as the step-by-step fold */
                 return rc;
         for (size_t g = 0; g < ngroups; g++) {
-            if (acc[g] >= SIZE_MAX - 1)
+            if (acc[g] == SIZE_MAX)
                 continue;
+            /* at most one sample per step at which a member has one: the
+             * room reserved holds them; counted as pq_series_push would */
             size_t x = acc[g] * ch;
+            struct pq_series *o = &out->s[g];
+            struct promql_sample *op = o->p;
+            size_t on = o->n, n0 = on;
             for (size_t j = 0; j < kn; j++)
-                if (seen[x + j] && (rc = pq_series_push(c, &out->s[g],
-                                                        t0 + (int64_t)j * st->interval,
-                                                        sv[x + j] + sk[x + j])))
-                    return rc;
+                if (seen[x + j])
+                    op[on++] = (struct promql_sample){t0 + (int64_t)j * st->interval,
+                                                      sv[x + j] + sk[x + j]};
+            o->n = on;
+            if ((rc = pq_hold(c, (int64_t)(on - n0))))
+                return rc;
         }
     }
+    pq_hold(c, -(int64_t)taken);
     pq_free(&c->heap, seen);
     pq_free(&c->heap, sv);
     pq_free(&c->heap, acc);
@@ -313,6 +364,8 @@ static int fold_by_series(struct pq_ctx *c, const struct pq_steps *st, enum prom
                           struct pq_matrix *out)
 {
     size_t nsteps = (size_t)((st->end - st->start) / st->interval) + 1;
+    if (op == PROMQL_AGG_SUM && !c->o.general_only)
+        return sum_by_series(c, st, in, to_group, ngroups, nsteps, out);
     size_t ch = ((size_t)1 << 15) / ngroups;
     ch = ch < 16 ? 16 : ch > 1024 ? 1024 : ch;
     if (ch > nsteps)
@@ -332,10 +385,6 @@ static int fold_by_series(struct pq_ctx *c, const struct pq_steps *st, enum prom
             return pq_oom(c);
     pq_free(&c->heap, room);
     pq_rewind(in);
-    if (op == PROMQL_AGG_SUM && !c->o.general_only) {
-        pq_free(&c->heap, acc);
-        return sum_by_series(c, st, in, to_group, ngroups, nsteps, ch, out);
-    }
     int rc;
     for (size_t k0 = 0; k0 < nsteps; k0 += ch) {
         size_t kn = nsteps - k0 < ch ? nsteps - k0 : ch;

@@ -20,7 +20,9 @@
  * PROMQL_AGGREGATE node) into out. param is the evaluated scalar parameter
  * (topk, bottomk, quantile, limitk; one sample per step) or NULL. Returns
  * 0, or an error recorded in c (PROMQL_EEVAL / PROMQL_ENOMEM). in is
- * consumed (its cursors move) but not freed. */
+ * consumed but not freed: its cursors move, and sum may take a series'
+ * sample array over for the result (leaving that series with no samples);
+ * the caller frees in with pq_matrix_free as before. */
 int pq_aggregate(struct pq_ctx *c, const struct pq_steps *st, const struct promql_expr *e,
                  struct pq_matrix *in, struct pq_matrix *param, struct pq_matrix *out);
 

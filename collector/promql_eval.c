@@ -55,6 +55,7 @@
 #include "promql_agg.h"
 #include "promql_binop.h"
 #include "promql_func.h"
+#include "qpool.h"
 #include "promql_hist.h"
 #include "promql_lex.h"
 #include "promql_value.h"
@@ -83,9 +84,7 @@ static const struct promql_expr *unparen(const struct promql_expr *e)
 
 static bool is_stale(double v)
 {
-    uint64_t bits;
-    memcpy(&bits, &v, sizeof bits);
-    return bits == 0x7ff0000000000002ull;
+    return promql_is_stale_marker(v);
 }
 
 static int64_t at_time(struct pq_ctx *c, enum promql_at at, int64_t at_ms)
@@ -118,6 +117,7 @@ struct raw {
     const pq_labels *m;
     const struct promql_sample *p;
     size_t n;
+    size_t nresets; /* samples lower than the one before; SIZE_MAX: not known */
 };
 
 struct rawset {
@@ -147,6 +147,7 @@ static int merge_samples(struct pq_ctx *c, struct raw *a, const struct raw *b)
     }
     a->p = p;
     a->n = k;
+    a->nresets = SIZE_MAX;
     return 0;
 }
 
@@ -231,12 +232,21 @@ static int fetch(struct ev *ev, const struct promql_vector_selector *vs, int64_t
             return pq_oom(c);
         r[i].p = s[i].samples;
         r[i].n = s[i].n;
-        /* one pass: the order check and the staleness markers' count */
+        r[i].nresets = SIZE_MAX;
+        /* one pass: the order check and the staleness markers' count,
+         * unless the source vouches for both */
         const struct promql_sample *p = r[i].p;
-        size_t stale = r[i].n && is_stale(p[0].v), bad = 0;
-        for (size_t j = 1; j < r[i].n; j++) {
-            bad |= p[j].t <= p[j - 1].t;
-            stale += is_stale(p[j].v);
+        size_t stale = 0, bad = 0;
+        if (sel.facts && sel.facts[i].checked) {
+            stale = sel.facts[i].nstale;
+            if (!stale)
+                r[i].nresets = sel.facts[i].nresets;
+        } else {
+            stale = r[i].n && is_stale(p[0].v);
+            for (size_t j = 1; j < r[i].n; j++) {
+                bad |= p[j].t <= p[j - 1].t;
+                stale += is_stale(p[j].v);
+            }
         }
         if (bad)
             return pq_fail(c, PROMQL_ERR_INTERNAL,
@@ -345,7 +355,7 @@ static int open_windows(struct ev *ev, const struct promql_expr *arg, const char
     if (w->inner.n && !(w->rs.r = pq_alloc(&c->heap, w->inner.n * sizeof *w->rs.r)))
         return pq_oom(c);
     for (size_t i = 0; i < w->inner.n; i++)
-        w->rs.r[i] = (struct raw){w->inner.s[i].m, w->inner.s[i].p, w->inner.s[i].n};
+        w->rs.r[i] = (struct raw){w->inner.s[i].m, w->inner.s[i].p, w->inner.s[i].n, SIZE_MAX};
     w->rs.n = w->inner.n;
     return 0;
 }
@@ -800,6 +810,135 @@ static int eval_label_join(struct ev *ev, const struct promql_expr *e, struct pq
 
 /* --- functions of range vectors ------------------------------------------- */
 
+/* The whole-range exact rate() or increase() of every series of w, split
+ * over the query pool's threads: what eval_range_call's series loop does
+ * for each, in three passes. First, in order, on this thread (the
+ * evaluator's memory is one thread's): the output series, their room and
+ * the reset counts. Then the walks, in parallel, each with the budget left
+ * before any of them. Then, in order again, the sample limit as the loop
+ * applies it (a walk whose peak exceeds what the loop would have left it
+ * is walked again with that budget, to stop where the loop stops) and the
+ * series without a value dropped. Result and errors are the loop's. */
+struct rate_all {
+    struct pq_rate_steps *a;
+    struct pq_series *outs;
+    size_t *slot; /* series -> its output in outs; SIZE_MAX: none */
+    size_t *n;
+    uint64_t *peak;
+    bool *over;
+};
+
+static void rate_one(void *ud, unsigned w, size_t i)
+{
+    struct rate_all *ra = ud;
+    (void)w;
+    if (ra->slot[i] != SIZE_MAX)
+        ra->n[i] = pq_fn_exact_rate_steps(&ra->a[i], ra->outs[ra->slot[i]].p, &ra->over[i],
+                                          &ra->peak[i]);
+}
+
+static int exact_rate_all(struct ev *ev, const struct windows *w, bool rate, size_t nsteps,
+                          struct pq_matrix *out)
+{
+    struct pq_ctx *c = ev->c;
+    size_t ns = w->rs.n;
+    int64_t lb = c->o.lookback_ms;
+    struct rate_all ra = {0};
+    uint32_t **resets = pq_alloc(&c->heap, ns * sizeof *resets);
+    ra.a = pq_alloc(&c->heap, ns * sizeof *ra.a);
+    ra.slot = pq_alloc(&c->heap, ns * sizeof *ra.slot);
+    ra.n = pq_alloc(&c->heap, ns * sizeof *ra.n);
+    ra.peak = pq_alloc(&c->heap, ns * sizeof *ra.peak);
+    ra.over = pq_alloc(&c->heap, ns * sizeof *ra.over);
+    if (!resets || !ra.a || !ra.slot || !ra.n || !ra.peak || !ra.over)
+        return pq_oom(c);
+    uint64_t budget = c->samples < c->o.max_samples ? c->o.max_samples - c->samples : 0;
+    size_t reach = (size_t)(w->range / ev->st.interval) + 1;
+    int rc;
+    for (size_t i = 0; i < ns; i++) {
+        const struct raw *r = &w->rs.r[i];
+        resets[i] = NULL;
+        ra.slot[i] = SIZE_MAX;
+        ra.n[i] = 0;
+        if (!r->n)
+            continue;
+        bool no_resets = false;
+        if (r->n < UINT32_MAX) {
+            size_t nres = r->nresets;
+            if (nres == SIZE_MAX) {
+                nres = 0;
+                for (size_t j = 1; j < r->n; j++)
+                    nres += r->p[j].v < r->p[j - 1].v;
+            }
+            no_resets = nres == 0;
+            if (nres && (resets[i] = pq_alloc(&c->heap, r->n * sizeof **resets)) != NULL) {
+                resets[i][0] = 0;
+                for (size_t j = 1; j < r->n; j++)
+                    resets[i][j] = resets[i][j - 1] + (r->p[j].v < r->p[j - 1].v);
+            }
+        }
+        const pq_labels *m = pq_drop_name(c, r->m);
+        if (!m)
+            return pq_oom(c);
+        if ((rc = pq_tick(c)))
+            return rc;
+        size_t room = r->n < nsteps / reach + 1 ? r->n * reach : nsteps;
+        struct pq_series *s = pq_matrix_add(c, out, m);
+        if (!s || pq_series_reserve(c, s, room < nsteps ? room : nsteps))
+            return pq_oom(c);
+        ra.slot[i] = out->n - 1;
+        ra.a[i] = (struct pq_rate_steps){
+            .p = r->p,
+            .n = r->n,
+            .resets = resets[i],
+            .no_resets = no_resets,
+            .start = ev->st.start,
+            .interval = ev->st.interval,
+            .nsteps = nsteps,
+            .off = w->off,
+            .range_ms = w->range,
+            .lookback_ms = lb,
+            .rate = rate,
+            .budget = budget,
+        };
+    }
+    ra.outs = out->s;
+    qpool_for(c->o.pool, &(struct qpool_loop){ns, rate_one, NULL, NULL, &ra});
+    uint64_t held = c->samples;
+    for (size_t i = 0; i < ns; i++) {
+        if (ra.slot[i] == SIZE_MAX)
+            continue;
+        uint64_t left = held < c->o.max_samples ? c->o.max_samples - held : 0;
+        if (ra.peak[i] > left) { /* the loop stops here: walk as it would */
+            bool over;
+            ra.a[i].budget = left;
+            size_t n = pq_fn_exact_rate_steps(&ra.a[i], out->s[ra.slot[i]].p, &over, NULL);
+            c->samples = held + n;
+            return pq_hold_slow(c, (int64_t)(c->o.max_samples - c->samples) + 1);
+        }
+        held += ra.n[i];
+        out->s[ra.slot[i]].n = ra.n[i];
+    }
+    c->samples = held;
+    size_t k = 0;
+    for (size_t j = 0; j < out->n; j++) {
+        if (out->s[j].n)
+            out->s[k++] = out->s[j];
+        else
+            pq_free(&c->heap, out->s[j].p);
+    }
+    out->n = k;
+    for (size_t i = 0; i < ns; i++)
+        pq_free(&c->heap, resets[i]);
+    pq_free(&c->heap, resets);
+    pq_free(&c->heap, ra.a);
+    pq_free(&c->heap, ra.slot);
+    pq_free(&c->heap, ra.n);
+    pq_free(&c->heap, ra.peak);
+    pq_free(&c->heap, ra.over);
+    return 0;
+}
+
 static int eval_range_call(struct ev *ev, const struct promql_expr *e, size_t mi,
                            struct pq_matrix *out)
 {
@@ -830,7 +969,13 @@ static int eval_range_call(struct ev *ev, const struct promql_expr *e, size_t mi
     /* exact rate/increase of a selector or subquery: each series' steps
      * in one pass (pq_fn_exact_rate_steps) */
     bool whole = exact && nsc == 0 && !w.at && !c->o.general_only;
-    for (size_t i = 0; i < w.rs.n; i++) {
+    size_t i0 = 0;
+    if (whole && c->o.pool && w.rs.n > 1 && !keep_name) {
+        if ((rc = exact_rate_all(ev, &w, id == PROMQL_FN_RATE, nsteps, out)))
+            return rc;
+        i0 = w.rs.n; /* done */
+    }
+    for (size_t i = i0; i < w.rs.n; i++) {
         const struct raw *r = &w.rs.r[i];
         const pq_labels *m = keep_name ? r->m : pq_drop_name(c, r->m);
         if (!m)
@@ -844,9 +989,12 @@ static int eval_range_call(struct ev *ev, const struct promql_expr *e, size_t mi
         uint32_t *resets = NULL;
         bool no_resets = false;
         if (exact && r->n < UINT32_MAX) {
-            size_t nres = 0;
-            for (size_t j = 1; j < r->n; j++)
-                nres += r->p[j].v < r->p[j - 1].v;
+            size_t nres = r->nresets;
+            if (nres == SIZE_MAX) { /* not known from the source */
+                nres = 0;
+                for (size_t j = 1; j < r->n; j++)
+                    nres += r->p[j].v < r->p[j - 1].v;
+            }
             no_resets = nres == 0;
             if (nres && (resets = pq_alloc(&c->heap, r->n * sizeof *resets)) != NULL) {
                 resets[0] = 0;
@@ -879,7 +1027,7 @@ static int eval_range_call(struct ev *ev, const struct promql_expr *e, size_t mi
                 .budget = c->samples < c->o.max_samples ? c->o.max_samples - c->samples : 0,
             };
             bool over;
-            s->n = pq_fn_exact_rate_steps(&a, s->p, &over);
+            s->n = pq_fn_exact_rate_steps(&a, s->p, &over, NULL);
             c->samples += s->n;
             if (over)
                 return pq_hold_slow(c, (int64_t)(c->o.max_samples - c->samples) + 1);

@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "promql_ast.h"
 
@@ -60,6 +61,24 @@ struct promql_series {
     size_t n;
 };
 
+/* Facts about a selected series that a source found while its samples
+ * were at hand, so that the evaluator need not look for them again: with
+ * checked, the source vouches that the times strictly ascend, that nstale
+ * samples are staleness markers (promql_is_stale_marker) and that nresets
+ * samples are lower than the one before them. */
+struct promql_facts {
+    bool checked;
+    size_t nstale, nresets;
+};
+
+/* A staleness marker: the NaN Prometheus writes when a series ends. */
+static inline bool promql_is_stale_marker(double v)
+{
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    return bits == 0x7ff0000000000002ull;
+}
+
 /* What the evaluator asks its source for: the series that match every
  * matcher (use promql_matcher_matches(); a label a series lacks has the
  * value ""), with their samples in [start_ms, end_ms] (both inclusive). */
@@ -74,6 +93,9 @@ struct promql_select {
     int64_t range_ms, step_ms;
     /* The source may write a reason here when it fails. */
     char err[256];
+    /* Optional, out: one struct promql_facts per series returned, living
+     * as long as the series (NULL: none). */
+    const struct promql_facts *facts;
 };
 
 /* The storage, as the evaluator sees it. The caller implements it over its
@@ -120,6 +142,9 @@ struct promql_eval_opts {
      * (PROMQL_ERR_CANCELED). May be NULL. */
     bool (*canceled)(void *ud);
     void *cancel_ud;
+    /* Threads for work that splits by series (qpool.h); NULL: the
+     * evaluating thread alone. Results are the same either way. */
+    struct qpool *pool;
 };
 
 /* Fills *o with llmtap's defaults (the limits above, exact_counters on).

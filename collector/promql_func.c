@@ -127,25 +127,39 @@ static int exact_rate(const struct pq_window *w, bool rate, double *out)
 }
 
 size_t pq_fn_exact_rate_steps(const struct pq_rate_steps *a, struct promql_sample *out,
-                              bool *over)
+                              bool *over, uint64_t *peak)
 {
     const struct promql_sample *p = a->p;
     const uint32_t *resets = a->resets;
     size_t n = a->n, lo = 0, hi = 0, k = 0;
+    uint64_t pk = 0;
     double secs = pq_seconds(a->range_ms);
     int64_t ts = a->start;
     *over = false;
     for (size_t step = 0; step < a->nsteps; step++, ts += a->interval) {
         int64_t ref = ts - a->off, from = ref - a->range_ms;
+        /* the window's ends move by a sample or two a step on dense data:
+         * two steps without a branch to mispredict, then the loop for any
+         * further ones */
+        if (hi + 2 <= n) {
+            hi += p[hi].t <= ref;
+            hi += p[hi].t <= ref;
+        }
         while (hi < n && p[hi].t <= ref)
             hi++;
+        if (lo + 2 <= hi) {
+            lo += p[lo].t <= from;
+            lo += p[lo].t <= from;
+        }
         while (lo < hi && p[lo].t <= from)
             lo++;
         if (lo >= hi)
             continue;
+        uint64_t held = (uint64_t)k + (hi - lo);
+        pk = held > pk ? held : pk;
         if (hi - lo > a->budget - k) { /* the window would not fit */
             *over = true;
-            return k;
+            break;
         }
         double base, prev;
         size_t i;
@@ -169,11 +183,14 @@ size_t pq_fn_exact_rate_steps(const struct pq_rate_steps *a, struct promql_sampl
         if (a->rate)
             result /= secs;
         if (k >= a->budget) {
+            pk = (uint64_t)k + 1 > pk ? (uint64_t)k + 1 : pk;
             *over = true;
-            return k;
+            break;
         }
         out[k++] = (struct promql_sample){ts, result};
     }
+    if (peak)
+        *peak = pk;
     return k;
 }
 

@@ -68,9 +68,12 @@ struct pq_rate_steps {
     uint64_t budget;
 };
 /* Writes the steps that have a value to out (room for every step that can
- * have one) and returns how many. */
+ * have one) and returns how many. *peak (when not NULL): the most samples
+ * the walk held at once (its results so far plus a window); *over is set
+ * exactly when that exceeds the budget, so a walk with a larger budget
+ * tells whether one with a smaller budget would stop. */
 size_t pq_fn_exact_rate_steps(const struct pq_rate_steps *a, struct promql_sample *out,
-                              bool *over);
+                              bool *over, uint64_t *peak);
 /* True for the functions pq_fn_range() computes. */
 bool pq_fn_is_range(enum promql_func_id id);
 

@@ -5,6 +5,7 @@
  */
 #include "promql_hist.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,6 +212,109 @@ static int hout_cmp(const void *a, const void *b)
     return x->first_idx < y->first_idx ? -1 : x->first_idx > y->first_idx;
 }
 
+/* Prometheus's util/almost.Equal, as promql_func.c has it (Go's math.Min
+ * of a sum of magnitudes and DBL_MAX: NaN stays NaN). */
+static bool almost_equal(double a, double b, double eps)
+{
+    if (isnan(a) && isnan(b))
+        return true;
+    if (a == b)
+        return true;
+    double abs_sum = fabs(a) + fabs(b), diff = fabs(a - b);
+    if (a == 0 || b == 0 || abs_sum < DBL_MIN)
+        return diff < eps * DBL_MIN;
+    double m = isnan(abs_sum) ? abs_sum : abs_sum < DBL_MAX ? abs_sum : DBL_MAX;
+    return diff / m < eps;
+}
+
+/* pq_bucket_quantile(q, b, n, true) (buckets sorted by le, le distinct),
+ * inlined into the range walk: the same operations in the same order, so
+ * the same value bit for bit (test_promql_fast compares it with the
+ * general path, which calls pq_bucket_quantile). Forcing monotonicity
+ * first tests the common case, a count clearly above the previous one:
+ * prev a positive normal and cur - prev > 1e-11 (prev + cur), which
+ * almost_equal can never call equal (its ratio is then > 1e-12 with a
+ * wide margin for rounding), so it is skipped without a division. */
+static inline double quantile_sorted(double q, struct pq_bucket *b, size_t n)
+{
+    if (isnan(q))
+        return NAN;
+    if (q < 0)
+        return -INFINITY;
+    if (q > 1)
+        return INFINITY;
+    if (!(isinf(b[n - 1].le) && b[n - 1].le > 0))
+        return NAN;
+    double prev = b[0].count;
+    for (size_t i = 1; i < n; i++) {
+        double cur = b[i].count;
+        if (prev >= DBL_MIN && cur - prev > (prev + cur) * 1e-11) {
+            prev = cur;
+            continue;
+        }
+        if (cur == prev)
+            continue;
+        if (almost_equal(prev, cur, 1e-12) || cur < prev) {
+            b[i].count = prev;
+            continue;
+        }
+        prev = cur;
+    }
+    if (n < 2)
+        return NAN;
+    double observations = b[n - 1].count;
+    if (observations == 0)
+        return NAN;
+    double rank = q * observations;
+    /* the first bucket with count >= rank, searching [0, n-1) (the same
+     * halving as pq_bucket_quantile: counts may be out of order with NaN) */
+    size_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        bool ge = b[mid].count >= rank;
+        hi = ge ? mid : hi;
+        lo = ge ? lo : mid + 1;
+    }
+    size_t i = lo;
+    if (i == n - 1)
+        return b[n - 2].le;
+    if (i == 0 && b[0].le <= 0)
+        return b[0].le;
+    double start = 0, end = b[i].le, count = b[i].count;
+    if (i > 0) {
+        start = b[i - 1].le;
+        count -= b[i - 1].count;
+        rank -= b[i - 1].count;
+    }
+    return start + (end - start) * (rank / count);
+}
+
+/* Member s's samples at steps t0, t0 + interval, ... (kn of them), as
+ * pq_gather picks them at each step, into column col of a table of kn
+ * rows of stride buckets: its bucket, a presence mark, and the row's
+ * count of buckets present. */
+static void gather_member(struct pq_series *s, double le, struct pq_bucket *col, uint8_t *pres,
+                          uint32_t *cnt, size_t stride, int64_t t0, int64_t interval, size_t kn)
+{
+    const struct promql_sample *p = s->p;
+    size_t cur = s->cur, n = s->n;
+    int64_t ts = t0;
+    for (size_t j = 0; j < kn && cur < n; j++, ts += interval) {
+        /* the members' arrays are read a short run each, in turn: fetch
+         * ahead, across pages too (the hardware's prefetch stops there) */
+        if (cur + 32 < n)
+            __builtin_prefetch(p + cur + 32);
+        while (cur < n && p[cur].t < ts)
+            cur++;
+        if (cur < n && p[cur].t == ts) {
+            col[j * stride] = (struct pq_bucket){le, p[cur++].v};
+            pres[j * stride] = 1;
+            cnt[j]++;
+        }
+    }
+    s->cur = cur;
+}
+
 int pq_hist_quantile_range(struct pq_ctx *c, struct pq_hist *h, const struct pq_steps *st,
                            struct pq_matrix *ops, struct pq_matrix *out)
 {
@@ -230,9 +334,23 @@ int pq_hist_quantile_range(struct pq_ctx *c, struct pq_hist *h, const struct pq_
     if (dup)
         return 1;
     size_t nsteps = (size_t)((st->end - st->start) / st->interval) + 1;
+    size_t maxm = 1;
+    for (size_t g = 0; g < h->ngrp; g++)
+        if (h->off[g + 1] - h->off[g] > maxm)
+            maxm = h->off[g + 1] - h->off[g];
+    /* a chunk of steps at a time: a row of the group's buckets per step
+     * (about 16 KB, in L1 while the chunk's quantiles read them; longer
+     * chunks measured slower), at least 16 steps */
+    size_t ch = 1024 / maxm;
+    ch = ch < 16 ? 16 : ch;
+    if (ch > nsteps)
+        ch = nsteps;
     struct hout *ho = pq_alloc(&c->heap, (h->ngrp ? h->ngrp : 1) * sizeof *ho);
     struct hout **ord = pq_alloc(&c->heap, (h->ngrp ? h->ngrp : 1) * sizeof *ord);
-    if (!ho || !ord)
+    struct pq_bucket *rows = pq_alloc(&c->heap, ch * maxm * sizeof *rows);
+    uint8_t *pres = pq_alloc(&c->heap, ch * maxm);
+    uint32_t *cnt = pq_alloc(&c->heap, ch * sizeof *cnt);
+    if (!ho || !ord || !rows || !pres || !cnt)
         return pq_oom(c);
     memset(ho, 0, (h->ngrp ? h->ngrp : 1) * sizeof *ho);
     const struct pq_series *qs = &qm->s[0];
@@ -241,49 +359,70 @@ int pq_hist_quantile_range(struct pq_ctx *c, struct pq_hist *h, const struct pq_
         struct hout *o = &ho[g];
         o->s = (struct pq_series){.m = h->gl[g], .last_t = INT64_MIN};
         const size_t *mem = h->mem + h->off[g];
-        size_t nm = h->off[g + 1] - h->off[g], room = 0;
+        size_t nm = h->off[g + 1] - h->off[g], room = 0, minidx = SIZE_MAX;
         for (size_t i = 0; i < nm; i++) {
             v->s[mem[i]].cur = 0;
             room += v->s[mem[i]].n;
+            if (mem[i] < minidx)
+                minidx = mem[i];
         }
+        /* at most one result per step at which a member has a sample */
         if (pq_series_reserve(c, &o->s, room < nsteps ? (room ? room : 1) : nsteps))
             return pq_oom(c);
-        size_t qc = 0, k = 0;
+        size_t qc = 0;
         bool sorted = h->sorted[g];
-        PQ_FOR_STEPS(st, ts)
-        {
-            size_t step = k++;
-            if ((rc = pq_tick(c)))
-                return rc;
-            while (qc < qs->n && qs->p[qc].t < ts)
-                qc++;
-            if (qc >= qs->n || qs->p[qc].t != ts)
-                continue;
-            double q = qs->p[qc].v;
-            struct pq_bucket *b = h->bk;
-            size_t n = 0, first = SIZE_MAX;
-            for (size_t i = 0; i < nm; i++) {
-                struct pq_series *s = &v->s[mem[i]];
-                size_t cur = s->cur;
-                while (cur < s->n && s->p[cur].t < ts)
-                    cur++;
-                if (cur < s->n && s->p[cur].t == ts) {
-                    b[n++] = (struct pq_bucket){h->le[mem[i]], s->p[cur++].v};
-                    if (mem[i] < first)
-                        first = mem[i];
+        for (size_t k0 = 0; k0 < nsteps; k0 += ch) {
+            size_t kn = nsteps - k0 < ch ? nsteps - k0 : ch, n0 = o->s.n;
+            int64_t t0 = st->start + (int64_t)k0 * st->interval;
+            memset(cnt, 0, kn * sizeof *cnt);
+            memset(pres, 0, kn * nm);
+            for (size_t i = 0; i < nm; i++)
+                gather_member(&v->s[mem[i]], h->le[mem[i]], rows + i, pres + i, cnt, nm, t0,
+                              st->interval, kn);
+            struct promql_sample *op = o->s.p;
+            size_t on = o->s.n;
+            for (size_t j = 0; j < kn; j++) {
+                int64_t ts = t0 + (int64_t)j * st->interval;
+                if ((rc = pq_tick(c)))
+                    return rc;
+                while (qc < qs->n && qs->p[qc].t < ts)
+                    qc++;
+                if (qc >= qs->n || qs->p[qc].t != ts || !cnt[j])
+                    continue;
+                /* the buckets present, in member order */
+                struct pq_bucket *b = rows + j * nm;
+                size_t n = nm, first = minidx;
+                if (cnt[j] != nm) {
+                    const uint8_t *pr = pres + j * nm;
+                    n = 0;
+                    first = SIZE_MAX;
+                    for (size_t i = 0; i < nm; i++) {
+                        if (!pr[i])
+                            continue;
+                        h->bk[n++] = b[i];
+                        if (mem[i] < first)
+                            first = mem[i];
+                    }
+                    b = h->bk;
                 }
-                s->cur = cur;
+                if (!on) {
+                    o->first_step = k0 + j;
+                    o->first_idx = first;
+                }
+                double q = qs->p[qc].v;
+                op[on++] = (struct promql_sample){ts, sorted ? quantile_sorted(q, b, n)
+                                                             : pq_bucket_quantile(q, b, n, false)};
             }
-            if (!n)
-                continue;
-            if (!o->s.n) {
-                o->first_step = step;
-                o->first_idx = first;
-            }
-            if ((rc = pq_series_push(c, &o->s, ts, pq_bucket_quantile(q, b, n, sorted))))
+            /* counted as pq_series_push would (the limit fails the same
+             * evaluations: the count only grows here) */
+            o->s.n = on;
+            if ((rc = pq_hold(c, (int64_t)(on - n0))))
                 return rc;
         }
     }
+    pq_free(&c->heap, cnt);
+    pq_free(&c->heap, pres);
+    pq_free(&c->heap, rows);
     /* the general path's order of the output series */
     size_t no = 0;
     for (size_t g = 0; g < h->ngrp; g++) {

@@ -13,12 +13,15 @@
  * - pq_hist_step is the step function of the general path (the step loop
  *   of pq_range_eval with the operands gathered into vectors).
  * - pq_hist_quantile_range computes histogram_quantile over a range in one
- *   pass per group: the group's members are walked with their own cursors
- *   step by step, without a vector of every series per step nor the
- *   collector's map; the output series come in the order the general path
- *   would create them (first step, then first member present), with the
- *   same buckets in the same order at every step, so the values are the
- *   same bit for bit.
+ *   pass per group, without a vector of every series per step nor the
+ *   collector's map: a chunk of steps at a time, each member's samples of
+ *   the chunk are read in one run into a table of a row per step (its
+ *   buckets in member order, and which are present), then each row's
+ *   quantile is taken; a sorted group's with an inlined copy of
+ *   pq_bucket_quantile's sorted path (promql_hist.c: the same operations).
+ *   The output series come in the order the general path would create them
+ *   (first step, then first member present), with the same buckets in the
+ *   same order at every step, so the values are the same bit for bit.
  */
 #ifndef LLMTAP_PROMQL_HIST_H
 #define LLMTAP_PROMQL_HIST_H

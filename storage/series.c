@@ -452,6 +452,10 @@ int series_open(MDB_txn *txn, const struct series_opts *opts, struct series_db *
     }
     if ((rc = state_load(s, txn)) != 0)
         goto fail;
+    if (opts->cache_bytes && !(s->cache = scache_create(opts->cache_bytes))) {
+        rc = SERIES_ENOMEM;
+        goto fail;
+    }
     s->gc_next = 1;
     *out = s;
     return 0;
@@ -465,6 +469,7 @@ void series_close(struct series_db *s)
     if (!s)
         return;
     state_free(s);
+    scache_free(s->cache);
     free(s->dirty);
     free(s->wbuf);
     sblock_enc_free(&s->dsenc);

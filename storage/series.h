@@ -122,6 +122,9 @@ struct series_opts {
     int64_t ds_retention_ms;     /* downsampled data kept; default 90 d */
     int64_t stale_ms;            /* SERIES_READ_FILL: how long a held value is
                                   * repeated after the last change; default 5 min */
+    size_t cache_bytes;          /* readers' cache of decoded sealed blocks
+                                  * (scache.h), shared by every reader of this
+                                  * series_db; 0: no cache */
 };
 
 struct series_db;
@@ -275,6 +278,14 @@ struct series_sink {
     void *(*alloc)(void *ud, size_t n);
     void *ud;
     size_t stride, t_off, v_off;
+    /* Optional, for a sink laid out as struct series_sample (stride 16, t
+     * at 0, v at 8): when the answer is exactly the samples the read
+     * gathered (no held value repeated into it), series_read_to hands over
+     * its own array instead of copying it: adopt takes mem (from malloc;
+     * the caller frees it, with free(), when it frees what alloc gave) and
+     * *out points into it. A nonzero return refuses (the samples are then
+     * copied into alloc's memory as usual). */
+    int (*adopt)(void *ud, void *mem);
 };
 /* series_read into the caller's memory: *out = what sink->alloc returned
  * (NULL when *n is 0: alloc is not called). */

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "sblock.h"
+#include "scache.h"
 #include "series.h"
 #include "sindex.h"
 #include "srules.h"
@@ -38,6 +39,7 @@ struct series_db {
     MDB_dbi meta, heads_db, raw, ds;
     int64_t R, span, DS, dspan, N, NDS;
     int64_t late, future, ds_after, raw_ret, ds_ret, stale;
+    struct scache *cache; /* decoded sealed blocks, for readers; NULL: none */
 
     /* writer state */
     int need_reload;

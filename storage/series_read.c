@@ -93,6 +93,9 @@ struct rawfn {
     /* when set, called instead of fn with a block's samples a run at a
      * time (offsets u in block k) */
     int (*bulk)(void *ud, int64_t k, const uint32_t *u, const double *v, size_t n);
+    /* when set, called instead of fn with a sealed block's samples from
+     * the cache (s->cache), all at once */
+    int (*slice)(void *ud, const struct scache_sample *p, size_t n);
 };
 
 static int raw_block(struct rawfn *f, int64_t k, const void *p, size_t len)
@@ -114,6 +117,47 @@ static int raw_block(struct rawfn *f, int64_t k, const void *p, size_t len)
             return rc;
     }
     return n ? SERIES_ECORRUPT : 0;
+}
+
+/* A sealed block (key: its series_raw key) through the cache: the
+ * decoded samples of the same bytes when the cache has them, else the
+ * block decoded whole and cached. */
+static int raw_block_cached(struct rawfn *f, int64_t k, const uint8_t *bkey, const uint8_t *p,
+                            size_t len)
+{
+    struct scache *c = f->s->cache;
+    uint8_t key[SCACHE_KEY_LEN];
+    key[0] = 'r';
+    memcpy(key + 1, bkey, 16);
+    struct scache_entry *e = scache_get(c, key, p, len);
+    if (!e) {
+        struct sblock_dec d;
+        uint32_t cnt, u[256];
+        double v[256];
+        int n;
+        if (sblock_count(p, len, &cnt) || sblock_dec_init(&d, p, len, (uint32_t)f->s->N))
+            return SERIES_ECORRUPT;
+        if (!(e = scache_entry_new(key, p, len, cnt)))
+            return SERIES_ENOMEM;
+        size_t got = 0;
+        int64_t base = k * f->s->N, R = f->s->R;
+        while ((n = sblock_dec_bulk(&d, u, v, 256)) > 0 && got + (size_t)n <= cnt)
+            for (int i = 0; i < n; i++)
+                e->s[got++] = (struct scache_sample){(base + (int64_t)u[i]) * R, v[i]};
+        if (n != 0 || got != cnt) {
+            scache_release(NULL, e);
+            return SERIES_ECORRUPT;
+        }
+        scache_put(c, e);
+    }
+    int rc = 0;
+    if (f->slice)
+        rc = f->slice(f->ud, e->s, e->n);
+    else
+        for (size_t i = 0; i < e->n && !rc; i++)
+            rc = f->fn(f->ud, e->s[i].t, e->s[i].v, k);
+    scache_release(c, e);
+    return rc;
 }
 
 static int raw_pend_emit(void *ud, int64_t k, int64_t sigma, double v)
@@ -144,7 +188,11 @@ static int raw_walk(struct series_db *s, MDB_txn *txn, uint64_t id, const struct
         rc = mdb_get(txn, s->raw, &kv, &val);
         if (rc == MDB_NOTFOUND)
             continue;
-        if (rc || (rc = raw_block(f, k, val.mv_data, val.mv_size)) != 0)
+        if (rc)
+            return rc;
+        rc = s->cache ? raw_block_cached(f, k, key, val.mv_data, val.mv_size)
+                      : raw_block(f, k, val.mv_data, val.mv_size);
+        if (rc)
             return rc;
     }
     if (h->open_k != NONE && h->open_k >= kfrom && h->open_k <= kto &&
@@ -196,6 +244,55 @@ static int range_add_bulk(void *ud, int64_t k, const uint32_t *u, const double *
     return 0;
 }
 
+/* A cached block's samples in [lo, hi], copied at once (struct rpt and
+ * struct scache_sample are the same layout). */
+static int range_add_slice(void *ud, const struct scache_sample *p, size_t n)
+{
+    struct range_ctx *c = ud;
+    struct rvec *r = c->out;
+    size_t a = 0, b = n;
+    if (a < b && p[a].t < c->lo) { /* the first sample >= lo */
+        size_t x = a, y = b;
+        while (x < y) {
+            size_t m = x + (y - x) / 2;
+            if (p[m].t < c->lo)
+                x = m + 1;
+            else
+                y = m;
+        }
+        a = x;
+    }
+    if (a < b && p[b - 1].t > c->hi) { /* past the last sample <= hi */
+        size_t x = a, y = b;
+        while (x < y) {
+            size_t m = x + (y - x) / 2;
+            if (p[m].t <= c->hi)
+                x = m + 1;
+            else
+                y = m;
+        }
+        b = x;
+    }
+    if (a == b)
+        return 0;
+    if (r->cap - r->n < b - a) {
+        void *q = r->v;
+        if (series_i_grow(&q, &r->cap, r->n + (b - a), sizeof *r->v))
+            return SERIES_ENOMEM;
+        r->v = q;
+    }
+    if (rvec_step(r, c->step))
+        return SERIES_ENOMEM;
+    memcpy(r->v + r->n, p + a, (b - a) * sizeof *r->v);
+    r->n += b - a;
+    return 0;
+}
+
+_Static_assert(sizeof(struct rpt) == sizeof(struct scache_sample) &&
+                   offsetof(struct rpt, t) == offsetof(struct scache_sample, t) &&
+                   offsetof(struct rpt, v) == offsetof(struct scache_sample, v),
+               "struct rpt is laid out as struct scache_sample");
+
 /* Base samples with lo <= t <= hi and t > raw_from. */
 static int read_raw(struct series_db *s, MDB_txn *txn, uint64_t id, const struct srules_head *h,
                     int64_t lo, int64_t hi, int64_t raw_from, struct rvec *out)
@@ -205,7 +302,7 @@ static int read_raw(struct series_db *s, MDB_txn *txn, uint64_t id, const struct
     if (lo > hi)
         return 0;
     struct range_ctx c = {out, lo, hi, s->R, s};
-    struct rawfn f = {range_add, &c, s, 0, 0, range_add_bulk};
+    struct rawfn f = {range_add, &c, s, 0, 0, range_add_bulk, range_add_slice};
     int64_t lo_s = ceil_div(lo, s->R), hi_s = floor_div(hi, s->R);
     /* at most a sample a grid point: reserve that (up to 2 MiB) at once
      * rather than doubling the array from 16 samples */
@@ -298,7 +395,7 @@ static int read_ds(struct series_db *s, MDB_txn *txn, uint64_t id, const struct 
     A = max64(A, 0);
     if ((rc = series_i_ds_start(s, txn, id, A, &c.m, fly_emit, &c)) != 0)
         return rc;
-    struct rawfn f = {fly_push, &c, s, 0, 0, NULL};
+    struct rawfn f = {fly_push, &c, s, 0, 0, NULL, NULL};
     if ((rc = raw_walk(s, txn, id, h, A / s->span, floor_div(hi, s->span), &f)) != 0)
         return rc;
     return srules_ds_finish(&c.m);
@@ -375,7 +472,7 @@ int series_read(struct series_db *s, MDB_txn *txn, uint64_t id, int64_t start_ms
 {
     static const struct series_sink sk = {malloc_samples, NULL, sizeof(struct series_sample),
                                           offsetof(struct series_sample, t_ms),
-                                          offsetof(struct series_sample, v)};
+                                          offsetof(struct series_sample, v), NULL};
     void *o = NULL;
     if (out)
         *out = NULL;
@@ -433,6 +530,26 @@ int series_read_to(struct series_db *s, MDB_txn *txn, uint64_t id, int64_t start
     /* Copy out, filling held values on the grid when asked. */
     lo = max64(start_ms, 0);
     size_t cnt = fill_out(s, &r, fill, lo, hi, now, sink, NULL);
+    if (cnt && sink->adopt && sink->stride == sizeof(struct rpt) &&
+        sink->t_off == offsetof(struct rpt, t) && sink->v_off == offsetof(struct rpt, v)) {
+        /* nothing filled in: the answer is the gathered samples from lo on */
+        size_t i0 = 0;
+        while (i0 < r.n && r.v[i0].t < lo)
+            i0++;
+        if (cnt == r.n - i0 && r.cap > r.n) { /* give back the room reserved */
+            void *q = realloc(r.v, r.n * sizeof *r.v);
+            if (q) {
+                r.v = q;
+                r.cap = r.n;
+            }
+        }
+        if (cnt == r.n - i0 && sink->adopt(sink->ud, r.v) == 0) {
+            *out = r.v + i0;
+            *n = cnt;
+            r.v = NULL;
+            goto done;
+        }
+    }
     if (cnt) {
         uint8_t *o = sink->alloc(sink->ud, cnt);
         if (!o) {

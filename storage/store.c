@@ -822,6 +822,16 @@ int store_txn_read(struct store *st, MDB_txn **txn)
     return rc;
 }
 
+int store_txn_read_try(struct store *st, MDB_txn **txn)
+{
+    if (pthread_rwlock_tryrdlock(&st->maplock) != 0)
+        return EBUSY;
+    int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, txn);
+    if (rc)
+        pthread_rwlock_unlock(&st->maplock);
+    return rc;
+}
+
 void store_txn_done(struct store *st, MDB_txn *txn)
 {
     mdb_txn_abort(txn);

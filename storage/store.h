@@ -181,6 +181,11 @@ int store_write_txn(struct store *st, int (*fn)(void *ud, struct MDB_txn *txn), 
  * store_set_map_size waits for it. End it with store_txn_done (never with
  * mdb_txn_abort). On error nothing is held. Keep it short. */
 int store_txn_read(struct store *st, struct MDB_txn **txn);
+/* store_txn_read without waiting: EBUSY when the map lock is held (or
+ * wanted) for a resize, and no second attempt after MDB_MAP_RESIZED. For a
+ * helper thread joining a reader that already holds the lock shared, which
+ * must not queue behind a resize waiting for that reader. */
+int store_txn_read_try(struct store *st, struct MDB_txn **txn);
 void store_txn_done(struct store *st, struct MDB_txn *txn);
 
 /* Reads the stored next offset of (topic, partition); STORE_ENOTFOUND if none. */

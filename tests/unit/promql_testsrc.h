@@ -55,6 +55,8 @@ struct store {
     int fail;            /* select() fails */
     int spin_ms;         /* select() burns this much time */
     bool unsorted_order; /* return the series in reverse */
+    bool facts;          /* also answer promql_select.facts */
+    struct promql_facts *fview;
 };
 
 static inline char *xstrndup(const char *s, size_t n)
@@ -278,6 +280,7 @@ static inline void store_free(struct store *st)
     }
     free(st->s);
     free(st->view);
+    free(st->fview);
     memset(st, 0, sizeof *st);
 }
 
@@ -323,6 +326,23 @@ static inline int store_select(void *ud, struct promql_select *sel,
         }
         if (ok)
             st->view[k++] = (struct promql_series){s->l, s->nl, s->p, s->n};
+    }
+    free(st->fview);
+    st->fview = NULL;
+    if (st->facts) { /* as the collector's source finds them */
+        st->fview = calloc(k + 1, sizeof *st->fview);
+        for (size_t i = 0; i < k; i++) {
+            const struct promql_sample *p = st->view[i].samples;
+            size_t ns = st->view[i].n, stale = ns && promql_is_stale_marker(p[0].v), res = 0;
+            bool asc = true;
+            for (size_t j = 1; j < ns; j++) {
+                asc &= p[j].t > p[j - 1].t;
+                stale += promql_is_stale_marker(p[j].v);
+                res += p[j].v < p[j - 1].v;
+            }
+            st->fview[i] = (struct promql_facts){asc, stale, res};
+        }
+        sel->facts = st->fview;
     }
     *out = st->view;
     *n = k;

@@ -1,13 +1,16 @@
 /*
  * Unit tests for the evaluator's whole-range paths (exact rate over a
- * series in one pass, the sum's fold in arrays, histogram_quantile's walk
- * of each group's buckets) against
+ * series in one pass, the sum's fold in arrays and its groups of one
+ * series taken over in place, histogram_quantile's walk of each group's
+ * buckets and its inlined quantile), with and without a worker pool and
+ * the source's facts, against
  * the step-by-step reference (promql_eval_opts.general_only): random
  * stores and queries, evaluated both ways, must give the same series in
  * the same order with the same values bit for bit, or the same error.
  * The seed is printed; LLMTAP_TEST_SEED replays.
  */
 #include "promql_testsrc.h"
+#include "qpool.h"
 
 static uint64_t rs;
 static unsigned rnd(unsigned n)
@@ -60,6 +63,52 @@ static void fill(struct mseries *s, bool counter)
     }
 }
 
+/* Gauges with the values that tell sums apart: -0, ±Inf, NaN, tiny and
+ * huge numbers (every 10 s, some 5 s apart: off the steps). */
+static void fill_special(struct mseries *s)
+{
+    static const double vals[] = {-0.0,  0.0,    INFINITY, -INFINITY, 1e-310, -5e-324,
+                                  1e308, -1e308, 0.1,      -0.3,      7,      1e-12};
+    int64_t t = (int64_t)rnd(10) * 1000;
+    while (t <= 3600000) {
+        add_sample(s, t, rnd(15) == 0 ? NAN : vals[rnd(sizeof vals / sizeof *vals)]);
+        t += rnd(6) == 0 ? 5000 : rnd(10) == 0 ? 60000 : 10000;
+    }
+}
+
+/* The buckets of one histogram (le 0.1 ... +Inf) sampled together, their
+ * counts each the one below times 1 + a relative step around the 1e-12 of
+ * histogram_quantile's "almost equal" (and some equal, lower, zero,
+ * subnormal, NaN or infinite); a bucket now and then skips a sample. */
+static void fill_close(struct store *st, const char *g)
+{
+    static const char *les[] = {"0.1", "0.5", "1", "2.5", "10", "+Inf"};
+    static const double rel[] = {0,     1e-13,   5e-13, 1.9e-12, 2e-12, 2.1e-12, 9e-12,
+                                 2e-11, 2.2e-11, 1e-10, 1e-3,    1,     -1e-13,  -0.5};
+    enum { NB = sizeof les / sizeof *les };
+    size_t idx[NB], nl;
+    for (size_t k = 0; k < NB; k++) {
+        struct promql_label *l = labels(&nl, "hc_bucket", "le", les[k], "g", g, NULL, NULL);
+        idx[k] = (size_t)(store_series(st, l, nl) - st->s);
+    }
+    for (int64_t t = (int64_t)rnd(10) * 1000; t <= 3600000; t += 10000) {
+        unsigned u = rnd(40);
+        double v = u == 0 ? 0 : u == 1 ? 5e-324 : u == 2 ? 2.2250738585072014e-308 : 1 + rnd(1000);
+        for (size_t k = 0; k < NB; k++) {
+            if (k) {
+                unsigned x = rnd(60);
+                double r = rel[rnd(sizeof rel / sizeof *rel)];
+                if (x < 3)
+                    v = x == 0 ? NAN : x == 1 ? INFINITY : 0;
+                else
+                    v += v * r;
+            }
+            if (rnd(30))
+                add_sample(&st->s[idx[k]], t, v);
+        }
+    }
+}
+
 static void build(struct store *st)
 {
     static const char *les[] = {"0.1", "0.5", "1", "1.0", "2.5", "10", "+Inf", "+Inf", "NaN", "x"};
@@ -86,6 +135,14 @@ static void build(struct store *st)
                 struct promql_label *l = labels(&nl, name, "le", les[k], "g", gs[g], "j", jv);
                 fill(store_series(st, l, nl), true);
             }
+    for (size_t i = 0; i < 4; i++)
+        for (size_t g = 0; g < 3; g++)
+            if (rnd(4)) {
+                struct promql_label *l = labels(&nl, "d", "i", is[i], "g", gs[g], NULL, NULL);
+                fill_special(store_series(st, l, nl));
+            }
+    for (size_t g = 0; g < 3; g++)
+        fill_close(st, gs[g]);
 }
 
 static const char *queries[] = {
@@ -115,6 +172,18 @@ static const char *queries[] = {
     "topk(3, -c)",
     "bottomk by (le) (2, h_bucket)",
     "limitk(4, {__name__=~\"h_bucket|h2_bucket\"})",
+    /* sum groups of one series (taken over in place) and of several,
+     * mixed, over -0, ±Inf, NaN and samples off the steps */
+    "sum by (i, g) (d)",
+    "sum by (g) (d)",
+    "sum by (i) (d offset 30s) + 0",
+    "sum by (g, le) (h_bucket) or sum by (i, g) (d)",
+    "sum by (i, g) (rate(c[1m]))",
+    /* quantiles of counts close to "almost equal", with missing buckets */
+    "histogram_quantile(0.9, hc_bucket)",
+    "histogram_quantile(0.5, sum by (le, g) (hc_bucket))",
+    "histogram_quantile(scalar(c{i=\"2\",g=\"c\"}) / 50 - 0.5, hc_bucket)",
+    "histogram_quantile(0.99, sum by (le) (rate(hc_bucket[1m])))",
 };
 
 static void same(const char *q, const struct promql_result *a, const struct promql_result *b,
@@ -154,6 +223,8 @@ static void test_fast_paths_agree(void **state)
     printf("test_fast_paths_agree: seed %llu (LLMTAP_TEST_SEED replays)\n",
            (unsigned long long)seed);
     rs = seed;
+    struct qpool *pool = qpool_create(3);
+    assert_non_null(pool);
     size_t compared = 0, errors = 0, points = 0;
     for (int round = 0; round < 12; round++) {
         struct store st = {0};
@@ -173,8 +244,14 @@ static void test_fast_paths_agree(void **state)
             int64_t a = (int64_t)rnd(600) * 1000, b = a + (int64_t)rnd(3600) * 1000;
             bool range = rnd(8) != 0;
             struct promql_eval_error ea = {0}, eb = {0};
+            /* the fast paths with the source's facts and a worker pool
+             * half the time each */
+            st.facts = rnd(2);
+            o.pool = rnd(2) ? pool : NULL;
             struct promql_result *ra = run(&st, q, range, a, b, step, &o, &ea);
             o.general_only = true;
+            o.pool = NULL;
+            st.facts = false;
             struct promql_result *rb = run(&st, q, range, a, b, step, &o, &eb);
             same(q, ra, rb, &ea, &eb, seed);
             compared++;
@@ -186,16 +263,64 @@ static void test_fast_paths_agree(void **state)
         }
         store_free(&st);
     }
+    qpool_destroy(pool);
     printf("test_fast_paths_agree: %zu queries, %zu errors, %zu points\n", compared, errors,
            points);
     assert_true(points > 10000);
     assert_true(errors < compared / 2);
 }
 
+/* The sample limit at every value around where rate() over many series
+ * reaches it: the pool's parallel walks must fail exactly where the
+ * series-by-series loop fails (a walk holds its results plus a window). */
+static void test_limit_sweep_with_pool(void **state)
+{
+    (void)state;
+    rs = 12345;
+    struct qpool *pool = qpool_create(2);
+    assert_non_null(pool);
+    struct store st = {0};
+    build(&st);
+    static const char *qs[] = {"rate(c[1m])", "sum by (g) (rate(c[3m]))",
+                               "increase(h_bucket[2m])"};
+    size_t agree = 0;
+    for (size_t qi = 0; qi < sizeof qs / sizeof *qs; qi++) {
+        struct promql_eval_opts o;
+        promql_eval_opts_init(&o);
+        struct promql_eval_error e0 = {0};
+        struct promql_result *r0 = run(&st, qs[qi], true, 0, 1800000, 15000, &o, &e0);
+        assert_non_null(r0);
+        size_t total = 0;
+        for (size_t i = 0; i < r0->nseries; i++)
+            total += r0->series[i].n;
+        promql_result_free(r0);
+        for (uint64_t lim = 1; lim <= total + 200; lim += 1 + lim / 64) {
+            struct promql_eval_error ea = {0}, eb = {0};
+            o.max_samples = lim;
+            o.general_only = false;
+            o.pool = pool;
+            st.facts = lim % 2;
+            struct promql_result *ra = run(&st, qs[qi], true, 0, 1800000, 15000, &o, &ea);
+            o.general_only = true;
+            o.pool = NULL;
+            st.facts = false;
+            struct promql_result *rb = run(&st, qs[qi], true, 0, 1800000, 15000, &o, &eb);
+            same(qs[qi], ra, rb, &ea, &eb, 12345);
+            agree++;
+            promql_result_free(ra);
+            promql_result_free(rb);
+        }
+    }
+    store_free(&st);
+    qpool_destroy(pool);
+    assert_true(agree > 100);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fast_paths_agree),
+        cmocka_unit_test(test_limit_sweep_with_pool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

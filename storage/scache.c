@@ -1,0 +1,248 @@
+/*
+ * scache.c — the readers' cache of decoded series blocks. API and design:
+ * scache.h.
+ */
+#include "scache.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+_Static_assert(sizeof(struct scache_entry) % _Alignof(struct scache_sample) == 0,
+               "samples follow the header aligned");
+
+struct scache {
+    pthread_mutex_t mu;
+    struct scache_entry **tab;
+    size_t nbuckets, entries;         /* nbuckets: a power of two */
+    struct scache_entry *head, *tail; /* LRU: head = most recent */
+    size_t bytes, max_bytes;
+    uint64_t hits, misses, inserts, evictions;
+};
+
+/* FNV-1a over the key, then a final mix (keys differ mostly in a few
+ * bytes: the block's start and the series id). */
+static uint64_t key_hash(const uint8_t *k)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < SCACHE_KEY_LEN; i++)
+        h = (h ^ k[i]) * 1099511628211ull;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    return h;
+}
+
+struct scache *scache_create(size_t max_bytes)
+{
+    if (!max_bytes)
+        return NULL;
+    struct scache *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->nbuckets = 256;
+    c->tab = calloc(c->nbuckets, sizeof *c->tab);
+    if (!c->tab || pthread_mutex_init(&c->mu, NULL) != 0) {
+        free(c->tab);
+        free(c);
+        return NULL;
+    }
+    c->max_bytes = max_bytes;
+    return c;
+}
+
+static void entry_free(struct scache_entry *e)
+{
+    free(e);
+}
+
+void scache_free(struct scache *c)
+{
+    if (!c)
+        return;
+    for (struct scache_entry *e = c->head, *nx; e; e = nx) {
+        nx = e->next;
+        entry_free(e);
+    }
+    free(c->tab);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+}
+
+static void lru_unlink(struct scache *c, struct scache_entry *e)
+{
+    if (e->prev)
+        e->prev->next = e->next;
+    else
+        c->head = e->next;
+    if (e->next)
+        e->next->prev = e->prev;
+    else
+        c->tail = e->prev;
+    e->prev = e->next = NULL;
+}
+
+static void lru_front(struct scache *c, struct scache_entry *e)
+{
+    e->prev = NULL;
+    e->next = c->head;
+    if (c->head)
+        c->head->prev = e;
+    c->head = e;
+    if (!c->tail)
+        c->tail = e;
+}
+
+/* Takes e out of the table and the list; frees it unless it is held. */
+static void drop(struct scache *c, struct scache_entry *e)
+{
+    struct scache_entry **pp = &c->tab[e->hash & (c->nbuckets - 1)];
+    while (*pp != e)
+        pp = &(*pp)->hnext;
+    *pp = e->hnext;
+    e->hnext = NULL;
+    lru_unlink(c, e);
+    e->linked = 0;
+    c->entries--;
+    c->bytes -= e->cost;
+    if (e->refs == 0)
+        entry_free(e);
+}
+
+static void grow(struct scache *c)
+{
+    size_t nb = c->nbuckets * 2;
+    struct scache_entry **t = calloc(nb, sizeof *t);
+    if (!t)
+        return; /* longer chains, still correct */
+    for (size_t i = 0; i < c->nbuckets; i++)
+        for (struct scache_entry *e = c->tab[i], *nx; e; e = nx) {
+            nx = e->hnext;
+            e->hnext = t[e->hash & (nb - 1)];
+            t[e->hash & (nb - 1)] = e;
+        }
+    free(c->tab);
+    c->tab = t;
+    c->nbuckets = nb;
+}
+
+static struct scache_entry *find(struct scache *c, const uint8_t *key, uint64_t h)
+{
+    for (struct scache_entry *e = c->tab[h & (c->nbuckets - 1)]; e; e = e->hnext)
+        if (e->hash == h && memcmp(e->key, key, SCACHE_KEY_LEN) == 0)
+            return e;
+    return NULL;
+}
+
+/* The first and last 8 bytes of p[0, len) (all of it when shorter than
+ * 16), zero-padded. */
+static void edge_of(const uint8_t *p, size_t len, uint8_t out[16])
+{
+    memset(out, 0, 16);
+    if (len <= 16) {
+        memcpy(out, p, len);
+    } else {
+        memcpy(out, p, 8);
+        memcpy(out + 8, p + len - 8, 8);
+    }
+}
+
+struct scache_entry *scache_get(struct scache *c, const uint8_t key[SCACHE_KEY_LEN], const void *p,
+                                size_t len)
+{
+    uint64_t h = key_hash(key);
+    uint8_t edge[16];
+    edge_of(p, len, edge);
+    pthread_mutex_lock(&c->mu);
+    struct scache_entry *e = find(c, key, h);
+    if (e && (e->len != len || memcmp(e->edge, edge, 16) != 0))
+        e = NULL;
+    if (e) {
+        e->refs++;
+        e->referenced = 1;
+        c->hits++;
+    } else {
+        c->misses++;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return e;
+}
+
+struct scache_entry *scache_entry_new(const uint8_t key[SCACHE_KEY_LEN], const void *p, size_t len,
+                                      size_t n)
+{
+    if (n > (SIZE_MAX - sizeof(struct scache_entry)) / sizeof(struct scache_sample))
+        return NULL;
+    /* one block: the header, then the samples (aligned: the header's size
+     * is a multiple of 8) */
+    size_t cost = sizeof(struct scache_entry) + n * sizeof(struct scache_sample);
+    struct scache_entry *e = malloc(cost);
+    if (!e)
+        return NULL;
+    memset(e, 0, sizeof *e);
+    e->s = (struct scache_sample *)(e + 1);
+    e->n = n;
+    e->len = len;
+    edge_of(p, len, e->edge);
+    memcpy(e->key, key, SCACHE_KEY_LEN);
+    e->hash = key_hash(key);
+    e->cost = cost;
+    e->refs = 1;
+    return e;
+}
+
+void scache_put(struct scache *c, struct scache_entry *e)
+{
+    pthread_mutex_lock(&c->mu);
+    if (e->cost > c->max_bytes) { /* never kept; stays the caller's alone */
+        pthread_mutex_unlock(&c->mu);
+        return;
+    }
+    struct scache_entry *old = find(c, e->key, e->hash);
+    if (old)
+        drop(c, old);
+    while (c->bytes + e->cost > c->max_bytes && c->tail) {
+        struct scache_entry *t = c->tail;
+        if (t->referenced) { /* second chance */
+            t->referenced = 0;
+            lru_unlink(c, t);
+            lru_front(c, t);
+            continue;
+        }
+        drop(c, t);
+        c->evictions++;
+    }
+    if (c->entries + 1 > c->nbuckets)
+        grow(c);
+    size_t b = e->hash & (c->nbuckets - 1);
+    e->hnext = c->tab[b];
+    c->tab[b] = e;
+    lru_front(c, e);
+    e->linked = 1;
+    c->entries++;
+    c->bytes += e->cost;
+    c->inserts++;
+    pthread_mutex_unlock(&c->mu);
+}
+
+void scache_release(struct scache *c, struct scache_entry *e)
+{
+    if (!e)
+        return;
+    int last;
+    if (c)
+        pthread_mutex_lock(&c->mu);
+    last = --e->refs == 0 && !e->linked;
+    if (c)
+        pthread_mutex_unlock(&c->mu);
+    if (last)
+        entry_free(e);
+}
+
+void scache_stats(struct scache *c, struct scache_stats *out)
+{
+    pthread_mutex_lock(&c->mu);
+    *out = (struct scache_stats){c->hits,    c->misses, c->inserts,  c->evictions,
+                                 c->entries, c->bytes,  c->max_bytes};
+    pthread_mutex_unlock(&c->mu);
+}
