@@ -13,10 +13,12 @@
 
 struct job {
     const struct qpool_loop *loop;
-    atomic_size_t next; /* the next index to hand out */
-    unsigned inside;    /* pool threads in the loop (under mu) */
-    uint64_t declined;  /* pool threads whose join failed (under mu) */
-    struct job *link;   /* the pool's list of loops (under mu) */
+    /* the indices not handed out yet, [front, back): front in the low 32
+     * bits, back in the high 32 */
+    _Atomic uint64_t left;
+    unsigned inside;   /* pool threads in the loop (under mu) */
+    uint64_t declined; /* pool threads whose join failed (under mu) */
+    struct job *link;  /* the pool's list of loops (under mu) */
 };
 
 struct worker {
@@ -44,24 +46,47 @@ static void unlist(struct qpool *p, struct job *j)
         }
 }
 
+/* Takes the next index from the front (the calling thread) or the back
+ * (pool threads); false when none is left. */
+static bool take(struct job *j, bool front, size_t *i)
+{
+    uint64_t cur = atomic_load_explicit(&j->left, memory_order_relaxed), nxt;
+    do {
+        uint32_t f = (uint32_t)cur, b = (uint32_t)(cur >> 32);
+        if (f >= b)
+            return false;
+        if (front) {
+            *i = f;
+            nxt = ((uint64_t)b << 32) | (f + 1);
+        } else {
+            *i = b - 1u;
+            nxt = ((uint64_t)(b - 1u) << 32) | f;
+        }
+    } while (!atomic_compare_exchange_weak_explicit(&j->left, &cur, nxt, memory_order_relaxed,
+                                                    memory_order_relaxed));
+    return true;
+}
+
+static bool none_left(struct job *j)
+{
+    uint64_t cur = atomic_load_explicit(&j->left, memory_order_relaxed);
+    return (uint32_t)cur >= (uint32_t)(cur >> 32);
+}
+
 /* Takes indices of j until none is left. */
 static void run(struct job *j, unsigned w)
 {
     const struct qpool_loop *l = j->loop;
-    for (;;) {
-        size_t i = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
-        if (i >= l->n)
-            break;
+    size_t i;
+    while (take(j, w == 0, &i))
         l->fn(l->ud, w, i);
-    }
 }
 
 /* The oldest listed loop with indices left that w has not declined. */
 static struct job *pick(struct qpool *p, unsigned w)
 {
     for (struct job *j = p->head; j; j = j->link)
-        if (!(j->declined & ((uint64_t)1 << (w - 1))) &&
-            atomic_load_explicit(&j->next, memory_order_relaxed) < j->loop->n)
+        if (!(j->declined & ((uint64_t)1 << (w - 1))) && !none_left(j))
             return j;
     return NULL;
 }
@@ -147,8 +172,13 @@ unsigned qpool_threads(const struct qpool *p)
 
 void qpool_for(struct qpool *p, const struct qpool_loop *loop)
 {
+    if (loop->n > UINT32_MAX) { /* beyond the index counters: alone */
+        for (size_t i = 0; i < loop->n; i++)
+            loop->fn(loop->ud, 0, i);
+        return;
+    }
     struct job j = {.loop = loop};
-    atomic_init(&j.next, 0);
+    atomic_init(&j.left, (uint64_t)loop->n << 32);
     if (p && loop->n > 1) {
         pthread_mutex_lock(&p->mu);
         struct job **pp = &p->head;

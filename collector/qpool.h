@@ -24,7 +24,11 @@
  *   loop (its context lives on the caller's stack) is used after
  *   qpool_for returns.
  * - Indices are handed out one at a time (the work per index, a series, is
- *   large against an atomic increment), in increasing order.
+ *   large against an atomic update): the calling thread takes them from the
+ *   front, pool threads from the back. Two loops over the same series then
+ *   split them alike, so a series read by one thread is mostly walked by
+ *   the same thread while it is in that core's cache; handing out from one
+ *   end sent most series to the other core (a third slower rate() walk).
  *
  * Threads: qpool_for may be called from any number of threads at once.
  * qpool_create/qpool_destroy must not race with qpool_for.

@@ -11,13 +11,22 @@
 _Static_assert(sizeof(struct scache_entry) % _Alignof(struct scache_sample) == 0,
                "samples follow the header aligned");
 
-struct scache {
+/* A part of the cache with its own lock (entries by hash). */
+struct shard {
     pthread_mutex_t mu;
     struct scache_entry **tab;
     size_t nbuckets, entries;         /* nbuckets: a power of two */
     struct scache_entry *head, *tail; /* LRU: head = most recent */
     size_t bytes, max_bytes;
     uint64_t hits, misses, inserts, evictions;
+};
+
+#define MAX_SHARDS   16
+#define SHARD_MIN_MB 16 /* a budget below 16 MiB is one shard */
+
+struct scache {
+    struct shard sh[MAX_SHARDS];
+    unsigned nshards; /* a power of two */
 };
 
 /* FNV-1a over the key, then a final mix (keys differ mostly in a few
@@ -33,6 +42,18 @@ static uint64_t key_hash(const uint8_t *k)
     return h;
 }
 
+static int shard_init(struct shard *c, size_t max_bytes)
+{
+    c->nbuckets = 256;
+    c->tab = calloc(c->nbuckets, sizeof *c->tab);
+    if (!c->tab || pthread_mutex_init(&c->mu, NULL) != 0) {
+        free(c->tab);
+        return -1;
+    }
+    c->max_bytes = max_bytes;
+    return 0;
+}
+
 struct scache *scache_create(size_t max_bytes)
 {
     if (!max_bytes)
@@ -40,15 +61,20 @@ struct scache *scache_create(size_t max_bytes)
     struct scache *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
-    c->nbuckets = 256;
-    c->tab = calloc(c->nbuckets, sizeof *c->tab);
-    if (!c->tab || pthread_mutex_init(&c->mu, NULL) != 0) {
-        free(c->tab);
-        free(c);
-        return NULL;
-    }
-    c->max_bytes = max_bytes;
+    c->nshards = max_bytes >= (size_t)SHARD_MIN_MB << 20 ? MAX_SHARDS : 1;
+    for (unsigned i = 0; i < c->nshards; i++)
+        if (shard_init(&c->sh[i], max_bytes / c->nshards) != 0) {
+            c->nshards = i;
+            scache_free(c);
+            return NULL;
+        }
     return c;
+}
+
+/* The shard of a key's hash (the table uses its low bits). */
+static struct shard *shard_of(struct scache *c, uint64_t h)
+{
+    return &c->sh[(h >> 56) & (c->nshards - 1)];
 }
 
 static void entry_free(struct scache_entry *e)
@@ -60,16 +86,19 @@ void scache_free(struct scache *c)
 {
     if (!c)
         return;
-    for (struct scache_entry *e = c->head, *nx; e; e = nx) {
-        nx = e->next;
-        entry_free(e);
+    for (unsigned i = 0; i < c->nshards; i++) {
+        struct shard *sh = &c->sh[i];
+        for (struct scache_entry *e = sh->head, *nx; e; e = nx) {
+            nx = e->next;
+            entry_free(e);
+        }
+        free(sh->tab);
+        pthread_mutex_destroy(&sh->mu);
     }
-    free(c->tab);
-    pthread_mutex_destroy(&c->mu);
     free(c);
 }
 
-static void lru_unlink(struct scache *c, struct scache_entry *e)
+static void lru_unlink(struct shard *c, struct scache_entry *e)
 {
     if (e->prev)
         e->prev->next = e->next;
@@ -82,7 +111,7 @@ static void lru_unlink(struct scache *c, struct scache_entry *e)
     e->prev = e->next = NULL;
 }
 
-static void lru_front(struct scache *c, struct scache_entry *e)
+static void lru_front(struct shard *c, struct scache_entry *e)
 {
     e->prev = NULL;
     e->next = c->head;
@@ -94,7 +123,7 @@ static void lru_front(struct scache *c, struct scache_entry *e)
 }
 
 /* Takes e out of the table and the list; frees it unless it is held. */
-static void drop(struct scache *c, struct scache_entry *e)
+static void drop(struct shard *c, struct scache_entry *e)
 {
     struct scache_entry **pp = &c->tab[e->hash & (c->nbuckets - 1)];
     while (*pp != e)
@@ -109,7 +138,7 @@ static void drop(struct scache *c, struct scache_entry *e)
         entry_free(e);
 }
 
-static void grow(struct scache *c)
+static void grow(struct shard *c)
 {
     size_t nb = c->nbuckets * 2;
     struct scache_entry **t = calloc(nb, sizeof *t);
@@ -126,7 +155,7 @@ static void grow(struct scache *c)
     c->nbuckets = nb;
 }
 
-static struct scache_entry *find(struct scache *c, const uint8_t *key, uint64_t h)
+static struct scache_entry *find(struct shard *c, const uint8_t *key, uint64_t h)
 {
     for (struct scache_entry *e = c->tab[h & (c->nbuckets - 1)]; e; e = e->hnext)
         if (e->hash == h && memcmp(e->key, key, SCACHE_KEY_LEN) == 0)
@@ -147,10 +176,11 @@ static void edge_of(const uint8_t *p, size_t len, uint8_t out[16])
     }
 }
 
-struct scache_entry *scache_get(struct scache *c, const uint8_t key[SCACHE_KEY_LEN], const void *p,
-                                size_t len)
+struct scache_entry *scache_get(struct scache *cache, const uint8_t key[SCACHE_KEY_LEN],
+                                const void *p, size_t len)
 {
     uint64_t h = key_hash(key);
+    struct shard *c = shard_of(cache, h);
     uint8_t edge[16];
     edge_of(p, len, edge);
     pthread_mutex_lock(&c->mu);
@@ -191,8 +221,9 @@ struct scache_entry *scache_entry_new(const uint8_t key[SCACHE_KEY_LEN], const v
     return e;
 }
 
-void scache_put(struct scache *c, struct scache_entry *e)
+void scache_put(struct scache *cache, struct scache_entry *e)
 {
+    struct shard *c = shard_of(cache, e->hash);
     pthread_mutex_lock(&c->mu);
     if (e->cost > c->max_bytes) { /* never kept; stays the caller's alone */
         pthread_mutex_unlock(&c->mu);
@@ -225,10 +256,11 @@ void scache_put(struct scache *c, struct scache_entry *e)
     pthread_mutex_unlock(&c->mu);
 }
 
-void scache_release(struct scache *c, struct scache_entry *e)
+void scache_release(struct scache *cache, struct scache_entry *e)
 {
     if (!e)
         return;
+    struct shard *c = cache ? shard_of(cache, e->hash) : NULL;
     int last;
     if (c)
         pthread_mutex_lock(&c->mu);
@@ -241,8 +273,17 @@ void scache_release(struct scache *c, struct scache_entry *e)
 
 void scache_stats(struct scache *c, struct scache_stats *out)
 {
-    pthread_mutex_lock(&c->mu);
-    *out = (struct scache_stats){c->hits,    c->misses, c->inserts,  c->evictions,
-                                 c->entries, c->bytes,  c->max_bytes};
-    pthread_mutex_unlock(&c->mu);
+    *out = (struct scache_stats){0};
+    for (unsigned i = 0; i < c->nshards; i++) {
+        struct shard *sh = &c->sh[i];
+        pthread_mutex_lock(&sh->mu);
+        out->hits += sh->hits;
+        out->misses += sh->misses;
+        out->inserts += sh->inserts;
+        out->evictions += sh->evictions;
+        out->entries += sh->entries;
+        out->bytes += sh->bytes;
+        out->max_bytes += sh->max_bytes;
+        pthread_mutex_unlock(&sh->mu);
+    }
 }

@@ -22,13 +22,16 @@
  * - Entries are immutable once inserted and reference counted: a reader
  *   uses an entry's samples without holding the lock, and an entry evicted
  *   while in use is freed by its last release.
- * - One mutex guards the hash table (chained, doubled when full) and the
- *   eviction list; it is held for a lookup, an insert or a release, never
+ * - The cache is split into shards by key hash (16 for a budget of 16 MiB
+ *   or more, else one), each with its own share of the budget, hash table
+ *   (chained, doubled when full), eviction list and mutex, so that the
+ *   threads reading one query's series rarely wait for each other. A
+ *   shard's mutex is held for a lookup, an insert or a release, never
  *   while decoding. Eviction is second chance (CLOCK): a hit only marks the
  *   entry; the eviction end skips marked entries once, unmarking them.
- * - The budget counts each entry's samples and header; inserting past it
- *   evicts. An entry larger than the whole budget is not kept (the caller
- *   still gets it, unshared).
+ * - The budget counts each entry's samples and header; inserting past a
+ *   shard's share evicts from that shard. An entry larger than the whole budget is not kept (the
+ * caller still gets it, unshared).
  *
  * Threads: every function may be called from any thread, concurrently,
  * except scache_free (no other call may race with it). Errors: NULL from

@@ -1,7 +1,8 @@
 /* Unit tests for collector/qpool.c, the query worker pool: every index
  * runs exactly once, on the caller or a pool thread; a pool thread whose
  * join fails takes no index (and leave is not called for it); loops from
- * several threads at once all complete; a NULL pool runs on the caller. */
+ * several threads at once all complete; a NULL pool runs on the caller;
+ * the caller takes indices from the front, pool threads from the back. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +20,7 @@
 
 struct loopst {
     atomic_int *count; /* runs per index */
+    atomic_int *owner; /* the worker that ran each index */
     atomic_int joins, leaves, refuse;
     atomic_int by[8];     /* indices per worker */
     atomic_int joined[8]; /* worker joined and has not left */
@@ -30,6 +32,7 @@ static void fn(void *ud, unsigned w, size_t i)
 {
     struct loopst *s = ud;
     atomic_fetch_add(&s->count[i], 1);
+    atomic_store(&s->owner[i], (int)w);
     if (w >= 8 || (w > 0 && !atomic_load(&s->joined[w])))
         atomic_fetch_add(&s->bad, 1); /* a pool thread ran without a join */
     else
@@ -64,7 +67,9 @@ static void run_loop(struct qpool *p, size_t n, int refuse, int slow, struct loo
 {
     memset(s, 0, sizeof *s);
     s->count = calloc(n ? n : 1, sizeof *s->count);
+    s->owner = calloc(n ? n : 1, sizeof *s->owner);
     assert_non_null(s->count);
+    assert_non_null(s->owner);
     atomic_store(&s->refuse, refuse);
     s->slow = slow;
     struct qpool_loop l = {n, fn, join, leave, s};
@@ -77,7 +82,11 @@ static void run_loop(struct qpool *p, size_t n, int refuse, int slow, struct loo
     for (int w = 0; w < 8; w++)
         total += atomic_load(&s->by[w]);
     assert_int_equal(total, (int)n);
+    /* the caller's indices are a prefix, the pool threads' the rest */
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(atomic_load(&s->owner[i]) == 0, i < (size_t)atomic_load(&s->by[0]));
     free(s->count);
+    free(s->owner);
 }
 
 static void test_null_pool(void **state)
