@@ -767,7 +767,7 @@ static void do_query(struct promapi *p, const struct params *ps, bool range, int
         points += res->series[i].n;
     buf_reserve(&b, 256 + points * 32 + res->nseries * 256);
     begin_ok(&b);
-    promql_result_json(res, &b);
+    promql_result_json_pool(res, &b, p->pool);
     buf_puts(&b, "}");
     promql_result_free(res);
     send_buf(resp, 200, &b);

@@ -218,5 +218,9 @@ void promql_result_free(struct promql_result *r);
  * "+Inf", "-Inf", "1e-07", "1e+21"), strings escaped as Go's encoding/json
  * does (<, >, & as \u003c ...). Returns 0 or PROMQL_ENOMEM (out->oom set). */
 int promql_result_json(const struct promql_result *r, struct buf *out);
+/* promql_result_json with a large matrix's points written by the threads
+ * of pool (qpool.h) in pieces, then joined: the same bytes. NULL pool:
+ * promql_result_json. */
+int promql_result_json_pool(const struct promql_result *r, struct buf *out, struct qpool *pool);
 
 #endif

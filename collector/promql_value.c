@@ -21,6 +21,13 @@
  *   the last ones' text plus the step, added in decimal (a regular step
  *   adds a few units to the last two digits), converted afresh only when
  *   the time goes back, jumps 100 s or more, or gains a digit.
+ * - With a worker pool (promql_result_json_pool), a large matrix is cut
+ *   into pieces of up to JSON_PIECE points (a piece never spans two
+ *   series), each written into a buffer of its own by whichever thread
+ *   takes it, then the pieces are appended in order: the same bytes as one
+ *   thread writes, since a piece's text depends only on its points (the
+ *   timestamp shortcut starts afresh in each piece and gives the same
+ *   digits).
  */
 #include "promql_value.h"
 
@@ -36,6 +43,7 @@
 #include "buf.h"
 #include "promql_fmt.h"
 #include "promql_lex.h"
+#include "qpool.h"
 
 /* --- tracked heap -------------------------------------------------------- */
 
@@ -1019,6 +1027,86 @@ static void json_points(struct buf *b, struct json_clock *c, const struct promql
         b->len = (size_t)(o - b->p);
         b->p[b->len] = 0;
     }
+}
+
+/* A run of one matrix series' points and, around them, whatever JSON
+ * separates and frames them in the answer. */
+struct json_piece {
+    size_t series, from, to; /* points [from, to) of series */
+    struct buf b;
+};
+
+#define JSON_PIECE     4096 /* points */
+#define JSON_PAR_MIN   (2 * JSON_PIECE)
+
+struct json_par {
+    const struct promql_result *r;
+    struct json_piece *pc;
+};
+
+static void json_piece(void *ud, unsigned w, size_t k)
+{
+    struct json_par *jp = ud;
+    struct json_piece *pc = &jp->pc[k];
+    const struct promql_series *s = &jp->r->series[pc->series];
+    struct json_clock clock = {0};
+    (void)w;
+    if (pc->from == 0) {
+        if (pc->series)
+            buf_puts(&pc->b, ",");
+        buf_puts(&pc->b, "{\"metric\":");
+        json_metric(&pc->b, s);
+        if (s->n)
+            buf_puts(&pc->b, ",\"values\":[");
+    } else {
+        buf_puts(&pc->b, ",");
+    }
+    json_points(&pc->b, &clock, s->samples + pc->from, pc->to - pc->from);
+    if (pc->to == s->n)
+        buf_puts(&pc->b, s->n ? "]}" : "}");
+}
+
+int promql_result_json_pool(const struct promql_result *r, struct buf *out, struct qpool *pool)
+{
+    size_t points = 0, npc = 0;
+    if (pool && r->type == PROMQL_TYPE_MATRIX)
+        for (size_t i = 0; i < r->nseries; i++) {
+            points += r->series[i].n;
+            npc += r->series[i].n ? (r->series[i].n + JSON_PIECE - 1) / JSON_PIECE : 1;
+        }
+    if (points < JSON_PAR_MIN)
+        return promql_result_json(r, out);
+    struct json_piece *pc = calloc(npc, sizeof *pc);
+    if (!pc)
+        return promql_result_json(r, out);
+    size_t k = 0;
+    for (size_t i = 0; i < r->nseries; i++) {
+        size_t n = r->series[i].n, a = 0;
+        do {
+            size_t b = n - a < JSON_PIECE ? n : a + JSON_PIECE;
+            pc[k++] = (struct json_piece){.series = i, .from = a, .to = b};
+            a = b;
+        } while (a < n);
+    }
+    struct json_par jp = {r, pc};
+    qpool_for(pool, &(struct qpool_loop){npc, json_piece, NULL, NULL, &jp});
+    size_t total = 0;
+    bool oom = false;
+    for (size_t j = 0; j < npc; j++) {
+        total += pc[j].b.len;
+        oom |= pc[j].b.oom;
+    }
+    buf_puts(out, "{\"resultType\":\"matrix\",\"result\":[");
+    if (!oom && buf_reserve(out, total + 3))
+        for (size_t j = 0; j < npc; j++)
+            buf_append(out, pc[j].b.p, pc[j].b.len);
+    else
+        out->oom = true;
+    buf_puts(out, "]}");
+    for (size_t j = 0; j < npc; j++)
+        buf_free(&pc[j].b);
+    free(pc);
+    return out->oom ? PROMQL_ENOMEM : PROMQL_OK;
 }
 
 int promql_result_json(const struct promql_result *r, struct buf *out)

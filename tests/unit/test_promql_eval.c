@@ -18,6 +18,7 @@
  * The other tests are hand-computed: llmtap's exact counters, the JSON
  * output byte for byte, limits, timeouts, errors, and the source contract.
  */
+#include "qpool.h"
 #include "promql_testsrc.h"
 
 /* --- the cases transcribed from Prometheus's test scripts ----------------- */
@@ -618,7 +619,7 @@ static void json_want(struct buf *w, const struct promql_result *r)
 static void test_json_points(void **state)
 {
     (void)state;
-    enum { NS = 12, MAXN = 3000 };
+    enum { NS = 12, MAXN = 9000 };
     static struct promql_sample pts[NS][MAXN];
     struct promql_series ser[NS] = {{0}};
     uint64_t rs = 12345;
@@ -672,6 +673,24 @@ static void test_json_points(void **state)
         assert_int_equal(strlen(got.p), got.len);
         assert_string_equal(got.p, want.p);
     }
+    /* with a pool: pieces of at most 4096 points written by several
+     * threads (the day-long series spans three), an empty series among
+     * them; the same bytes */
+    struct qpool *pool = qpool_create(2);
+    assert_non_null(pool);
+    struct promql_series many[2 * NS + 1];
+    for (size_t i = 0; i < 2 * NS + 1; i++)
+        many[i] = i == NS ? (struct promql_series){NULL, 0, NULL, 0} : ser[i % NS];
+    struct promql_result mr = {.type = PROMQL_TYPE_MATRIX, .series = many, .nseries = 2 * NS + 1};
+    for (int rep = 0; rep < 20; rep++) {
+        buf_reset(&got);
+        buf_reset(&want);
+        assert_int_equal(promql_result_json_pool(rep % 2 ? &mr : &r, &got, pool), PROMQL_OK);
+        json_want(&want, rep % 2 ? &mr : &r);
+        assert_int_equal(got.len, want.len);
+        assert_string_equal(got.p, want.p);
+    }
+    qpool_destroy(pool);
     /* each series alone (the clock starts afresh), and as vectors */
     for (size_t i = 0; i < NS; i++) {
         struct promql_result one = {.type = PROMQL_TYPE_MATRIX, .series = &ser[i], .nseries = 1};
