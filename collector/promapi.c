@@ -42,6 +42,35 @@
 #include "store.h"
 #include "timeutil.h"
 
+/* The block cache's figures for /metrics (series_cache_stats). */
+static double cache_hits(void *ud)
+{
+    struct series_cache_stats cs;
+    series_cache_stats(ud, &cs);
+    return (double)cs.hits;
+}
+
+static double cache_misses(void *ud)
+{
+    struct series_cache_stats cs;
+    series_cache_stats(ud, &cs);
+    return (double)cs.misses;
+}
+
+static double cache_evictions(void *ud)
+{
+    struct series_cache_stats cs;
+    series_cache_stats(ud, &cs);
+    return (double)cs.evictions;
+}
+
+static double cache_bytes(void *ud)
+{
+    struct series_cache_stats cs;
+    series_cache_stats(ud, &cs);
+    return (double)cs.bytes;
+}
+
 void promapi_init(struct promapi *p, struct store *st, struct series_db *db, struct metrics *m)
 {
     p->st = st;
@@ -69,6 +98,21 @@ void promapi_init(struct promapi *p, struct store *st, struct series_db *db, str
     p->exemplar_events =
         metrics_counter(m, "llmtap_exemplar_events_read_total",
                         "Events read to build exemplars (candidates of phase 2).", NULL);
+    if (db) {
+        metrics_counter_fn(m, "llmtap_query_block_cache_hits_total",
+                           "Sealed series blocks read from the cache of decoded blocks.", NULL,
+                           cache_hits, db);
+        metrics_counter_fn(m, "llmtap_query_block_cache_misses_total",
+                           "Sealed series blocks decoded because the cache did not hold them.",
+                           NULL, cache_misses, db);
+        metrics_counter_fn(m, "llmtap_query_block_cache_evictions_total",
+                           "Decoded blocks dropped from the cache to stay within its budget.",
+                           NULL, cache_evictions, db);
+        metrics_gauge_fn(m, "llmtap_query_block_cache_bytes",
+                         "Memory held by the cache of decoded blocks (query.block_cache is its "
+                         "budget).",
+                         NULL, cache_bytes, db);
+    }
 }
 
 /* ---- parameters --------------------------------------------------------- */

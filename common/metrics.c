@@ -57,16 +57,27 @@ struct metric *metrics_gauge_fn(struct metrics *m, const char *name, const char 
     return mt;
 }
 
+struct metric *metrics_counter_fn(struct metrics *m, const char *name, const char *help,
+                                  const char *labels, double (*fn)(void *), void *ud)
+{
+    struct metric *mt = add(m, name, help, labels, METRIC_COUNTER);
+    if (mt) {
+        mt->fn = fn;
+        mt->fn_ud = ud;
+    }
+    return mt;
+}
+
 size_t metrics_count(const struct metrics *m) { return m ? m->n : 0; }
 
 struct metric *metrics_at(struct metrics *m, size_t i) { return i < m->n ? &m->items[i] : NULL; }
 
 double metric_value(struct metric *mt)
 {
-    if (mt->type == METRIC_COUNTER)
-        return (double)metric_get(mt);
     if (mt->fn)
         return mt->fn(mt->fn_ud);
+    if (mt->type == METRIC_COUNTER)
+        return (double)metric_get(mt);
     return (double)atomic_load(&mt->gauge);
 }
 
@@ -88,10 +99,10 @@ void metrics_render(struct metrics *m, struct buf *out)
             buf_puts(out, mt->name);
             if (mt->labels[0])
                 buf_printf(out, "{%s}", mt->labels);
-            if (mt->type == METRIC_COUNTER)
-                buf_printf(out, " %llu\n", (unsigned long long)metric_get(mt));
-            else if (mt->fn)
+            if (mt->fn)
                 buf_printf(out, " %.17g\n", mt->fn(mt->fn_ud));
+            else if (mt->type == METRIC_COUNTER)
+                buf_printf(out, " %llu\n", (unsigned long long)metric_get(mt));
             else
                 buf_printf(out, " %lld\n", (long long)atomic_load(&mt->gauge));
         }

@@ -44,6 +44,10 @@ struct metric *metrics_gauge(struct metrics *m, const char *name, const char *he
                              const char *labels);
 struct metric *metrics_gauge_fn(struct metrics *m, const char *name, const char *help,
                                 const char *labels, double (*fn)(void *), void *ud);
+/* A counter whose value fn returns when read (a count kept elsewhere, e.g.
+ * by a library); fn must never go down. */
+struct metric *metrics_counter_fn(struct metrics *m, const char *name, const char *help,
+                                  const char *labels, double (*fn)(void *), void *ud);
 
 static inline void metric_add(struct metric *mt, uint64_t n)
 {

@@ -331,6 +331,14 @@ struct series_stats {
  * /metrics now and then, benchmarks and tests, not per query. */
 int series_stats(struct series_db *s, MDB_txn *txn, struct series_stats *out);
 
+/* The readers' block cache's figures (series_opts.cache_bytes; scache.h):
+ * hits, misses, evictions, entries and bytes held, and its budget; all 0
+ * without a cache. Any thread. */
+struct series_cache_stats {
+    uint64_t hits, misses, evictions, entries, bytes, max_bytes;
+};
+void series_cache_stats(struct series_db *s, struct series_cache_stats *out);
+
 /* The grid the series were created with: base and downsampled resolution,
  * in ms. Any thread. */
 void series_grid(const struct series_db *s, int64_t *res_ms, int64_t *ds_res_ms);

@@ -566,3 +566,11 @@ done:
     return rc;
 }
 
+void series_cache_stats(struct series_db *s, struct series_cache_stats *out)
+{
+    struct scache_stats st = {0};
+    if (s && s->cache)
+        scache_stats(s->cache, &st);
+    *out = (struct series_cache_stats){st.hits,    st.misses, st.evictions,
+                                       st.entries, st.bytes,  st.max_bytes};
+}

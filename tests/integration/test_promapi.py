@@ -103,6 +103,15 @@ def test():
             vals = b["data"]["result"][0]["values"]
             assert float(vals[-1][1]) == 5.0, vals
 
+        # the cache of decoded blocks reports itself (these series are all in
+        # their open blocks yet: nothing is cached; the cache's own tests are
+        # test_scache and test_series)
+        m = s.c.metrics()
+        for name in ("llmtap_query_block_cache_hits_total", "llmtap_query_block_cache_misses_total",
+                     "llmtap_query_block_cache_evictions_total", "llmtap_query_block_cache_bytes"):
+            assert name in m, (name, sorted(m))
+        assert m["llmtap_query_block_cache_bytes"] == 0, m
+
         # Grafana's health probe: POST form query=1+1&time=4
         st, b = s.c.post("/api/v1/query", "query=1%2B1&time=4",
                          content_type="application/x-www-form-urlencoded")
