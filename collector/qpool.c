@@ -8,7 +8,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <time.h>
 
 #define MAX_THREADS 64 /* one bit each in struct job's declined */
 
@@ -29,7 +28,6 @@ struct worker {
 };
 
 struct qpool {
-    atomic_uint_fast64_t listed; /* loops listed so far */
     pthread_mutex_t mu;
     pthread_cond_t work; /* a loop was listed, or stop */
     pthread_cond_t left; /* a pool thread left a loop */
@@ -93,32 +91,6 @@ static struct job *pick(struct qpool *p, unsigned w)
     return NULL;
 }
 
-#define SPIN_NS 200000 /* how long an idle thread polls before it sleeps */
-
-static int64_t mono_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
-
-/* Polls for a loop listed after the seen-th, for up to SPIN_NS: a query's
- * next loop follows its last one within microseconds, and waking a sleeping
- * thread costs tens of them. Called without the lock. */
-static void spin(struct qpool *p, uint_fast64_t seen)
-{
-    int64_t until = mono_ns() + SPIN_NS;
-    for (unsigned i = 1;; i++) {
-        if (atomic_load_explicit(&p->listed, memory_order_relaxed) != seen)
-            return;
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
-#endif
-        if (!(i & 63) && mono_ns() > until)
-            return;
-    }
-}
-
 static void *thread_main(void *arg)
 {
     struct worker *wk = arg;
@@ -126,12 +98,6 @@ static void *thread_main(void *arg)
     pthread_mutex_lock(&p->mu);
     for (;;) {
         struct job *j = NULL;
-        if (!p->stop && !(j = pick(p, wk->w))) {
-            uint_fast64_t seen = atomic_load_explicit(&p->listed, memory_order_relaxed);
-            pthread_mutex_unlock(&p->mu);
-            spin(p, seen);
-            pthread_mutex_lock(&p->mu);
-        }
         while (!p->stop && !(j = pick(p, wk->w)))
             pthread_cond_wait(&p->work, &p->mu);
         if (p->stop)
@@ -168,7 +134,6 @@ struct qpool *qpool_create(unsigned threads)
         free(p);
         return NULL;
     }
-    atomic_init(&p->listed, 0);
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->work, NULL);
     pthread_cond_init(&p->left, NULL);
@@ -220,7 +185,6 @@ void qpool_for(struct qpool *p, const struct qpool_loop *loop)
         while (*pp)
             pp = &(*pp)->link;
         *pp = &j;
-        atomic_fetch_add_explicit(&p->listed, 1, memory_order_relaxed);
         pthread_cond_broadcast(&p->work);
         pthread_mutex_unlock(&p->mu);
     }

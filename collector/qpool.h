@@ -18,10 +18,6 @@
  *   where it acquires what it needs (its own LMDB read transaction, at the
  *   caller's snapshot); a join that fails leaves the loop to the others.
  *   leave() is called after its last index.
- * - An idle pool thread polls for a new loop for up to 200 us before it
- *   sleeps on the condition variable: a query's loops follow each other
- *   within microseconds, and waking a sleeping thread costs tens of them
- *   (more on a VM).
  * - Loops in progress are kept in a list; a pool thread serves the oldest
  *   one with indices left. The caller unlists its loop once every index is
  *   taken and waits for the pool threads still inside it, so nothing of the
