@@ -16,6 +16,20 @@
  *   that input series' own array, which the output takes over (the input
  *   matrix is the aggregation's to consume; its samples stay counted
  *   against the limit until the whole output is, then are released).
+ * - With the query pool (opts.pool) and enough input, sum splits its work
+ *   by group (sum_by_group): each group's output depends on its own
+ *   members only, so a worker folds one group's members, in input order,
+ *   into its own scratch accumulators and the group's reserved room (or
+ *   takes the one series over). Every accumulator sees the same values in
+ *   the same order as in the chunked fold, so the values are the same bit
+ *   for bit. Memory (the room, each worker's scratch) is allocated on the
+ *   evaluating thread first, as the evaluator's heap and label tables are
+ *   one thread's; workers neither allocate, tick nor count. Afterwards the
+ *   evaluating thread replays the serial code's pq_hold and pq_tick calls
+ *   with the counts the workers produced, in the serial order, so the
+ *   sample limit fails (TOO_MANY_SAMPLES) for exactly the same max_samples
+ *   and c->samples ends the same; only the work done before a failure
+ *   differs.
  * - topk/bottomk keep a binary heap of k samples per group with the same
  *   ordering and the same sift operations as Go's container/heap, so ties
  *   and NaN select the same series Prometheus selects; instant results are
@@ -33,6 +47,11 @@
 #include "buf.h"
 #include "promql_func.h"
 #include "promql_lex.h"
+#include "qpool.h"
+
+/* Input samples from which sum splits its groups over the query pool:
+ * below, waking a pool thread costs about what it saves. */
+#define PQ_AGG_PAR_MIN 4096
 
 struct group {
     double value, mean, kahan, count;
@@ -254,10 +273,148 @@ static size_t sum_single(struct pq_series *s, const struct pq_steps *st)
     return k;
 }
 
+/* sum_by_series's chunk of steps: an accumulator per group of more than
+ * one series (nacc of them) and step of the chunk, about 32K of them. */
+static size_t sum_chunk(size_t nacc, size_t nsteps)
+{
+    size_t ch = nacc ? ((size_t)1 << 15) / nacc : nsteps;
+    ch = ch < 16 ? 16 : ch > 1024 ? 1024 : ch;
+    return ch > nsteps ? nsteps : ch;
+}
+
+/* The sum split by group over the query pool (sum_by_series with one):
+ * each group's output from its members alone, on any worker, then the
+ * sample limit and the ticks applied on this thread in sum_by_series's
+ * order. */
+struct sum_par {
+    const struct pq_steps *st;
+    struct pq_series *in, *out;
+    const size_t *off, *mem; /* group g's members in input order: mem[off[g], off[g + 1]) */
+    size_t nsteps, ch;       /* steps, and a worker's chunk of them */
+    double *sv;              /* per worker: ch values, then ch compensations */
+    uint8_t *seen;           /* per worker: ch marks */
+};
+
+/* Group g's sum (a qpool loop's fn): a group of one series taken over as
+ * sum_by_series does; the others folded member by member, in input order,
+ * into the reserved room — per step the same additions in the same order
+ * as sum_by_series's chunks (which add every series in input order), so
+ * the same values bit for bit. Touches only g's own series. */
+static void sum_group(void *ud, unsigned w, size_t g)
+{
+    const struct sum_par *sp = ud;
+    const struct pq_steps *st = sp->st;
+    const size_t *m = sp->mem + sp->off[g];
+    size_t nm = sp->off[g + 1] - sp->off[g];
+    struct pq_series *o = &sp->out[g];
+    if (nm == 1) {
+        struct pq_series *s = &sp->in[m[0]];
+        o->n = sum_single(s, st);
+        o->p = s->p;
+        o->cap = s->cap;
+        s->p = NULL;
+        s->n = s->cap = s->cur = 0;
+        return;
+    }
+    size_t ch = sp->ch, on = 0;
+    double *sv = sp->sv + 2 * ch * w, *sk = sv + ch;
+    uint8_t *seen = sp->seen + ch * w;
+    struct promql_sample *op = o->p;
+    for (size_t k0 = 0; k0 < sp->nsteps; k0 += ch) {
+        size_t kn = sp->nsteps - k0 < ch ? sp->nsteps - k0 : ch;
+        int64_t t0 = st->start + (int64_t)k0 * st->interval;
+        memset(seen, 0, kn);
+        for (size_t i = 0; i < nm; i++)
+            sum_run(&sp->in[m[i]], sv, sk, seen, t0, st->interval, kn);
+        for (size_t j = 0; j < kn; j++)
+            if (seen[j])
+                op[on++] = (struct promql_sample){t0 + (int64_t)j * st->interval, sv[j] + sk[j]};
+    }
+    o->n = on;
+}
+
+/* sum_by_series over the pool: acc as sum_by_series made it (SIZE_MAX for
+ * a group of one series; room reserved for the others). The groups run in
+ * parallel, then this thread holds their samples and ticks exactly as
+ * sum_by_series's loops would — the taken-over groups' counts in input
+ * order, then per chunk of sum_chunk's steps its ticks and each group's
+ * samples of the chunk in group order — so c->samples, the tick count and
+ * the first hold that fails (TOO_MANY_SAMPLES) are the serial code's;
+ * only the work done before a failure is not. */
+static int sum_by_group(struct pq_ctx *c, const struct pq_steps *st, struct pq_matrix *in,
+                        const size_t *to_group, size_t ngroups, size_t nsteps, const size_t *acc,
+                        size_t nacc, struct pq_matrix *out)
+{
+    size_t nw = qpool_threads(c->o.pool) + 1, ch = nsteps < 1024 ? nsteps : 1024;
+    size_t *off = pq_alloc(&c->heap, (ngroups + 1 + in->n) * sizeof *off), *mem = off + ngroups + 1;
+    struct sum_par sp = {
+        .st = st,
+        .in = in->s,
+        .out = out->s,
+        .off = off,
+        .mem = mem,
+        .nsteps = nsteps,
+        .ch = ch,
+        .sv = pq_alloc(&c->heap, nw * 2 * ch * sizeof *sp.sv),
+        .seen = pq_alloc(&c->heap, nw * ch),
+    };
+    if (!off || !sp.sv || !sp.seen)
+        return pq_oom(c);
+    /* members by group, in input order (off[g] moves to g's end as its
+     * members are placed, then everything back one) */
+    memset(off, 0, (ngroups + 1) * sizeof *off);
+    for (size_t i = 0; i < in->n; i++)
+        off[to_group[i] + 1]++;
+    for (size_t g = 1; g < ngroups; g++)
+        off[g + 1] += off[g];
+    for (size_t i = 0; i < in->n; i++)
+        mem[off[to_group[i]]++] = i;
+    memmove(off + 1, off, ngroups * sizeof *off);
+    off[0] = 0;
+    uint64_t taken = 0;
+    for (size_t i = 0; i < in->n; i++)
+        if (acc[to_group[i]] == SIZE_MAX)
+            taken += in->s[i].n;
+    pq_rewind(in);
+    qpool_for(c->o.pool, &(struct qpool_loop){ngroups, sum_group, NULL, NULL, &sp});
+    /* the serial loops' holds and ticks; off[g] becomes g's cursor in its
+     * output (its samples up to the chunk's last step) */
+    int rc;
+    for (size_t i = 0; i < in->n; i++)
+        if (acc[to_group[i]] == SIZE_MAX && (rc = pq_hold(c, (int64_t)out->s[to_group[i]].n)))
+            return rc;
+    memset(off, 0, ngroups * sizeof *off);
+    size_t sch = sum_chunk(nacc, nsteps);
+    for (size_t k0 = 0; k0 < nsteps; k0 += sch) {
+        size_t kn = nsteps - k0 < sch ? nsteps - k0 : sch;
+        int64_t tl = st->start + (int64_t)(k0 + kn - 1) * st->interval;
+        for (size_t j = 0; j < kn; j++)
+            if ((rc = pq_tick(c)))
+                return rc;
+        for (size_t g = 0; g < ngroups; g++) {
+            if (acc[g] == SIZE_MAX)
+                continue;
+            const struct pq_series *o = &out->s[g];
+            size_t k = off[g];
+            while (k < o->n && o->p[k].t <= tl)
+                k++;
+            if ((rc = pq_hold(c, (int64_t)(k - off[g]))))
+                return rc;
+            off[g] = k;
+        }
+    }
+    pq_hold(c, -(int64_t)taken);
+    pq_free(&c->heap, sp.seen);
+    pq_free(&c->heap, sp.sv);
+    pq_free(&c->heap, off);
+    return 0;
+}
+
 /* fold_by_series for sum (the common case): the same order of additions
  * per group and step, in arrays instead of struct group. A group of one
  * series takes that series' sample array over (sum_single), leaving the
- * input series empty; the others are reserved room here. */
+ * input series empty; the others are reserved room here. With a query
+ * pool and enough work, the groups are summed in parallel (sum_by_group). */
 static int sum_by_series(struct pq_ctx *c, const struct pq_steps *st, struct pq_matrix *in,
                          const size_t *to_group, size_t ngroups, size_t nsteps,
                          struct pq_matrix *out)
@@ -274,7 +431,9 @@ static int sum_by_series(struct pq_ctx *c, const struct pq_steps *st, struct pq_
         acc[to_group[i]]++;
         room[to_group[i]] += in->s[i].n;
     }
+    size_t work = 0; /* input samples */
     for (size_t g = 0; g < ngroups; g++) {
+        work += room[g];
         if (acc[g] < 2) {
             acc[g] = SIZE_MAX;
             continue;
@@ -283,11 +442,16 @@ static int sum_by_series(struct pq_ctx *c, const struct pq_steps *st, struct pq_
         if (pq_series_reserve(c, &out->s[g], room[g] < nsteps ? room[g] : nsteps))
             return pq_oom(c);
     }
+    int rc;
+    if (c->o.pool && ngroups > 1 && work >= PQ_AGG_PAR_MIN) {
+        rc = sum_by_group(c, st, in, to_group, ngroups, nsteps, acc, nacc, out);
+        pq_free(&c->heap, acc);
+        return rc;
+    }
     /* The taken samples stay counted as the input's until every output
      * sample is counted (a sample limit fails the same evaluations as
      * when they are copied), then are released once. */
     uint64_t taken = 0;
-    int rc;
     pq_rewind(in);
     for (size_t i = 0; i < in->n; i++) {
         size_t g = to_group[i];
@@ -304,11 +468,7 @@ static int sum_by_series(struct pq_ctx *c, const struct pq_steps *st, struct pq_
         s->p = NULL;
         s->n = s->cap = s->cur = 0;
     }
-    size_t ch = nacc ? ((size_t)1 << 15) / nacc : nsteps;
-    ch = ch < 16 ? 16 : ch > 1024 ? 1024 : ch;
-    if (ch > nsteps)
-        ch = nsteps;
-    size_t na = nacc * ch;
+    size_t ch = sum_chunk(nacc, nsteps), na = nacc * ch;
     double *sv = pq_alloc(&c->heap, (2 * na + 1) * sizeof *sv);
     uint8_t *seen = pq_alloc(&c->heap, na + 1);
     if (!sv || !seen)

@@ -22,7 +22,9 @@
  * 0, or an error recorded in c (PROMQL_EEVAL / PROMQL_ENOMEM). in is
  * consumed but not freed: its cursors move, and sum may take a series'
  * sample array over for the result (leaving that series with no samples);
- * the caller frees in with pq_matrix_free as before. */
+ * the caller frees in with pq_matrix_free as before. sum uses c->o.pool's
+ * threads for its groups when there is a pool; the call itself belongs to
+ * the evaluating thread. */
 int pq_aggregate(struct pq_ctx *c, const struct pq_steps *st, const struct promql_expr *e,
                  struct pq_matrix *in, struct pq_matrix *param, struct pq_matrix *out);
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "qpool.h"
 
 static const struct promql_expr *unparen(const struct promql_expr *e)
 {
@@ -180,7 +181,6 @@ int pq_hist_prepare(struct pq_ctx *c, struct pq_hist *cl, struct pq_matrix *v)
     return 0;
 }
 
-
 void pq_hist_free(struct pq_ctx *c, struct pq_hist *h)
 {
     pq_free(&c->heap, h->le);
@@ -202,6 +202,7 @@ void pq_hist_free(struct pq_ctx *c, struct pq_hist *h)
 struct hout {
     struct pq_series s;
     size_t first_step, first_idx;
+    size_t min_idx; /* the group's first member in input order */
 };
 
 static int hout_cmp(const void *a, const void *b)
@@ -315,6 +316,143 @@ static void gather_member(struct pq_series *s, double le, struct pq_bucket *col,
     s->cur = cur;
 }
 
+/* Input samples from which histogram_quantile splits its groups over the
+ * query pool: below, waking a pool thread costs about what it saves. */
+#define PQ_HIST_PAR_MIN 4096
+
+/* A histogram_quantile range evaluation, shared by its groups' walks, and
+ * each worker's scratch (worker w's at w times the sizes). */
+struct hrun {
+    const struct pq_hist *h;
+    const struct pq_steps *st;
+    struct pq_series *in;       /* the bucket series */
+    const struct pq_series *qs; /* q, one sample per step */
+    struct hout *ho;
+    size_t nsteps, ch, maxm; /* steps, a chunk of them, most members of a group */
+    struct pq_bucket *rows;  /* per worker: ch rows of maxm */
+    uint8_t *pres;           /* per worker: ch rows of maxm */
+    uint32_t *cnt;           /* per worker: ch */
+    struct pq_bucket *bk;    /* per worker: maxm */
+};
+
+/* Group g's output series, its members' cursors rewound and room reserved
+ * for its results. */
+static int hist_reserve(struct pq_ctx *c, const struct hrun *r, size_t g)
+{
+    const struct pq_hist *h = r->h;
+    struct hout *o = &r->ho[g];
+    o->s = (struct pq_series){.m = h->gl[g], .last_t = INT64_MIN};
+    const size_t *mem = h->mem + h->off[g];
+    size_t nm = h->off[g + 1] - h->off[g], room = 0;
+    o->min_idx = SIZE_MAX;
+    for (size_t i = 0; i < nm; i++) {
+        r->in[mem[i]].cur = 0;
+        room += r->in[mem[i]].n;
+        if (mem[i] < o->min_idx)
+            o->min_idx = mem[i];
+    }
+    /* at most one result per step at which a member has a sample */
+    if (pq_series_reserve(c, &o->s, room < r->nsteps ? (room ? room : 1) : r->nsteps))
+        return pq_oom(c);
+    return 0;
+}
+
+/* Group g's quantiles at every step, with worker w's scratch, into its
+ * reserved room. With c (the serial path) each step is ticked and each
+ * chunk's results held as pq_series_push would (the limit fails the same
+ * evaluations: the count only grows here), and an error returned; without
+ * (a pool worker) only g's own series and w's scratch are touched, and
+ * hist_replay does the ticks and holds afterwards. */
+static int hist_walk(const struct hrun *r, unsigned w, size_t g, struct pq_ctx *c)
+{
+    const struct pq_hist *h = r->h;
+    const struct promql_sample *qp = r->qs->p;
+    struct hout *o = &r->ho[g];
+    const size_t *mem = h->mem + h->off[g];
+    size_t nm = h->off[g + 1] - h->off[g], ch = r->ch, nsteps = r->nsteps, qn = r->qs->n, qc = 0;
+    size_t min_idx = o->min_idx;
+    int64_t start = r->st->start, interval = r->st->interval;
+    struct pq_bucket *rows = r->rows + w * ch * r->maxm, *bk = r->bk + w * r->maxm;
+    uint8_t *pres = r->pres + w * ch * r->maxm;
+    uint32_t *cnt = r->cnt + w * ch;
+    bool sorted = h->sorted[g];
+    int rc;
+    for (size_t k0 = 0; k0 < nsteps; k0 += ch) {
+        size_t kn = nsteps - k0 < ch ? nsteps - k0 : ch, n0 = o->s.n;
+        int64_t t0 = start + (int64_t)k0 * interval;
+        memset(cnt, 0, kn * sizeof *cnt);
+        memset(pres, 0, kn * nm);
+        for (size_t i = 0; i < nm; i++)
+            gather_member(&r->in[mem[i]], h->le[mem[i]], rows + i, pres + i, cnt, nm, t0, interval,
+                          kn);
+        struct promql_sample *op = o->s.p;
+        size_t on = n0;
+        for (size_t j = 0; j < kn; j++) {
+            int64_t ts = t0 + (int64_t)j * interval;
+            if (c && (rc = pq_tick(c)))
+                return rc;
+            while (qc < qn && qp[qc].t < ts)
+                qc++;
+            if (qc >= qn || qp[qc].t != ts || !cnt[j])
+                continue;
+            /* the buckets present, in member order */
+            struct pq_bucket *b = rows + j * nm;
+            size_t n = nm, first = min_idx;
+            if (cnt[j] != nm) {
+                const uint8_t *pr = pres + j * nm;
+                n = 0;
+                first = SIZE_MAX;
+                for (size_t i = 0; i < nm; i++) {
+                    if (!pr[i])
+                        continue;
+                    bk[n++] = b[i];
+                    if (mem[i] < first)
+                        first = mem[i];
+                }
+                b = bk;
+            }
+            if (!on) {
+                o->first_step = k0 + j;
+                o->first_idx = first;
+            }
+            double q = qp[qc].v;
+            op[on++] = (struct promql_sample){ts, sorted ? quantile_sorted(q, b, n)
+                                                         : pq_bucket_quantile(q, b, n, false)};
+        }
+        o->s.n = on;
+        if (c && (rc = pq_hold(c, (int64_t)(on - n0))))
+            return rc;
+    }
+    return 0;
+}
+
+static void hist_walk_fn(void *ud, unsigned w, size_t g)
+{
+    (void)hist_walk(ud, w, g, NULL);
+}
+
+/* After a pool's walk of group g: its ticks and holds, as hist_walk with c
+ * makes them (a tick per step, then the chunk's results), so c->samples,
+ * the tick count and the first hold that fails are the serial path's. */
+static int hist_replay(struct pq_ctx *c, const struct hrun *r, size_t g)
+{
+    const struct pq_series *o = &r->ho[g].s;
+    size_t k = 0;
+    int rc;
+    for (size_t k0 = 0; k0 < r->nsteps; k0 += r->ch) {
+        size_t kn = r->nsteps - k0 < r->ch ? r->nsteps - k0 : r->ch, n0 = k;
+        int64_t tl = r->st->start + (int64_t)(k0 + kn - 1) * r->st->interval;
+        for (size_t j = 0; j < kn; j++)
+            if ((rc = pq_tick(c)))
+                return rc;
+        while (k < o->n && o->p[k].t <= tl)
+            k++;
+        if ((rc = pq_hold(c, (int64_t)(k - n0))))
+            return rc;
+    }
+    return 0;
+}
+
 int pq_hist_quantile_range(struct pq_ctx *c, struct pq_hist *h, const struct pq_steps *st,
                            struct pq_matrix *ops, struct pq_matrix *out)
 {
@@ -333,103 +471,58 @@ int pq_hist_quantile_range(struct pq_ctx *c, struct pq_hist *h, const struct pq_
     pq_map_free(c, &seen);
     if (dup)
         return 1;
-    size_t nsteps = (size_t)((st->end - st->start) / st->interval) + 1;
-    size_t maxm = 1;
+    struct hrun r = {.h = h, .st = st, .in = v->s, .qs = &qm->s[0], .maxm = 1};
+    r.nsteps = (size_t)((st->end - st->start) / st->interval) + 1;
     for (size_t g = 0; g < h->ngrp; g++)
-        if (h->off[g + 1] - h->off[g] > maxm)
-            maxm = h->off[g + 1] - h->off[g];
+        if (h->off[g + 1] - h->off[g] > r.maxm)
+            r.maxm = h->off[g + 1] - h->off[g];
     /* a chunk of steps at a time: a row of the group's buckets per step
      * (about 16 KB, in L1 while the chunk's quantiles read them; longer
      * chunks measured slower), at least 16 steps */
-    size_t ch = 1024 / maxm;
-    ch = ch < 16 ? 16 : ch;
-    if (ch > nsteps)
-        ch = nsteps;
-    struct hout *ho = pq_alloc(&c->heap, (h->ngrp ? h->ngrp : 1) * sizeof *ho);
-    struct hout **ord = pq_alloc(&c->heap, (h->ngrp ? h->ngrp : 1) * sizeof *ord);
-    struct pq_bucket *rows = pq_alloc(&c->heap, ch * maxm * sizeof *rows);
-    uint8_t *pres = pq_alloc(&c->heap, ch * maxm);
-    uint32_t *cnt = pq_alloc(&c->heap, ch * sizeof *cnt);
-    if (!ho || !ord || !rows || !pres || !cnt)
+    r.ch = 1024 / r.maxm;
+    r.ch = r.ch < 16 ? 16 : r.ch;
+    if (r.ch > r.nsteps)
+        r.ch = r.nsteps;
+    /* the groups in parallel when there is a pool and enough to share */
+    size_t work = 0;
+    for (size_t i = 0; i < h->nin; i++)
+        work += h->grp[i] != SIZE_MAX ? v->s[i].n : 0;
+    bool par = c->o.pool && h->ngrp > 1 && work >= PQ_HIST_PAR_MIN;
+    size_t nw = par ? qpool_threads(c->o.pool) + 1 : 1, ng = h->ngrp ? h->ngrp : 1;
+    r.ho = pq_alloc(&c->heap, ng * sizeof *r.ho);
+    struct hout **ord = pq_alloc(&c->heap, ng * sizeof *ord);
+    r.rows = pq_alloc(&c->heap, nw * r.ch * r.maxm * sizeof *r.rows);
+    r.pres = pq_alloc(&c->heap, nw * r.ch * r.maxm);
+    r.cnt = pq_alloc(&c->heap, nw * r.ch * sizeof *r.cnt);
+    r.bk = pq_alloc(&c->heap, nw * r.maxm * sizeof *r.bk);
+    if (!r.ho || !ord || !r.rows || !r.pres || !r.cnt || !r.bk)
         return pq_oom(c);
-    memset(ho, 0, (h->ngrp ? h->ngrp : 1) * sizeof *ho);
-    const struct pq_series *qs = &qm->s[0];
+    memset(r.ho, 0, ng * sizeof *r.ho);
     int rc;
-    for (size_t g = 0; g < h->ngrp; g++) {
-        struct hout *o = &ho[g];
-        o->s = (struct pq_series){.m = h->gl[g], .last_t = INT64_MIN};
-        const size_t *mem = h->mem + h->off[g];
-        size_t nm = h->off[g + 1] - h->off[g], room = 0, minidx = SIZE_MAX;
-        for (size_t i = 0; i < nm; i++) {
-            v->s[mem[i]].cur = 0;
-            room += v->s[mem[i]].n;
-            if (mem[i] < minidx)
-                minidx = mem[i];
-        }
-        /* at most one result per step at which a member has a sample */
-        if (pq_series_reserve(c, &o->s, room < nsteps ? (room ? room : 1) : nsteps))
-            return pq_oom(c);
-        size_t qc = 0;
-        bool sorted = h->sorted[g];
-        for (size_t k0 = 0; k0 < nsteps; k0 += ch) {
-            size_t kn = nsteps - k0 < ch ? nsteps - k0 : ch, n0 = o->s.n;
-            int64_t t0 = st->start + (int64_t)k0 * st->interval;
-            memset(cnt, 0, kn * sizeof *cnt);
-            memset(pres, 0, kn * nm);
-            for (size_t i = 0; i < nm; i++)
-                gather_member(&v->s[mem[i]], h->le[mem[i]], rows + i, pres + i, cnt, nm, t0,
-                              st->interval, kn);
-            struct promql_sample *op = o->s.p;
-            size_t on = o->s.n;
-            for (size_t j = 0; j < kn; j++) {
-                int64_t ts = t0 + (int64_t)j * st->interval;
-                if ((rc = pq_tick(c)))
-                    return rc;
-                while (qc < qs->n && qs->p[qc].t < ts)
-                    qc++;
-                if (qc >= qs->n || qs->p[qc].t != ts || !cnt[j])
-                    continue;
-                /* the buckets present, in member order */
-                struct pq_bucket *b = rows + j * nm;
-                size_t n = nm, first = minidx;
-                if (cnt[j] != nm) {
-                    const uint8_t *pr = pres + j * nm;
-                    n = 0;
-                    first = SIZE_MAX;
-                    for (size_t i = 0; i < nm; i++) {
-                        if (!pr[i])
-                            continue;
-                        h->bk[n++] = b[i];
-                        if (mem[i] < first)
-                            first = mem[i];
-                    }
-                    b = h->bk;
-                }
-                if (!on) {
-                    o->first_step = k0 + j;
-                    o->first_idx = first;
-                }
-                double q = qs->p[qc].v;
-                op[on++] = (struct promql_sample){ts, sorted ? quantile_sorted(q, b, n)
-                                                             : pq_bucket_quantile(q, b, n, false)};
-            }
-            /* counted as pq_series_push would (the limit fails the same
-             * evaluations: the count only grows here) */
-            o->s.n = on;
-            if ((rc = pq_hold(c, (int64_t)(on - n0))))
+    if (!par) {
+        for (size_t g = 0; g < h->ngrp; g++)
+            if ((rc = hist_reserve(c, &r, g)) || (rc = hist_walk(&r, 0, g, c)))
                 return rc;
-        }
+    } else {
+        for (size_t g = 0; g < h->ngrp; g++)
+            if ((rc = hist_reserve(c, &r, g)))
+                return rc;
+        qpool_for(c->o.pool, &(struct qpool_loop){h->ngrp, hist_walk_fn, NULL, NULL, &r});
+        for (size_t g = 0; g < h->ngrp; g++)
+            if ((rc = hist_replay(c, &r, g)))
+                return rc;
     }
-    pq_free(&c->heap, cnt);
-    pq_free(&c->heap, pres);
-    pq_free(&c->heap, rows);
+    pq_free(&c->heap, r.bk);
+    pq_free(&c->heap, r.cnt);
+    pq_free(&c->heap, r.pres);
+    pq_free(&c->heap, r.rows);
     /* the general path's order of the output series */
     size_t no = 0;
     for (size_t g = 0; g < h->ngrp; g++) {
-        if (ho[g].s.n)
-            ord[no++] = &ho[g];
+        if (r.ho[g].s.n)
+            ord[no++] = &r.ho[g];
         else
-            pq_free(&c->heap, ho[g].s.p);
+            pq_free(&c->heap, r.ho[g].s.p);
     }
     qsort(ord, no, sizeof *ord, hout_cmp);
     *out = (struct pq_matrix){0};
@@ -440,7 +533,7 @@ int pq_hist_quantile_range(struct pq_ctx *c, struct pq_hist *h, const struct pq_
         *s = ord[i]->s;
     }
     pq_free(&c->heap, ord);
-    pq_free(&c->heap, ho);
+    pq_free(&c->heap, r.ho);
     pq_matrix_free(c, &ops[0]);
     pq_matrix_free(c, &ops[1]);
     return 0;

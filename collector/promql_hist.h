@@ -22,6 +22,16 @@
  *   The output series come in the order the general path would create them
  *   (first step, then first member present), with the same buckets in the
  *   same order at every step, so the values are the same bit for bit.
+ * - With the query pool (opts.pool), more than one group and enough input,
+ *   the groups' walks run in parallel (a group's results depend on its own
+ *   members only): their output room and each worker's table are allocated
+ *   on the evaluating thread first, a worker touches only its group's
+ *   series and its own table, and neither allocates, ticks nor counts.
+ *   Then the evaluating thread replays, group by group, the ticks and the
+ *   pq_hold calls the serial walk makes (a tick per step, a hold per chunk
+ *   of its results), so the sample limit fails for exactly the same
+ *   max_samples as serially, and the walk's arithmetic is the serial one,
+ *   so the series, order and values are too.
  */
 #ifndef LLMTAP_PROMQL_HIST_H
 #define LLMTAP_PROMQL_HIST_H
@@ -60,7 +70,8 @@ int pq_hist_step(struct pq_ctx *c, struct pq_hist *h, const struct promql_expr *
 /* histogram_quantile(ops[0], ops[1]) at every step of st into out, the
  * operands freed: 0, an error, or 1 when it declines (two groups with
  * the same output labels, q not one series), leaving everything as it
- * was for the general path. */
+ * was for the general path. Uses c->o.pool's threads for the groups when
+ * there is a pool (call it from the evaluating thread only). */
 int pq_hist_quantile_range(struct pq_ctx *c, struct pq_hist *h, const struct pq_steps *st,
                            struct pq_matrix *ops, struct pq_matrix *out);
 /* Frees what pq_hist_prepare allocated. */

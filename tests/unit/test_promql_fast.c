@@ -2,9 +2,10 @@
  * Unit tests for the evaluator's whole-range paths (exact rate over a
  * series in one pass, the sum's fold in arrays and its groups of one
  * series taken over in place, histogram_quantile's walk of each group's
- * buckets and its inlined quantile), with and without a worker pool and
- * the source's facts, against
- * the step-by-step reference (promql_eval_opts.general_only): random
+ * buckets and its inlined quantile), with and without a worker pool (which
+ * splits rate() by series, sum and histogram_quantile by group) and the
+ * source's facts, and at every sample limit around where a query fails,
+ * against the step-by-step reference (promql_eval_opts.general_only): random
  * stores and queries, evaluated both ways, must give the same series in
  * the same order with the same values bit for bit, or the same error.
  * The seed is printed; LLMTAP_TEST_SEED replays.
@@ -184,6 +185,11 @@ static const char *queries[] = {
     "histogram_quantile(0.5, sum by (le, g) (hc_bucket))",
     "histogram_quantile(scalar(c{i=\"2\",g=\"c\"}) / 50 - 0.5, hc_bucket)",
     "histogram_quantile(0.99, sum by (le) (rate(hc_bucket[1m])))",
+    /* the benchmark's shape: a sum of groups of one and of two series,
+     * then several histograms (both split by group over a pool) */
+    "histogram_quantile(0.95, sum by (le, g, j) (rate({__name__=~\"h_bucket|h2_bucket\"}[5m])))",
+    "histogram_quantile(0.95, sum by (le, j) (rate(h_bucket[5m])))",
+    "sum by (le, g, j) (rate({__name__=~\"h_bucket|h2_bucket\"}[2m]))",
 };
 
 static void same(const char *q, const struct promql_result *a, const struct promql_result *b,
@@ -270,9 +276,97 @@ static void test_fast_paths_agree(void **state)
     assert_true(errors < compared / 2);
 }
 
-/* The sample limit at every value around where rate() over many series
- * reaches it: the pool's parallel walks must fail exactly where the
- * series-by-series loop fails (a walk holds its results plus a window). */
+/* Sums and histograms with groups enough to split over a pool (fine steps:
+ * a few thousand input samples or more), at random ranges and limits,
+ * against the step by step reference. */
+static void test_groups_split_with_pool(void **state)
+{
+    (void)state;
+    const char *env = getenv("LLMTAP_TEST_SEED");
+    uint64_t seed = env && *env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL) + 1;
+    printf("test_groups_split_with_pool: seed %llu (LLMTAP_TEST_SEED replays)\n",
+           (unsigned long long)seed);
+    rs = seed;
+    struct qpool *pool = qpool_create(1 + rnd(3));
+    assert_non_null(pool);
+    static const char *qs[] = {
+        "sum by (g) (d)",
+        "sum by (i, g) (d offset 7s)",
+        "sum by (le, g) (h_bucket)",
+        "sum by (le, g, j) ({__name__=~\"h_bucket|h2_bucket\"})",
+        "sum by (le, g, j) (rate({__name__=~\"h_bucket|h2_bucket\"}[30s]))",
+        "histogram_quantile(0.5, h_bucket)",
+        "histogram_quantile(0.9, hc_bucket)",
+        "histogram_quantile(scalar(c{i=\"2\",g=\"c\"}) / 50 - 0.5, hc_bucket)",
+        "histogram_quantile(0.9, sum by (le, g) (rate(h_bucket[1m])))",
+        "histogram_quantile(0.95, sum by (le, g, j) "
+        "(rate({__name__=~\"h_bucket|h2_bucket\"}[5m])))",
+        "histogram_quantile(0.5, sum by (le, j) (hc_bucket or h_bucket))",
+    };
+    size_t compared = 0, errors = 0;
+    for (int round = 0; round < 4; round++) {
+        struct store st = {0};
+        build(&st);
+        for (size_t qi = 0; qi < sizeof qs / sizeof *qs; qi++)
+            for (int k = 0; k < 4; k++) {
+                struct promql_eval_opts o;
+                promql_eval_opts_init(&o);
+                if (rnd(2))
+                    o.max_samples = 1 + rnd(40000);
+                int64_t step = (int64_t)(1 + rnd(5)) * 1000;
+                int64_t a = (int64_t)rnd(600) * 1000, b = a + (int64_t)(1800 + rnd(1800)) * 1000;
+                struct promql_eval_error ea = {0}, eb = {0};
+                st.facts = rnd(2);
+                o.pool = pool;
+                struct promql_result *ra = run(&st, qs[qi], true, a, b, step, &o, &ea);
+                o.general_only = true;
+                o.pool = NULL;
+                st.facts = false;
+                struct promql_result *rb = run(&st, qs[qi], true, a, b, step, &o, &eb);
+                same(qs[qi], ra, rb, &ea, &eb, seed);
+                compared++;
+                errors += ra == NULL;
+                promql_result_free(ra);
+                promql_result_free(rb);
+            }
+        store_free(&st);
+    }
+    qpool_destroy(pool);
+    printf("test_groups_split_with_pool: %zu queries, %zu errors\n", compared, errors);
+    assert_true(errors < compared / 2);
+}
+
+/* Query qs at limit lim with the fast paths and a pool, and the step by
+ * step reference without one: the same result or error. Returns whether
+ * the reference succeeded. */
+static bool agree_at(struct store *st, struct qpool *pool, const char *q, int64_t step,
+                     uint64_t lim)
+{
+    struct promql_eval_opts o;
+    promql_eval_opts_init(&o);
+    struct promql_eval_error ea = {0}, eb = {0};
+    o.max_samples = lim;
+    o.pool = pool;
+    st->facts = lim % 2;
+    struct promql_result *ra = run(st, q, true, 0, 1800000, step, &o, &ea);
+    o.general_only = true;
+    o.pool = NULL;
+    st->facts = false;
+    struct promql_result *rb = run(st, q, true, 0, 1800000, step, &o, &eb);
+    same(q, ra, rb, &ea, &eb, 12345);
+    bool ok = rb != NULL;
+    promql_result_free(ra);
+    promql_result_free(rb);
+    return ok;
+}
+
+/* The sample limit at every value around where a query reaches it: the
+ * pool's parallel work (rate()'s walks, sum's and histogram_quantile's
+ * groups) must fail exactly where the serial loops fail (a rate walk holds
+ * its results plus a window; sum holds its taken-over groups' samples
+ * twice until the end). Coarsely over the whole range, then at every
+ * value around the least limit the reference passes with (found by
+ * halving), where a count off by one shows. */
 static void test_limit_sweep_with_pool(void **state)
 {
     (void)state;
@@ -281,35 +375,54 @@ static void test_limit_sweep_with_pool(void **state)
     assert_non_null(pool);
     struct store st = {0};
     build(&st);
-    static const char *qs[] = {"rate(c[1m])", "sum by (g) (rate(c[3m]))",
-                               "increase(h_bucket[2m])"};
+    static const struct {
+        const char *q;
+        int64_t step;
+    } qs[] = {
+        {"rate(c[1m])", 15000},
+        {"sum by (g) (rate(c[3m]))", 15000},
+        {"increase(h_bucket[2m])", 15000},
+        /* sums of groups of one and of several series, in parallel */
+        {"sum by (g) (d)", 2000},
+        {"sum by (i, g) (d)", 2000},
+        {"sum by (le, g, j) ({__name__=~\"h_bucket|h2_bucket\"})", 5000},
+        /* holds the most after the sum (its count must end right) */
+        {"sum by (i, g) (d) or rate(c[1m])", 2000},
+        /* histograms of sums, and straight from the buckets (the last
+         * holds the most while histogram_quantile holds its results) */
+        {"histogram_quantile(0.9, sum by (le, g) (rate(h_bucket[1m])))", 5000},
+        {"histogram_quantile(0.95, sum by (le, j) (rate(h_bucket[5m])))", 5000},
+        {"histogram_quantile(0.5, h_bucket)", 5000},
+        {"histogram_quantile(0.9, hc_bucket)", 3000},
+    };
     size_t agree = 0;
     for (size_t qi = 0; qi < sizeof qs / sizeof *qs; qi++) {
+        const char *q = qs[qi].q;
         struct promql_eval_opts o;
         promql_eval_opts_init(&o);
         struct promql_eval_error e0 = {0};
-        struct promql_result *r0 = run(&st, qs[qi], true, 0, 1800000, 15000, &o, &e0);
+        struct promql_result *r0 = run(&st, q, true, 0, 1800000, qs[qi].step, &o, &e0);
         assert_non_null(r0);
         size_t total = 0;
         for (size_t i = 0; i < r0->nseries; i++)
             total += r0->series[i].n;
         promql_result_free(r0);
-        for (uint64_t lim = 1; lim <= total + 200; lim += 1 + lim / 64) {
-            struct promql_eval_error ea = {0}, eb = {0};
-            o.max_samples = lim;
-            o.general_only = false;
-            o.pool = pool;
-            st.facts = lim % 2;
-            struct promql_result *ra = run(&st, qs[qi], true, 0, 1800000, 15000, &o, &ea);
-            o.general_only = true;
-            o.pool = NULL;
-            st.facts = false;
-            struct promql_result *rb = run(&st, qs[qi], true, 0, 1800000, 15000, &o, &eb);
-            same(qs[qi], ra, rb, &ea, &eb, 12345);
-            agree++;
-            promql_result_free(ra);
-            promql_result_free(rb);
+        for (uint64_t lim = 1; lim <= total + 200; lim += 1 + lim / 64, agree++)
+            agree_at(&st, pool, q, qs[qi].step, lim);
+        /* the least limit the reference passes with (it holds at least
+         * its result), and every limit near it */
+        uint64_t lo = total ? total - 1 : 0, hi = lo + 1;
+        while (!agree_at(&st, pool, q, qs[qi].step, hi))
+            lo = hi, hi *= 2;
+        while (hi - lo > 1) {
+            uint64_t mid = lo + (hi - lo) / 2;
+            if (agree_at(&st, pool, q, qs[qi].step, mid))
+                hi = mid;
+            else
+                lo = mid;
         }
+        for (uint64_t lim = hi > 40 ? hi - 40 : 1; lim <= hi + 40; lim++, agree++)
+            agree_at(&st, pool, q, qs[qi].step, lim);
     }
     store_free(&st);
     qpool_destroy(pool);
@@ -320,6 +433,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fast_paths_agree),
+        cmocka_unit_test(test_groups_split_with_pool),
         cmocka_unit_test(test_limit_sweep_with_pool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
