@@ -562,10 +562,11 @@ int main(int argc, char **argv)
         .map_size = (size_t)config_int(cfg, "store.map_size"),
         .zstd_level = (int)config_int(cfg, "store.zstd_level"),
         .no_sync = !config_bool(cfg, "store.sync"),
-        /* one read transaction per HTTP thread at most, plus ingest and
+        /* one read transaction per HTTP thread and per query pool thread
+         * at most (64 covers any query.parallelism), plus ingest and
          * maintenance; never below LMDB's default of 126 */
-        .max_readers = (unsigned)config_int(cfg, "http.threads") + 16 > 126
-                           ? (unsigned)config_int(cfg, "http.threads") + 16
+        .max_readers = (unsigned)config_int(cfg, "http.threads") + 64 + 16 > 126
+                           ? (unsigned)config_int(cfg, "http.threads") + 64 + 16
                            : 126,
     };
     if ((rc = store_open(&so, &st)) != 0) {
