@@ -810,6 +810,28 @@ static int eval_label_join(struct ev *ev, const struct promql_expr *e, struct pq
 
 /* --- functions of range vectors ------------------------------------------- */
 
+/* Exact counters' resets of r (r->n < UINT32_MAX): *none when there are
+ * none (the count comes from the source's facts when known); otherwise
+ * their prefix count per sample, so that a window without one is O(1)
+ * (NULL when out of memory: the window is then walked). */
+static uint32_t *count_resets(struct pq_ctx *c, const struct raw *r, bool *none)
+{
+    size_t nres = r->nresets;
+    if (nres == SIZE_MAX) { /* not known from the source */
+        nres = 0;
+        for (size_t j = 1; j < r->n; j++)
+            nres += r->p[j].v < r->p[j - 1].v;
+    }
+    *none = nres == 0;
+    uint32_t *resets = nres ? pq_alloc(&c->heap, r->n * sizeof *resets) : NULL;
+    if (resets) {
+        resets[0] = 0;
+        for (size_t j = 1; j < r->n; j++)
+            resets[j] = resets[j - 1] + (r->p[j].v < r->p[j - 1].v);
+    }
+    return resets;
+}
+
 /* The whole-range exact rate() or increase() of every series of w, split
  * over the query pool's threads: what eval_range_call's series loop does
  * for each, in three passes. First, in order, on this thread (the
@@ -863,20 +885,8 @@ static int exact_rate_all(struct ev *ev, const struct windows *w, bool rate, siz
         if (!r->n)
             continue;
         bool no_resets = false;
-        if (r->n < UINT32_MAX) {
-            size_t nres = r->nresets;
-            if (nres == SIZE_MAX) {
-                nres = 0;
-                for (size_t j = 1; j < r->n; j++)
-                    nres += r->p[j].v < r->p[j - 1].v;
-            }
-            no_resets = nres == 0;
-            if (nres && (resets[i] = pq_alloc(&c->heap, r->n * sizeof **resets)) != NULL) {
-                resets[i][0] = 0;
-                for (size_t j = 1; j < r->n; j++)
-                    resets[i][j] = resets[i][j - 1] + (r->p[j].v < r->p[j - 1].v);
-            }
-        }
+        if (r->n < UINT32_MAX)
+            resets[i] = count_resets(c, r, &no_resets);
         const pq_labels *m = pq_drop_name(c, r->m);
         if (!m)
             return pq_oom(c);
@@ -988,20 +998,8 @@ static int eval_range_call(struct ev *ev, const struct promql_expr *e, size_t mi
          * without one is O(1) instead of a walk */
         uint32_t *resets = NULL;
         bool no_resets = false;
-        if (exact && r->n < UINT32_MAX) {
-            size_t nres = r->nresets;
-            if (nres == SIZE_MAX) { /* not known from the source */
-                nres = 0;
-                for (size_t j = 1; j < r->n; j++)
-                    nres += r->p[j].v < r->p[j - 1].v;
-            }
-            no_resets = nres == 0;
-            if (nres && (resets = pq_alloc(&c->heap, r->n * sizeof *resets)) != NULL) {
-                resets[0] = 0;
-                for (size_t j = 1; j < r->n; j++)
-                    resets[j] = resets[j - 1] + (r->p[j].v < r->p[j - 1].v);
-            }
-        }
+        if (exact && r->n < UINT32_MAX)
+            resets = count_resets(c, r, &no_resets);
         if (whole && r->n) {
             /* every step in one pass, into a series sized once (each
              * sample is in the windows of at most reach steps) */
