@@ -36,6 +36,7 @@
 #include "api.h"
 #include "auth.h"
 #include "config.h"
+#include "cpus.h"
 #include "daemon.h"
 #include "devbroker.h"
 #include "export.h"
@@ -109,8 +110,8 @@ static const struct config_setting settings[] = {
     {"query.block_cache", NULL, CONFIG_BYTES, "128MiB", 0, 1099511627776.0,
      "memory for decoded sealed series blocks, shared by all queries (0 = no cache)"},
     {"query.parallelism", NULL, CONFIG_INT, "0", 0, 64,
-     "threads that may work on one query's series, its own included (0 = one per CPU; 1 = "
-     "none but its own)"},
+     "threads that may work on one query's series, its own included (0 = one per CPU this "
+     "process may use: affinity, cgroup quota; 1 = none but its own)"},
     {"series.staleness", NULL, CONFIG_DURATION, "5m", 10000, 86400000.0,
      "a series with no new events reads as flat (rate 0) this long after its last change, "
      "then ends"},
@@ -622,7 +623,7 @@ int main(int argc, char **argv)
     {
         long par = (long)config_int(cfg, "query.parallelism");
         if (par == 0)
-            par = sysconf(_SC_NPROCESSORS_ONLN);
+            par = (long)cpus_usable();
         if (par > 64)
             par = 64;
         if (par > 1 && !(qpool = qpool_create((unsigned)(par - 1))))
