@@ -597,8 +597,14 @@ static int src_select(void *ud, struct promql_select *sel, const struct promql_s
         snprintf(sel->err, sizeof sel->err, "out of memory");
         return -1;
     }
-    struct qpool_loop loop = {nids, pread_one, pread_join, pread_leave, &pr};
-    qpool_for(nids > 1 ? q->pool : NULL, &loop);
+    struct qpool_loop loop = {nids, pread_one, pread_join, pread_leave, &pr, sel->deadline_ns};
+    if (qpool_for(nids > 1 ? q->pool : NULL, &loop)) { /* what was read goes with the query */
+        free(pr.out);
+        free(ids);
+        sel->timed_out = true;
+        snprintf(sel->err, sizeof sel->err, "query timed out");
+        return -1;
+    }
     size_t k = 0;
     for (size_t i = 0; i < nids && rc == 0; i++) {
         rc = pr.out[i].rc;

@@ -181,11 +181,14 @@ static int fetch(struct ev *ev, const struct promql_vector_selector *vs, int64_t
         .func = func,
         .range_ms = range,
         .step_ms = c->qstep,
+        .deadline_ns = c->deadline_ns,
     };
     const struct promql_series *s = NULL;
     size_t n = 0;
     *out = (struct rawset){0};
     if (c->src->select(c->src->ud, &sel, &s, &n) != 0) {
+        if (sel.timed_out)
+            return pq_timeout(c);
         sel.err[sizeof sel.err - 1] = 0;
         return pq_fail(c, PROMQL_ERR_INTERNAL, "expanding series: %s",
                        sel.err[0] ? sel.err : "storage error");
@@ -913,7 +916,8 @@ static int exact_rate_all(struct ev *ev, const struct windows *w, bool rate, siz
         };
     }
     ra.outs = out->s;
-    qpool_for(c->o.pool, &(struct qpool_loop){ns, rate_one, NULL, NULL, &ra});
+    if (qpool_for(c->o.pool, &(struct qpool_loop){ns, rate_one, NULL, NULL, &ra, c->deadline_ns}))
+        return pq_timeout(c);
     uint64_t held = c->samples;
     for (size_t i = 0; i < ns; i++) {
         if (ra.slot[i] == SIZE_MAX)

@@ -96,6 +96,11 @@ struct promql_select {
     /* Optional, out: one struct promql_facts per series returned, living
      * as long as the series (NULL: none). */
     const struct promql_facts *facts;
+    /* The query's deadline (CLOCK_MONOTONIC ns; 0: none). A source may
+     * stop reading once it has passed: it then fails with timed_out set,
+     * and the evaluation fails with the timeout error. */
+    int64_t deadline_ns;
+    bool timed_out;
 };
 
 /* The storage, as the evaluator sees it. The caller implements it over its

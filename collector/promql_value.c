@@ -147,8 +147,13 @@ int pq_tick(struct pq_ctx *c)
     if (c->o.canceled && c->o.canceled(c->o.cancel_ud))
         return pq_fail(c, PROMQL_ERR_CANCELED, "query was canceled in expression evaluation");
     if (c->deadline_ns && now_ns() > c->deadline_ns)
-        return pq_fail(c, PROMQL_ERR_TIMEOUT, "query timed out in expression evaluation");
+        return pq_timeout(c);
     return 0;
+}
+
+int pq_timeout(struct pq_ctx *c)
+{
+    return pq_fail(c, PROMQL_ERR_TIMEOUT, "query timed out in expression evaluation");
 }
 
 int pq_hold_slow(struct pq_ctx *c, int64_t n)
@@ -1089,7 +1094,7 @@ int promql_result_json_pool(const struct promql_result *r, struct buf *out, stru
         } while (a < n);
     }
     struct json_par jp = {r, pc};
-    qpool_for(pool, &(struct qpool_loop){npc, json_piece, NULL, NULL, &jp});
+    (void)qpool_for(pool, &(struct qpool_loop){npc, json_piece, NULL, NULL, &jp, 0});
     size_t total = 0;
     bool oom = false;
     for (size_t j = 0; j < npc; j++) {

@@ -79,6 +79,9 @@ int pq_oom(struct pq_ctx *c);
 /* Checks the deadline and cancellation (cheaply: the clock is read every
  * 64th call). Returns 0 or the error. */
 int pq_tick(struct pq_ctx *c);
+/* The timeout error pq_tick gives, for work that found the deadline
+ * passed itself (a query pool loop stopped by it: qpool_for's -1). */
+int pq_timeout(struct pq_ctx *c);
 /* Adds n samples held (n may be negative to release); fails when the
  * total would exceed o.max_samples. */
 int pq_hold_slow(struct pq_ctx *c, int64_t n);

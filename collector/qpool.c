@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 
 #define MAX_THREADS 64 /* one bit each in struct job's declined */
 
@@ -16,6 +17,7 @@ struct job {
     /* the indices not handed out yet, [front, back): front in the low 32
      * bits, back in the high 32 */
     _Atomic uint64_t left;
+    atomic_bool expired; /* the deadline stopped it */
     unsigned inside;   /* pool threads in the loop (under mu) */
     uint64_t declined; /* pool threads whose join failed (under mu) */
     struct job *link;  /* the pool's list of loops (under mu) */
@@ -73,13 +75,41 @@ static bool none_left(struct job *j)
     return (uint32_t)cur >= (uint32_t)(cur >> 32);
 }
 
-/* Takes indices of j until none is left. */
+static bool passed(int64_t deadline_ns)
+{
+    struct timespec ts;
+    if (!deadline_ns)
+        return false;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec > deadline_ns;
+}
+
+/* The deadline has passed: takes every index left. */
+static void expire(struct job *j)
+{
+    uint64_t cur = atomic_load_explicit(&j->left, memory_order_relaxed), nxt;
+    do {
+        uint32_t f = (uint32_t)cur, b = (uint32_t)(cur >> 32);
+        if (f >= b)
+            break;
+        nxt = ((uint64_t)b << 32) | b;
+    } while (!atomic_compare_exchange_weak_explicit(&j->left, &cur, nxt, memory_order_relaxed,
+                                                    memory_order_relaxed));
+    atomic_store_explicit(&j->expired, true, memory_order_relaxed);
+}
+
+/* Takes indices of j until none is left (or the deadline passed). */
 static void run(struct job *j, unsigned w)
 {
     const struct qpool_loop *l = j->loop;
     size_t i;
-    while (take(j, w == 0, &i))
+    while (take(j, w == 0, &i)) {
+        if (passed(l->deadline_ns)) {
+            expire(j);
+            break;
+        }
         l->fn(l->ud, w, i);
+    }
 }
 
 /* The oldest listed loop with indices left that w has not declined. */
@@ -170,15 +200,19 @@ unsigned qpool_threads(const struct qpool *p)
     return p ? p->nthreads : 0;
 }
 
-void qpool_for(struct qpool *p, const struct qpool_loop *loop)
+int qpool_for(struct qpool *p, const struct qpool_loop *loop)
 {
     if (loop->n > UINT32_MAX) { /* beyond the index counters: alone */
-        for (size_t i = 0; i < loop->n; i++)
+        for (size_t i = 0; i < loop->n; i++) {
+            if (passed(loop->deadline_ns))
+                return -1;
             loop->fn(loop->ud, 0, i);
-        return;
+        }
+        return 0;
     }
     struct job j = {.loop = loop};
     atomic_init(&j.left, (uint64_t)loop->n << 32);
+    atomic_init(&j.expired, false);
     if (p && loop->n > 1) {
         pthread_mutex_lock(&p->mu);
         struct job **pp = &p->head;
@@ -196,4 +230,7 @@ void qpool_for(struct qpool *p, const struct qpool_loop *loop)
             pthread_cond_wait(&p->left, &p->mu);
         pthread_mutex_unlock(&p->mu);
     }
+    /* every thread is out of the loop (the mutex ordered their stores
+     * before this load, or this thread made them) */
+    return atomic_load_explicit(&j.expired, memory_order_relaxed) ? -1 : 0;
 }

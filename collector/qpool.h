@@ -30,6 +30,11 @@
  *   the same thread, whose core may still cache it. (On the 2-vCPU test
  *   machine this made no measurable difference either way.)
  *
+ * - A loop may carry a deadline (the query's timeout): each index is
+ *   started only while it has not passed; the first thread to find it
+ *   passed takes every index left, so the loop ends after the indices
+ *   already running, and qpool_for says so.
+ *
  * Threads: qpool_for may be called from any number of threads at once.
  * qpool_create/qpool_destroy must not race with qpool_for.
  */
@@ -37,6 +42,7 @@
 #define LLMTAP_QPOOL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct qpool;
 
@@ -58,10 +64,15 @@ struct qpool_loop {
     int (*join)(void *ud, unsigned w);
     void (*leave)(void *ud, unsigned w);
     void *ud;
+    /* optional: CLOCK_MONOTONIC in ns (0: none); once it has passed, no
+     * further index is started (the query's timeout, so that a large
+     * loop does not run on long after it) */
+    int64_t deadline_ns;
 };
 
-/* Runs the loop to completion with the calling thread and any idle pool
- * threads; returns when every index has run. */
-void qpool_for(struct qpool *p, const struct qpool_loop *loop);
+/* Runs the loop with the calling thread and any idle pool threads;
+ * returns when every index started has finished: 0 when every index ran,
+ * -1 when the deadline stopped the loop first (some did not run). */
+int qpool_for(struct qpool *p, const struct qpool_loop *loop);
 
 #endif

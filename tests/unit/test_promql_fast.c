@@ -336,6 +336,71 @@ static void test_groups_split_with_pool(void **state)
     assert_true(errors < compared / 2);
 }
 
+/* The query timeout with a pool: a query whose deadline passes while the
+ * pool walks rate() (on this store, the work before the walks takes a
+ * fraction of the 1 ms timeout and the walks many times it, so that is
+ * where the release build stops these) fails with the timeout error and
+ * frees everything (the sanitizer build checks leaks); one that finished
+ * in time gives the reference's answer. test_qpool checks that a loop
+ * stops at its deadline. */
+static void test_timeout_with_pool(void **state)
+{
+    (void)state;
+    rs = 777;
+    struct qpool *pool = qpool_create(2);
+    assert_non_null(pool);
+    struct store st = {0};
+    static const char *les[] = {"0.1", "1", "10", "+Inf"};
+    char gv[8], iv[8];
+    size_t nl;
+    for (int g = 0; g < 8; g++)
+        for (int i = 0; i < 6; i++) {
+            snprintf(gv, sizeof gv, "%d", g);
+            snprintf(iv, sizeof iv, "%d", i);
+            for (size_t k = 0; k < sizeof les / sizeof *les; k++) {
+                struct promql_label *l = labels(&nl, "h_bucket", "le", les[k], "g", gv, "i", iv);
+                struct mseries *m = store_series(&st, l, nl);
+                double v = 0;
+                for (int64_t t = 0; t <= 7200000; t += 10000) {
+                    v += (double)(rnd(5) * (k + 1));
+                    add_sample(m, t, v);
+                }
+            }
+        }
+    static const char *qs[] = {
+        "rate(h_bucket[1m])",
+        "sum by (g, le) (rate(h_bucket[5m]))",
+        "histogram_quantile(0.9, sum by (le, g, i) (rate(h_bucket[5m])))",
+    };
+    size_t timeouts = 0;
+    for (size_t qi = 0; qi < sizeof qs / sizeof *qs; qi++)
+        for (int k = 0; k < 3; k++) {
+            struct promql_eval_opts o;
+            promql_eval_opts_init(&o);
+            o.pool = pool;
+            o.timeout_ms = 1;
+            st.facts = k < 2;
+            struct promql_eval_error ea = {0}, eb = {0};
+            struct promql_result *ra = run(&st, qs[qi], true, 0, 7200000, 1000, &o, &ea);
+            if (!ra) {
+                if (ea.type != PROMQL_ERR_TIMEOUT ||
+                    strcmp(ea.msg, "query timed out in expression evaluation") != 0)
+                    fail_msg("%s: %s", qs[qi], ea.msg);
+                timeouts++;
+                continue;
+            }
+            promql_eval_opts_init(&o);
+            st.facts = false;
+            struct promql_result *rb = run(&st, qs[qi], true, 0, 7200000, 1000, &o, &eb);
+            same(qs[qi], ra, rb, &ea, &eb, 777);
+            promql_result_free(ra);
+            promql_result_free(rb);
+        }
+    store_free(&st);
+    qpool_destroy(pool);
+    printf("test_timeout_with_pool: %zu of 9 queries timed out\n", timeouts);
+}
+
 /* Query qs at limit lim with the fast paths and a pool, and the step by
  * step reference without one: the same result or error. Returns whether
  * the reference succeeded. */
@@ -434,6 +499,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fast_paths_agree),
         cmocka_unit_test(test_groups_split_with_pool),
+        cmocka_unit_test(test_timeout_with_pool),
         cmocka_unit_test(test_limit_sweep_with_pool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,7 +2,9 @@
  * runs exactly once, on the caller or a pool thread; a pool thread whose
  * join fails takes no index (and leave is not called for it); loops from
  * several threads at once all complete; a NULL pool runs on the caller;
- * the caller takes indices from the front, pool threads from the back. */
+ * the caller takes indices from the front, pool threads from the back; a
+ * loop's deadline stops it (no index starts after it, none runs twice,
+ * qpool_for says -1) and a deadline not reached changes nothing. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -72,8 +75,8 @@ static void run_loop(struct qpool *p, size_t n, int refuse, int slow, struct loo
     assert_non_null(s->owner);
     atomic_store(&s->refuse, refuse);
     s->slow = slow;
-    struct qpool_loop l = {n, fn, join, leave, s};
-    qpool_for(p, &l);
+    struct qpool_loop l = {n, fn, join, leave, s, 0};
+    assert_int_equal(qpool_for(p, &l), 0);
     for (size_t i = 0; i < n; i++)
         assert_int_equal(atomic_load(&s->count[i]), 1);
     assert_int_equal(atomic_load(&s->bad), 0);
@@ -153,12 +156,72 @@ static void test_concurrent_callers(void **state)
     qpool_destroy(p);
 }
 
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Indices that take 1 ms each. */
+struct timed {
+    atomic_int *count;
+};
+
+static void timed_fn(void *ud, unsigned w, size_t i)
+{
+    struct timed *t = ud;
+    (void)w;
+    atomic_fetch_add(&t->count[i], 1);
+    usleep(1000);
+}
+
+static void test_deadline(void **state)
+{
+    (void)state;
+    struct qpool *pools[2] = {NULL, qpool_create(2)};
+    assert_non_null(pools[1]);
+    enum { N = 2000 };
+    struct timed t = {calloc(N, sizeof *t.count)};
+    assert_non_null(t.count);
+    for (int k = 0; k < 2; k++) {
+        /* passed already: nothing runs */
+        memset(t.count, 0, N * sizeof *t.count);
+        struct qpool_loop l = {N, timed_fn, NULL, NULL, &t, mono_ns() - 1};
+        assert_int_equal(qpool_for(pools[k], &l), -1);
+        for (size_t i = 0; i < N; i++)
+            assert_int_equal(atomic_load(&t.count[i]), 0);
+        /* 20 ms into 2 s of work (over the threads): stopped early, each
+         * index at most once (how many ran depends on the scheduler) */
+        memset(t.count, 0, N * sizeof *t.count);
+        l.deadline_ns = mono_ns() + 20 * 1000000;
+        assert_int_equal(qpool_for(pools[k], &l), -1);
+        int ran = 0;
+        for (size_t i = 0; i < N; i++) {
+            int c = atomic_load(&t.count[i]);
+            assert_true(c == 0 || c == 1);
+            ran += c;
+        }
+        assert_true(ran < N / 2);
+        /* far away: everything runs, 0 */
+        memset(t.count, 0, N * sizeof *t.count);
+        l.n = 20;
+        l.deadline_ns = mono_ns() + (int64_t)60 * 1000000000;
+        assert_int_equal(qpool_for(pools[k], &l), 0);
+        for (size_t i = 0; i < l.n; i++)
+            assert_int_equal(atomic_load(&t.count[i]), 1);
+    }
+    free(t.count);
+    qpool_destroy(pools[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_null_pool),
         cmocka_unit_test(test_helpers_take_part),
         cmocka_unit_test(test_concurrent_callers),
+        cmocka_unit_test(test_deadline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
