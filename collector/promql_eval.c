@@ -863,12 +863,26 @@ static void rate_one(void *ud, unsigned w, size_t i)
 }
 
 static int exact_rate_all(struct ev *ev, const struct windows *w, bool rate, size_t nsteps,
-                          struct pq_matrix *out)
+                          struct pq_matrix *out, bool *done)
 {
     struct pq_ctx *c = ev->c;
     size_t ns = w->rs.n;
     int64_t lb = c->o.lookback_ms;
     struct rate_all ra = {0};
+    uint64_t budget = c->samples < c->o.max_samples ? c->o.max_samples - c->samples : 0;
+    size_t reach = (size_t)(w->range / ev->st.interval) + 1;
+    /* The outputs are reserved before any walk: when their room is more
+     * than the sample limit leaves, the series loop (which reserves one
+     * at a time and stops at the limit) does it instead, so that memory
+     * stays within the limit's reach. */
+    uint64_t rooms = 0;
+    for (size_t i = 0; i < ns; i++) {
+        size_t n = w->rs.r[i].n;
+        rooms += n ? (n < nsteps / reach + 1 ? n * reach : nsteps) : 0;
+    }
+    *done = rooms <= budget;
+    if (!*done)
+        return 0;
     uint32_t **resets = pq_alloc(&c->heap, ns * sizeof *resets);
     ra.a = pq_alloc(&c->heap, ns * sizeof *ra.a);
     ra.slot = pq_alloc(&c->heap, ns * sizeof *ra.slot);
@@ -877,8 +891,6 @@ static int exact_rate_all(struct ev *ev, const struct windows *w, bool rate, siz
     ra.over = pq_alloc(&c->heap, ns * sizeof *ra.over);
     if (!resets || !ra.a || !ra.slot || !ra.n || !ra.peak || !ra.over)
         return pq_oom(c);
-    uint64_t budget = c->samples < c->o.max_samples ? c->o.max_samples - c->samples : 0;
-    size_t reach = (size_t)(w->range / ev->st.interval) + 1;
     int rc;
     for (size_t i = 0; i < ns; i++) {
         const struct raw *r = &w->rs.r[i];
@@ -985,9 +997,10 @@ static int eval_range_call(struct ev *ev, const struct promql_expr *e, size_t mi
     bool whole = exact && nsc == 0 && !w.at && !c->o.general_only;
     size_t i0 = 0;
     if (whole && c->o.pool && w.rs.n > 1 && !keep_name) {
-        if ((rc = exact_rate_all(ev, &w, id == PROMQL_FN_RATE, nsteps, out)))
+        bool done;
+        if ((rc = exact_rate_all(ev, &w, id == PROMQL_FN_RATE, nsteps, out, &done)))
             return rc;
-        i0 = w.rs.n; /* done */
+        i0 = done ? w.rs.n : 0;
     }
     for (size_t i = i0; i < w.rs.n; i++) {
         const struct raw *r = &w.rs.r[i];
