@@ -450,10 +450,10 @@ static int cmd_verify(int argc, char **argv)
            dir, (unsigned long long)res.events, t_old, t_new, (double)res.json_bytes / 1048576,
            (double)res.record_bytes / 1048576, (unsigned long long)res.raw_records,
            (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
-    printf("verify: events=%llu ids=%llu dicts=%llu offsets=%llu problems=%llu\n",
+    printf("verify: events=%llu ids=%llu records=%llu dicts=%llu offsets=%llu problems=%llu\n",
            (unsigned long long)res.events, (unsigned long long)res.event_ids,
-           (unsigned long long)res.dicts, (unsigned long long)res.offsets,
-           (unsigned long long)res.problems);
+           (unsigned long long)res.records, (unsigned long long)res.dicts,
+           (unsigned long long)res.offsets, (unsigned long long)res.problems);
     exit_code = res.problems ? 1 : 0;
 out:
     store_close(st);

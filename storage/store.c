@@ -55,14 +55,21 @@
  *
  * Invariants.
  *   - `events` and `event_ids` are in bijection: an id is in event_ids iff
- *     its record is in events under event_ids[id]. Both are written in the
- *     same transaction as the batch's Kafka offsets, so after any crash the
- *     offsets describe exactly the data present.
+ *     its event is in events under event_ids[id]. Each `events` entry holds
+ *     the number of its record in `records` (format 2), or, in a store
+ *     upgraded from format 1, the record itself (store_record_of reads
+ *     both); every `records` entry is numbered by exactly one event. All
+ *     are written in the same transaction as the batch's Kafka offsets, so
+ *     after any crash the offsets describe exactly the data present.
+ *   - Record numbers only grow (the last + 1 in each write transaction), so
+ *     records are appended (MDB_APPEND) and their pages fill whatever the
+ *     events' times.
  *   - A record's dictionary id is 0 or the id of a committed entry of
  *     `dicts`: the writer switches dictionary only after the transaction
  *     storing it has committed, and holds wlock throughout.
- *   - meta/format_version == STORE_FORMAT_VERSION, checked on open before
- *     anything else is created or written.
+ *   - meta/format_version is STORE_FORMAT_VERSION_MIN..STORE_FORMAT_VERSION,
+ *     checked on open before anything else is created or written; a write
+ *     open upgrades 1 to 2 in its own transaction (nothing to convert).
  *   - On any error the write transaction is aborted: a batch is written
  *     whole or not at all. The writer's state needs no repair afterwards
  *     (the last events key is re-read in each transaction).
@@ -149,8 +156,9 @@ const char *store_strerror(int rc)
     case STORE_EVERSION:
         if (tls_found_version) {
             snprintf(tls_errbuf, sizeof tls_errbuf,
-                     "store has format version %u; this build reads version %u",
-                     (unsigned)tls_found_version, (unsigned)STORE_FORMAT_VERSION);
+                     "store has format version %u; this build reads versions %u to %u",
+                     (unsigned)tls_found_version, (unsigned)STORE_FORMAT_VERSION_MIN,
+                     (unsigned)STORE_FORMAT_VERSION);
             return tls_errbuf;
         }
         return "store was written by another format version";
@@ -266,6 +274,21 @@ int store_record_body(struct store *st, MDB_txn *txn, const struct evrec *r, cha
     return z == r->json_len ? 0 : STORE_ECORRUPT;
 }
 
+int store_record_of(struct store *st, MDB_txn *txn, MDB_val *val, uint64_t *seq)
+{
+    *seq = 0;
+    if (val->mv_size != 8) /* a record of format version 1, inline */
+        return 0;
+    if (!st->has_records)
+        return STORE_ECORRUPT;
+    uint8_t k[8];
+    memcpy(k, val->mv_data, 8);
+    *seq = store_get_be64(k);
+    MDB_val key = {8, k};
+    int rc = mdb_get(txn, st->records, &key, val);
+    return rc == MDB_NOTFOUND ? STORE_ECORRUPT : rc;
+}
+
 /* ---- open / close ------------------------------------------------------- */
 
 static int mkdir_p(const char *dir)
@@ -348,8 +371,9 @@ static int open_read_only(struct store *st)
         rc = STORE_ECORRUPT;
         goto fail;
     }
-    if (store_get_be32(val.mv_data) != STORE_FORMAT_VERSION) {
-        tls_found_version = store_get_be32(val.mv_data);
+    uint32_t version = store_get_be32(val.mv_data);
+    if (version < STORE_FORMAT_VERSION_MIN || version > STORE_FORMAT_VERSION) {
+        tls_found_version = version;
         rc = STORE_EVERSION;
         goto fail;
     }
@@ -359,6 +383,16 @@ static int open_read_only(struct store *st)
         rc = rc == MDB_NOTFOUND ? STORE_ECORRUPT : rc;
         goto fail;
     }
+    /* format 1 has no `records` (every record is inline), format 2 has */
+    rc = mdb_dbi_open(txn, "records", 0, &st->records);
+    if (rc == MDB_NOTFOUND && version == 1)
+        rc = 0;
+    else if (rc == MDB_NOTFOUND)
+        rc = STORE_ECORRUPT;
+    else if (rc == 0)
+        st->has_records = 1;
+    if (rc)
+        goto fail;
     return mdb_txn_commit(txn); /* keeps the database handles */
 fail:
     mdb_txn_abort(txn);
@@ -457,7 +491,7 @@ int store_open(const struct store_opts *opts, struct store **out)
         goto fail;
     MDB_val key = {sizeof KEY_FORMAT_VERSION - 1, (void *)KEY_FORMAT_VERSION}, val;
     rc = mdb_get(txn, st->meta, &key, &val);
-    int fresh = rc == MDB_NOTFOUND;
+    int fresh = rc == MDB_NOTFOUND, upgrade = 0;
     if (rc && !fresh)
         goto fail;
     if (!fresh) {
@@ -466,24 +500,30 @@ int store_open(const struct store_opts *opts, struct store **out)
             goto fail;
         }
         uint32_t v = store_get_be32(val.mv_data);
-        if (v != STORE_FORMAT_VERSION) {
+        if (v < STORE_FORMAT_VERSION_MIN || v > STORE_FORMAT_VERSION) {
             tls_found_version = v;
             rc = STORE_EVERSION; /* nothing created or written: the abort undoes it */
             goto fail;
         }
+        upgrade = v != STORE_FORMAT_VERSION;
     }
     if ((rc = mdb_dbi_open(txn, "events", MDB_CREATE, &st->events)) != 0 ||
         (rc = mdb_dbi_open(txn, "event_ids", MDB_CREATE, &st->event_ids)) != 0 ||
-        (rc = mdb_dbi_open(txn, "dicts", MDB_CREATE, &st->dicts)) != 0)
+        (rc = mdb_dbi_open(txn, "dicts", MDB_CREATE, &st->dicts)) != 0 ||
+        (rc = mdb_dbi_open(txn, "records", MDB_CREATE, &st->records)) != 0)
         goto fail;
-    if (fresh) {
+    st->has_records = 1;
+    if (fresh || upgrade) {
         MDB_stat ms;
         if ((rc = mdb_stat(txn, st->events, &ms)) != 0)
             goto fail;
-        if (ms.ms_entries) { /* events without a version: not ours to guess */
+        if (fresh && ms.ms_entries) { /* events without a version: not ours to guess */
             rc = STORE_ECORRUPT;
             goto fail;
         }
+        /* A format 1 store becomes format 2 as it is: its records stay
+         * inline in `events`, new ones go to `records` (store_record_of
+         * reads both). */
         uint8_t v[4];
         store_put_be32(v, STORE_FORMAT_VERSION);
         val.mv_size = sizeof v;
@@ -646,10 +686,11 @@ int store_append_hook(struct store *st, const struct store_event *evs, size_t n,
     unsigned char *stored = NULL;
     struct store_append_result r = {0, 0};
     MDB_txn *txn = NULL;
-    MDB_cursor *cur = NULL;
+    MDB_cursor *cur = NULL, *rcur = NULL;
     uint8_t last[STORE_EVKEY_MAX];
     uint8_t k[STORE_EVKEY_MAX > STORE_OFFKEY_MAX ? STORE_EVKEY_MAX : STORE_OFFKEY_MAX];
     size_t lastlen = 0;
+    uint64_t seq = 0; /* the last record number */
     int rc;
 
     if (res)
@@ -697,6 +738,20 @@ int store_append_hook(struct store *st, const struct store_event *evs, size_t n,
     } else if (rc != MDB_NOTFOUND) {
         goto fail;
     }
+    /* Records are numbered in the order they are written, so each goes to
+     * the end of `records` (MDB_APPEND: full pages), whatever its time. */
+    if ((rc = mdb_cursor_open(txn, st->records, &rcur)) != 0)
+        goto fail;
+    rc = mdb_cursor_get(rcur, &key, &val, MDB_LAST);
+    if (rc == 0) {
+        if (key.mv_size != 8) {
+            rc = STORE_ECORRUPT;
+            goto fail;
+        }
+        seq = store_get_be64(key.mv_data);
+    } else if (rc != MDB_NOTFOUND) {
+        goto fail;
+    }
 
     for (size_t j = 0; j < n; j++) {
         size_t i = ord ? ord[j].i : j;
@@ -715,10 +770,18 @@ int store_append_hook(struct store *st, const struct store_event *evs, size_t n,
             goto fail;
         if ((rc = record_encode(st, e, &val)) != 0)
             goto fail;
+        uint8_t sk[8];
+        store_put_be64(sk, ++seq);
+        key.mv_size = sizeof sk;
+        key.mv_data = sk;
+        if ((rc = mdb_cursor_put(rcur, &key, &val, MDB_APPEND)) != 0)
+            goto fail;
         key.mv_size = kl;
         key.mv_data = k;
-        /* Fast path: keys arriving in order go to the end of the tree, and
-         * MDB_APPEND fills pages fully instead of splitting them in half. */
+        val.mv_size = sizeof sk;
+        val.mv_data = sk;
+        /* Keys arriving in order go to the end of the tree, and MDB_APPEND
+         * fills pages fully instead of splitting them in half. */
         int in_order = lastlen == 0 || key_cmp(k, kl, last, lastlen) > 0;
         rc = mdb_cursor_put(cur, &key, &val, in_order ? MDB_APPEND : MDB_NOOVERWRITE);
         if (rc == MDB_KEYEXIST)
@@ -735,6 +798,8 @@ int store_append_hook(struct store *st, const struct store_event *evs, size_t n,
     }
     mdb_cursor_close(cur);
     cur = NULL;
+    mdb_cursor_close(rcur);
+    rcur = NULL;
     if (hook) {
         if (hook_ran)
             *hook_ran = 1;
@@ -767,6 +832,8 @@ int store_append_hook(struct store *st, const struct store_event *evs, size_t n,
 fail:
     if (cur)
         mdb_cursor_close(cur);
+    if (rcur)
+        mdb_cursor_close(rcur);
     if (txn)
         mdb_txn_abort(txn);
     pthread_rwlock_unlock(&st->maplock);
@@ -903,6 +970,9 @@ int store_get(struct store *st, const char *id, char **json, size_t *len)
             rc = STORE_ECORRUPT; /* in event_ids but not in events */
         goto done;
     }
+    uint64_t seq;
+    if ((rc = store_record_of(st, txn, &val, &seq)) != 0)
+        goto done;
     struct evrec r;
     if (evrec_parse(val.mv_data, val.mv_size, &r) != 0 || r.str_len[EVREC_ID] != idl ||
         memcmp(r.str[EVREC_ID], id, idl) != 0) {
@@ -975,6 +1045,9 @@ int store_scan(struct store *st, const struct store_filter *f, store_scan_fn fn,
             rc = STORE_EPARTIAL;
             break;
         }
+        uint64_t seq;
+        if ((rc = store_record_of(st, txn, &val, &seq)) != 0)
+            break;
         struct evrec r;
         if (evrec_parse(val.mv_data, val.mv_size, &r) != 0) {
             rc = STORE_ECORRUPT;
@@ -1112,6 +1185,9 @@ int store_train_dict(struct store *st, size_t sample_count)
          rc = mdb_cursor_get(cur, &key, &val, MDB_PREV)) {
         if (skip++ % stride)
             continue;
+        uint64_t seq;
+        if ((rc = store_record_of(st, txn, &val, &seq)) != 0)
+            goto done;
         struct evrec r;
         if (evrec_parse(val.mv_data, val.mv_size, &r) != 0) {
             rc = STORE_ECORRUPT;
@@ -1294,8 +1370,13 @@ int store_delete_before(struct store *st, int64_t before_us, size_t max, size_t 
         }
         if (store_get_time_key(key.mv_data) >= before_us)
             break;
-        /* Its id entry goes too, if it points here (else it is not ours). */
-        uint8_t k[STORE_EVKEY_MAX];
+        /* Its id entry goes too, if it points here (else it is not ours),
+         * and its record (the value copied first: the map's pages may
+         * move once this transaction writes). */
+        uint8_t k[STORE_EVKEY_MAX], sk[8];
+        int numbered = val.mv_size == 8;
+        if (numbered)
+            memcpy(sk, val.mv_data, 8);
         memcpy(k, key.mv_data, key.mv_size);
         MDB_val idk = {key.mv_size - 8, k + 8}, idv;
         int r = mdb_get(txn, st->event_ids, &idk, &idv);
@@ -1304,6 +1385,14 @@ int store_delete_before(struct store *st, int64_t before_us, size_t max, size_t 
         if (r && r != MDB_NOTFOUND) {
             rc = r;
             goto done;
+        }
+        if (numbered) {
+            MDB_val rk = {8, sk};
+            r = mdb_del(txn, st->records, &rk, NULL);
+            if (r) {
+                rc = r == MDB_NOTFOUND ? STORE_ECORRUPT : r;
+                goto done;
+            }
         }
         if ((rc = mdb_cursor_del(cur, 0)) != 0)
             goto done;

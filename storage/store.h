@@ -8,7 +8,10 @@
  *
  * Named databases (key encodings in docs/storage.md):
  *   meta       name                         -> value  (format version, offsets)
- *   events     time_us (BE u64) + id bytes  -> record (fixed header + zstd body)
+ *   events     time_us (BE u64) + id bytes  -> BE u64 record number (or, in a
+ *                                              store from format version 1,
+ *                                              the record itself)
+ *   records    record number (BE u64)       -> record (fixed header + zstd body)
  *   event_ids  id bytes                     -> events key
  *   dicts      dict id (BE u32)             -> zstd dictionary
  *
@@ -29,7 +32,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_FORMAT_VERSION 1
+#define STORE_FORMAT_VERSION 2
+/* The oldest format this build opens (and, opened for writing, upgrades in
+ * place: docs/storage.md, Versioning). */
+#define STORE_FORMAT_VERSION_MIN 1
 
 enum {
     STORE_ENOTFOUND = -30001, /* no such event / offset */

@@ -41,7 +41,8 @@ struct store_ddict_ent {
 
 struct store {
     MDB_env *env;
-    MDB_dbi meta, events, event_ids, dicts;
+    MDB_dbi meta, events, event_ids, dicts, records;
+    int has_records; /* a read-only open of a format 1 store has none */
     int level;
     int read_only;
 
@@ -113,5 +114,11 @@ static inline int64_t store_get_time_key(const uint8_t *p)
  * room for r->json_len bytes. STORE_ECORRUPT when the body does not
  * decompress to exactly json_len bytes or names a missing dictionary. */
 int store_record_body(struct store *st, MDB_txn *txn, const struct evrec *r, char *dst);
+
+/* The record an `events` value stands for: *val itself (a record stored
+ * inline by format version 1) or, for an 8-byte value, the `records` entry
+ * it numbers, read in txn (missing: STORE_ECORRUPT). *seq is the record
+ * number, 0 for an inline record. */
+int store_record_of(struct store *st, MDB_txn *txn, MDB_val *val, uint64_t *seq);
 
 #endif

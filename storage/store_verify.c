@@ -105,9 +105,10 @@ static int check_meta(struct vctx *v)
         const uint8_t *k = key.mv_data;
         if (key.mv_size == vlen && memcmp(k, STORE_KEY_FORMAT_VERSION, vlen) == 0) {
             have_version = 1;
-            if (val.mv_size != 4 || store_get_be32(val.mv_data) != STORE_FORMAT_VERSION)
-                problem(v, "meta: format_version is not %d (value of %zu bytes)",
-                        STORE_FORMAT_VERSION, val.mv_size);
+            uint32_t fv = val.mv_size == 4 ? store_get_be32(val.mv_data) : 0;
+            if (fv < STORE_FORMAT_VERSION_MIN || fv > STORE_FORMAT_VERSION)
+                problem(v, "meta: format_version is not %d to %d (value of %zu bytes)",
+                        STORE_FORMAT_VERSION_MIN, STORE_FORMAT_VERSION, val.mv_size);
             continue;
         }
         if (key.mv_size < plen || memcmp(k, STORE_OFFSET_PREFIX, plen) != 0)
@@ -215,10 +216,23 @@ static int check_events(struct vctx *v)
         if (v->res->events == 1)
             v->res->oldest_us = kt;
         v->res->newest_us = kt;
+        uint64_t seq;
+        int r = store_record_of(v->st, v->txn, &val, &seq);
+        if (r == STORE_ECORRUPT) {
+            problem(v, "events: event %s (%s) names record %" PRIu64 ", which is not in records",
+                    id, fmt_time(t1, kt), seq);
+            continue;
+        }
+        if (r) {
+            rc = r;
+            break;
+        }
+        if (seq)
+            v->res->numbered++;
         v->res->record_bytes += val.mv_size;
 
         MDB_val ik = {idl, (void *)(k + 8)}, iv;
-        int r = mdb_get(v->txn, v->st->event_ids, &ik, &iv);
+        r = mdb_get(v->txn, v->st->event_ids, &ik, &iv);
         if (r == MDB_NOTFOUND)
             problem(v, "events: event %s (%s) has no event_ids entry", id, fmt_time(t1, kt));
         else if (r) {
@@ -322,6 +336,25 @@ static int check_ids(struct vctx *v)
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+static int check_records(struct vctx *v)
+{
+    if (!v->st->has_records) /* read-only open of a format 1 store */
+        return 0;
+    MDB_cursor *cur;
+    MDB_val key, val;
+    int rc = mdb_cursor_open(v->txn, v->st->records, &cur);
+    if (rc)
+        return rc;
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+        v->res->records++;
+        if (key.mv_size != 8)
+            problem(v, "records: key of %zu bytes (want 8)", key.mv_size);
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 int store_verify(struct store *st, const struct store_verify_opts *opts,
                  struct store_verify_result *res)
 {
@@ -337,9 +370,14 @@ int store_verify(struct store *st, const struct store_verify_opts *opts,
         return rc;
     if ((rc = check_meta(&v)) == 0 && (rc = check_dicts(&v)) == 0 &&
         (rc = check_events(&v)) == 0 && (rc = check_ids(&v)) == 0 &&
-        res->events != res->event_ids)
-        problem(&v, "counts: %" PRIu64 " events but %" PRIu64 " event_ids entries", res->events,
-                res->event_ids);
+        (rc = check_records(&v)) == 0) {
+        if (res->events != res->event_ids)
+            problem(&v, "counts: %" PRIu64 " events but %" PRIu64 " event_ids entries",
+                    res->events, res->event_ids);
+        if (res->records != res->numbered)
+            problem(&v, "counts: %" PRIu64 " records but %" PRIu64 " events numbering one",
+                    res->records, res->numbered);
+    }
     store_txn_done(st, v.txn);
     free(v.dict_ids);
     return rc;

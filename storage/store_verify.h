@@ -4,16 +4,22 @@
  *
  * What it checks, in ONE read transaction (a consistent snapshot: it can run
  * against a live store, opened read_only from another process):
- *   meta       format_version present and current; every other key that
+ *   meta       format_version present and readable (1 or 2); every other key that
  *              starts with "offset/" is `offset/<topic>/<BE u32>` with a
  *              valid topic name and an 8-byte offset in 0..INT64_MAX;
- *   events     keys of 9..72 bytes; the record decodes (evrec_parse); its
+ *   events     keys of 9..72 bytes; a value of 8 bytes numbers an existing
+ *              `records` entry (else it is the record itself: format 1);
+ *              the record decodes (evrec_parse); its
  *              time and id equal the key's; event_ids[id] names this key;
  *              its dictionary exists; the body decompresses (or is raw) to
  *              exactly json_len bytes; the JSON passes opts->check_json;
  *   event_ids  values of 8 bytes naming an existing events key;
  *   dicts      4-byte ids from 1, values that are zstd dictionaries;
- *   counts     entries of events == entries of event_ids.
+ *   records    8-byte keys (record numbers);
+ *   counts     entries of events == entries of event_ids; entries of
+ *              records == events values that number one (no record is
+ *              orphaned: with every number resolving, a number named twice
+ *              would also leave one record unnamed).
  * storage/ does not parse JSON (it depends on nothing of the project): the
  * caller supplies check_json (the collector parses with cJSON and compares
  * the "id" member).
@@ -43,6 +49,8 @@ struct store_verify_opts {
 
 struct store_verify_result {
     uint64_t events, event_ids, dicts, offsets;
+    uint64_t numbered;      /* events whose record is in `records` (the rest: inline, format 1) */
+    uint64_t records;       /* entries of `records` */
     uint64_t raw_records;   /* records whose body is stored uncompressed */
     uint64_t json_bytes;    /* total uncompressed JSON */
     uint64_t record_bytes;  /* total size of the records */

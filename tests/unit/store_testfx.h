@@ -278,6 +278,33 @@ static inline int col_fn(void *ud, const struct store_summary *s)
     return c->stop_after && c->n >= c->stop_after;
 }
 
+/* Where the record of event id is, for surgery in a raw transaction: *db
+ * and key (copied into kbuf, 80 bytes) name it (`records` when its
+ * `events` value is a record number, else `events` itself: format 1), and
+ * *val is it. */
+static inline void raw_record(MDB_txn *txn, const char *id, MDB_dbi *db, MDB_val *key,
+                              uint8_t *kbuf, MDB_val *val)
+{
+    MDB_dbi ids, events, records;
+    assert_int_equal(mdb_dbi_open(txn, "event_ids", 0, &ids), 0);
+    assert_int_equal(mdb_dbi_open(txn, "events", 0, &events), 0);
+    MDB_val k = {strlen(id), (void *)id}, ek;
+    assert_int_equal(mdb_get(txn, ids, &k, &ek), 0);
+    assert_int_equal(ek.mv_size, 8); /* events key = this time part + the id */
+    memcpy(kbuf, ek.mv_data, 8);
+    memcpy(kbuf + 8, id, strlen(id));
+    *key = (MDB_val){8 + strlen(id), kbuf};
+    *db = events;
+    assert_int_equal(mdb_get(txn, events, key, val), 0);
+    if (val->mv_size == 8) {
+        assert_int_equal(mdb_dbi_open(txn, "records", 0, &records), 0);
+        memcpy(kbuf, val->mv_data, 8);
+        *key = (MDB_val){8, kbuf};
+        *db = records;
+        assert_int_equal(mdb_get(txn, records, key, val), 0);
+    }
+}
+
 /* Opens the store's environment directly, as LMDB, for surgery. */
 static inline void raw_open(const char *dir, MDB_env **env, MDB_txn **txn)
 {

@@ -11,6 +11,7 @@
  * with an fsync per batch.
  */
 #include "store_testfx.h"
+#include "store_verify.h"
 
 /* ---- tests -------------------------------------------------------------- */
 
@@ -354,8 +355,8 @@ static void test_version_mismatch(void **state)
     MDB_val k = {14, "format_version"}, v;
     assert_int_equal(mdb_get(txn, meta, &k, &v), 0);
     assert_int_equal(v.mv_size, 4);
-    assert_memory_equal(v.mv_data, "\0\0\0\1", 4);
-    v.mv_data = "\0\0\0\2";
+    assert_memory_equal(v.mv_data, "\0\0\0\2", 4);
+    v.mv_data = "\0\0\0\3";
     assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
     assert_int_equal(mdb_txn_commit(txn), 0);
     mdb_env_close(env);
@@ -364,8 +365,12 @@ static void test_version_mismatch(void **state)
     assert_int_equal(store_open(&fx->opts, &st), STORE_EVERSION);
     assert_null(st);
     const char *msg = store_strerror(STORE_EVERSION);
-    assert_non_null(strstr(msg, "version 2"));
-    assert_non_null(strstr(msg, "version 1"));
+    assert_non_null(strstr(msg, "format version 3"));
+    assert_non_null(strstr(msg, "versions 1 to 2"));
+    /* read-only too (backup, verify) */
+    struct store_opts ro = fx->opts;
+    ro.read_only = 1;
+    assert_int_equal(store_open(&ro, &st), STORE_EVERSION);
 
     /* A wrong-sized version value is corruption, not a version. */
     raw_open(fx->dir, &env, &txn);
@@ -376,11 +381,11 @@ static void test_version_mismatch(void **state)
     mdb_env_close(env);
     assert_int_equal(store_open(&fx->opts, &st), STORE_ECORRUPT);
 
-    /* Put version 1 back: the store opens and its data is intact. */
+    /* Put version 2 back: the store opens and its data is intact. */
     raw_open(fx->dir, &env, &txn);
     assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
     v.mv_size = 4;
-    v.mv_data = "\0\0\0\1";
+    v.mv_data = "\0\0\0\2";
     assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
     assert_int_equal(mdb_txn_commit(txn), 0);
     mdb_env_close(env);
@@ -388,6 +393,110 @@ static void test_version_mismatch(void **state)
     struct tev t;
     gen_event(g_seed, 2, ev_time(2), &t);
     assert_get(fx->st, &t);
+}
+
+/* A store of format version 1 (every record inline in `events`, no
+ * `records`) is read as it is, read-only too; opened for writing it becomes
+ * format 2 in place, its old records stay inline and readable, new ones go
+ * to `records`, and retention and verify handle both kinds. */
+static void test_format1(void **state)
+{
+    struct fx *fx = *state;
+    enum { N = 12 };
+    struct tev t[N];
+    for (size_t i = 0; i < N; i++)
+        gen_event(g_seed, i, ev_time(i), &t[i]);
+    assert_int_equal(append_range(fx->st, 0, 6, NULL), 0);
+    store_close(fx->st);
+    fx->st = NULL;
+
+    /* Rewrite it as version 1 wrote it. */
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi events, records, meta;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    raw_open(fx->dir, &env, &txn);
+    assert_int_equal(mdb_dbi_open(txn, "events", 0, &events), 0);
+    assert_int_equal(mdb_dbi_open(txn, "records", 0, &records), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    assert_int_equal(mdb_cursor_open(txn, events, &cur), 0);
+    uint8_t keys[6][80], nums[6][8];
+    size_t klen[6], nk = 0;
+    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        assert_true(nk < 6 && v.mv_size == 8 && k.mv_size <= 80);
+        memcpy(keys[nk], k.mv_data, k.mv_size);
+        klen[nk] = k.mv_size;
+        memcpy(nums[nk++], v.mv_data, 8);
+    }
+    mdb_cursor_close(cur);
+    assert_int_equal(nk, 6);
+    for (size_t i = 0; i < nk; i++) {
+        MDB_val rk = {8, nums[i]}, rv;
+        assert_int_equal(mdb_get(txn, records, &rk, &rv), 0);
+        uint8_t *copy = malloc(rv.mv_size);
+        memcpy(copy, rv.mv_data, rv.mv_size);
+        k = (MDB_val){klen[i], keys[i]};
+        v = (MDB_val){rv.mv_size, copy};
+        assert_int_equal(mdb_put(txn, events, &k, &v, 0), 0);
+        free(copy);
+    }
+    assert_int_equal(mdb_drop(txn, records, 1), 0);
+    MDB_val vk = {14, "format_version"}, vv = {4, "\0\0\0\1"};
+    assert_int_equal(mdb_put(txn, meta, &vk, &vv, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+
+    /* Read-only: as it is (nothing created). */
+    struct store_opts ro = fx->opts;
+    ro.read_only = 1;
+    assert_int_equal(store_open(&ro, &fx->st), 0);
+    for (size_t i = 0; i < 6; i++)
+        assert_get(fx->st, &t[i]);
+    struct col *c = calloc(1, sizeof *c);
+    assert_int_equal(store_scan(fx->st, NULL, col_fn, c), 0);
+    assert_int_equal(c->n, 6);
+    struct store_verify_result vr;
+    assert_int_equal(store_verify(fx->st, NULL, &vr), 0);
+    assert_true(vr.problems == 0 && vr.events == 6 && vr.numbered == 0 && vr.records == 0);
+    store_close(fx->st);
+    fx->st = NULL;
+
+    /* For writing: upgraded; old and new records side by side. */
+    assert_int_equal(store_open(&fx->opts, &fx->st), 0);
+    assert_int_equal(append_range(fx->st, 6, N, NULL), 0);
+    for (size_t i = 0; i < N; i++)
+        assert_get(fx->st, &t[i]);
+    memset(c, 0, sizeof *c);
+    assert_int_equal(store_scan(fx->st, NULL, col_fn, c), 0);
+    assert_int_equal(c->n, N);
+    for (size_t i = 0; i < N; i++) /* newest first */
+        assert_string_equal(c->ids[i], t[N - 1 - i].id);
+    assert_int_equal(store_verify(fx->st, NULL, &vr), 0);
+    assert_true(vr.problems == 0 && vr.events == N && vr.numbered == 6 && vr.records == 6);
+    /* Retention takes both kinds, and the records of the numbered ones. */
+    size_t deleted = 0;
+    assert_int_equal(store_delete_before(fx->st, ev_time(8), 100, &deleted), 0);
+    assert_int_equal(deleted, 8);
+    char *json = NULL;
+    assert_int_equal(store_get(fx->st, t[7].id, &json, NULL), STORE_ENOTFOUND);
+    for (size_t i = 8; i < N; i++)
+        assert_get(fx->st, &t[i]);
+    assert_int_equal(store_verify(fx->st, NULL, &vr), 0);
+    assert_true(vr.problems == 0 && vr.events == 4 && vr.numbered == 4 && vr.records == 4);
+    free(c);
+    store_close(fx->st);
+    fx->st = NULL;
+
+    raw_open(fx->dir, &env, &txn);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    assert_int_equal(mdb_get(txn, meta, &vk, &vv), 0);
+    assert_int_equal(vv.mv_size, 4);
+    assert_memory_equal(vv.mv_data, "\0\0\0\2", 4);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    assert_int_equal(store_open(&fx->opts, &fx->st), 0);
 }
 
 /* Writes a JSON string of n random printable bytes: zstd gains little. */
@@ -654,20 +763,12 @@ static void test_corrupt(void **state)
     /* Truncate event 2's record; flip bytes in event 3's compressed body. */
     MDB_env *env;
     MDB_txn *txn;
-    MDB_dbi ids, events;
     raw_open(fx->dir, &env, &txn);
-    assert_int_equal(mdb_dbi_open(txn, "event_ids", 0, &ids), 0);
-    assert_int_equal(mdb_dbi_open(txn, "events", 0, &events), 0);
     for (int i = 2; i <= 3; i++) {
-        MDB_val k = {strlen(t[i].id), t[i].id}, ek, v;
-        assert_int_equal(mdb_get(txn, ids, &k, &ek), 0);
-        uint8_t ekey[80]; /* events key = the index's 8-byte time part + the id */
-        assert_int_equal(ek.mv_size, 8);
-        memcpy(ekey, ek.mv_data, 8);
-        memcpy(ekey + 8, t[i].id, strlen(t[i].id));
-        ek.mv_size = 8 + strlen(t[i].id);
-        ek.mv_data = ekey;
-        assert_int_equal(mdb_get(txn, events, &ek, &v), 0);
+        MDB_dbi db;
+        MDB_val ek, v;
+        uint8_t ekey[80];
+        raw_record(txn, t[i].id, &db, &ek, ekey, &v);
         uint8_t *copy = malloc(v.mv_size);
         memcpy(copy, v.mv_data, v.mv_size);
         struct evrec r;
@@ -681,7 +782,7 @@ static void test_corrupt(void **state)
                 copy[j] ^= 0x5a;
         }
         v.mv_data = copy;
-        assert_int_equal(mdb_put(txn, events, &ek, &v, 0), 0);
+        assert_int_equal(mdb_put(txn, db, &ek, &v, 0), 0);
         free(copy);
     }
     assert_int_equal(mdb_txn_commit(txn), 0);
@@ -776,22 +877,14 @@ static uint32_t record_dict_id(struct fx *fx, const struct tev *t)
     fx->st = NULL;
     MDB_env *env;
     MDB_txn *txn;
-    MDB_dbi ids, events;
+    MDB_dbi db;
     assert_int_equal(mdb_env_create(&env), 0);
     assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
     assert_int_equal(mdb_env_open(env, fx->dir, MDB_RDONLY | MDB_NOTLS, 0640), 0);
     assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
-    assert_int_equal(mdb_dbi_open(txn, "event_ids", 0, &ids), 0);
-    assert_int_equal(mdb_dbi_open(txn, "events", 0, &events), 0);
-    MDB_val k = {strlen(t->id), (void *)t->id}, ek, v;
-    assert_int_equal(mdb_get(txn, ids, &k, &ek), 0);
-    uint8_t ekey[80]; /* events key = the index's 8-byte time part + the id */
-    assert_int_equal(ek.mv_size, 8);
-    memcpy(ekey, ek.mv_data, 8);
-    memcpy(ekey + 8, t->id, strlen(t->id));
-    ek.mv_size = 8 + strlen(t->id);
-    ek.mv_data = ekey;
-    assert_int_equal(mdb_get(txn, events, &ek, &v), 0);
+    MDB_val ek, v;
+    uint8_t ekey[80];
+    raw_record(txn, t->id, &db, &ek, ekey, &v);
     struct evrec r;
     assert_int_equal(evrec_parse(v.mv_data, v.mv_size, &r), 0);
     uint32_t id = r.dict_id;
@@ -1081,6 +1174,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_scan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_summaries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_version_mismatch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_format1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_out_of_order, setup, teardown),

@@ -87,11 +87,14 @@ static void test_verify(void **state)
     if (vr.problems)
         fail_msg("clean store: %s", vc.all);
     assert_true(vr.events == 12 && vr.event_ids == 12 && vr.offsets == 2);
+    assert_true(vr.records == 12 && vr.numbered == 12);
     store_close(fx->st);
     fx->st = NULL;
 
     /* Damage: event 3's zstd frame, event 5's id entry (moved to a time
-     * where no event is), event 7's id in its JSON, an offset's value. */
+     * where no event is), event 7's id in its JSON, event 9's record
+     * number (to one that does not exist, leaving its record unnamed), an
+     * offset's value. */
     MDB_env *env;
     MDB_txn *txn;
     MDB_dbi ids, events, meta;
@@ -99,7 +102,7 @@ static void test_verify(void **state)
     assert_int_equal(mdb_dbi_open(txn, "event_ids", 0, &ids), 0);
     assert_int_equal(mdb_dbi_open(txn, "events", 0, &events), 0);
     assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
-    for (int i = 3; i <= 7; i += 2) {
+    for (int i = 3; i <= 9; i += 2) {
         MDB_val k = {strlen(t[i].id), t[i].id}, ek, v;
         assert_int_equal(mdb_get(txn, ids, &k, &ek), 0);
         uint8_t ekey[80], moved[8];
@@ -112,9 +115,15 @@ static void test_verify(void **state)
             assert_int_equal(mdb_put(txn, ids, &k, &mv, 0), 0);
             continue;
         }
-        ek.mv_size = 8 + strlen(t[i].id);
-        ek.mv_data = ekey;
-        assert_int_equal(mdb_get(txn, events, &ek, &v), 0);
+        if (i == 9) {
+            ek.mv_size = 8 + strlen(t[i].id);
+            ek.mv_data = ekey;
+            MDB_val nv = {8, "\0\0\0\0\0\x0f\x42\x3f"}; /* record 999999 */
+            assert_int_equal(mdb_put(txn, events, &ek, &nv, 0), 0);
+            continue;
+        }
+        MDB_dbi db;
+        raw_record(txn, t[i].id, &db, &ek, ekey, &v);
         uint8_t *copy = malloc(v.mv_size + t[i].len);
         memcpy(copy, v.mv_data, v.mv_size);
         struct evrec r;
@@ -133,7 +142,7 @@ static void test_verify(void **state)
             v.mv_size = body + t[i].len;
         }
         v.mv_data = copy;
-        assert_int_equal(mdb_put(txn, events, &ek, &v, 0), 0);
+        assert_int_equal(mdb_put(txn, db, &ek, &v, 0), 0);
         free(copy);
     }
     uint8_t okey[32] = "offset/llmtap.events/\0\0\0\2";
@@ -147,7 +156,7 @@ static void test_verify(void **state)
     memset(&vc, 0, sizeof vc);
     assert_int_equal(store_verify(fx->st, &vo, &vr), 0);
     print_message("    problems found:\n%s", vc.all);
-    assert_true(vr.problems == 5 && vc.n == 5);
+    assert_true(vr.problems == 7 && vc.n == 7);
     char line[160];
     snprintf(line, sizeof line, "event %s: zstd body does not decompress", t[3].id);
     assert_non_null(strstr(vc.all, line));
@@ -158,6 +167,10 @@ static void test_verify(void **state)
     snprintf(line, sizeof line, "event %s: JSON: no", t[7].id);
     assert_non_null(strstr(vc.all, line));
     assert_non_null(strstr(vc.all, "meta: offset of llmtap.events/2 is 3 bytes"));
+    snprintf(line, sizeof line, "event %s (", t[9].id);
+    assert_non_null(strstr(vc.all, line));
+    assert_non_null(strstr(vc.all, "names record 999999, which is not in records"));
+    assert_non_null(strstr(vc.all, "counts: 12 records but 11 events numbering one"));
     /* Read-only: writes are refused by LMDB, reads work. */
     assert_int_not_equal(append_range(fx->st, 20, 21, NULL), 0);
     assert_get(fx->st, &t[4]);
