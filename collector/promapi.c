@@ -100,13 +100,14 @@ void promapi_init(struct promapi *p, struct store *st, struct series_db *db, str
                         "Events read to build exemplars (candidates of phase 2).", NULL);
     if (db) {
         metrics_counter_fn(m, "llmtap_query_block_cache_hits_total",
-                           "Sealed series blocks read from the cache of decoded blocks.", NULL,
+                           "Sealed series blocks (or chunks of 8) read from the cache of decoded blocks.",
+                           NULL,
                            cache_hits, db);
         metrics_counter_fn(m, "llmtap_query_block_cache_misses_total",
-                           "Sealed series blocks decoded because the cache did not hold them.",
+                           "Sealed series blocks (or chunks of 8) decoded because the cache did not hold them.",
                            NULL, cache_misses, db);
         metrics_counter_fn(m, "llmtap_query_block_cache_evictions_total",
-                           "Decoded blocks dropped from the cache to stay within its budget.",
+                           "Decoded blocks (or chunks) dropped from the cache to stay within its budget.",
                            NULL, cache_evictions, db);
         metrics_gauge_fn(m, "llmtap_query_block_cache_bytes",
                          "Memory held by the cache of decoded blocks (query.block_cache is its "

@@ -19,6 +19,9 @@
  *   and last 8 bytes (as the caller's own transaction sees them) with the
  *   entry's, and misses when they differ. Comparing every byte would read
  *   the block's cold LMDB page and cost more than the cache saves.
+ * - series_read.c also keeps whole chunks of final blocks under a key of
+ *   their own (docs/storage.md, "Chunks"); those have no block bytes to
+ *   compare (it passes a length of 0).
  * - Entries are immutable once inserted and reference counted: a reader
  *   uses an entry's samples without holding the lock, and an entry evicted
  *   while in use is freed by its last release.

@@ -9,6 +9,9 @@
  *   srules_walk, as the writer seals them), in time order, into one array
  *   of (t, v, resolution); downsampled spans not yet stored are computed
  *   on the fly with the writer's own rule (series_i_ds_start, srules_ds).
+ * - With a cache, sealed blocks come from it (scache.h), one by one or,
+ *   for a chunk of CHUNK_BLOCKS final blocks, as one entry
+ *   (raw_chunk_cached; why it is sound: docs/storage.md, "Chunks").
  * - Base blocks are decoded a run of samples at a time
  *   (sblock_dec_bulk) and appended to the read's array in one loop
  *   (range_add_bulk), not through a callback per sample. The array is
@@ -94,9 +97,16 @@ struct rawfn {
      * time (offsets u in block k) */
     int (*bulk)(void *ud, int64_t k, const uint32_t *u, const double *v, size_t n);
     /* when set, called instead of fn with a sealed block's samples from
-     * the cache (s->cache), all at once */
+     * the cache (s->cache), all at once, or a whole chunk's (below) */
     int (*slice)(void *ud, const struct scache_sample *p, size_t n);
+    /* the store's sealed_to (bucket index; NONE: unknown), for chunks */
+    int64_t sealed;
 };
+
+/* Blocks per chunk: with a cache, the blocks of a chunk every bucket of
+ * which is sealed and none of which is still in the head are read as one
+ * cache entry (one lookup and one copy instead of CHUNK_BLOCKS). */
+#define CHUNK_BLOCKS 8
 
 static int raw_block(struct rawfn *f, int64_t k, const void *p, size_t len)
 {
@@ -160,6 +170,73 @@ static int raw_block_cached(struct rawfn *f, int64_t k, const uint8_t *bkey, con
     return rc;
 }
 
+/* Chunk c's samples (blocks c * CHUNK_BLOCKS .. + CHUNK_BLOCKS - 1, every
+ * one of them final: see raw_walk) through the cache, whole; the caller's
+ * slice keeps what its range wants. The entry has no block bytes to check
+ * (its key names a content that cannot change: final blocks are only ever
+ * deleted, from the oldest, and readers filter what retention deleted by
+ * raw_from). */
+static int raw_chunk_cached(struct rawfn *f, MDB_txn *txn, uint64_t id, int64_t c)
+{
+    static const uint8_t none[1];
+    struct series_db *s = f->s;
+    uint8_t key[SCACHE_KEY_LEN];
+    key[0] = 'c';
+    put_be64(key + 1, (uint64_t)(c * CHUNK_BLOCKS * s->span));
+    put_be64(key + 9, id);
+    struct scache_entry *e = scache_get(s->cache, key, none, 0);
+    if (!e) {
+        MDB_val vals[CHUNK_BLOCKS];
+        uint32_t cnt[CHUNK_BLOCKS];
+        size_t total = 0;
+        for (int b = 0; b < CHUNK_BLOCKS; b++) {
+            uint8_t bk[16];
+            put_be64(bk, (uint64_t)((c * CHUNK_BLOCKS + b) * s->span));
+            put_be64(bk + 8, id);
+            MDB_val kv = {16, bk};
+            int rc = mdb_get(txn, s->raw, &kv, &vals[b]);
+            cnt[b] = 0;
+            if (rc == MDB_NOTFOUND) {
+                vals[b].mv_size = 0;
+                continue;
+            }
+            if (rc)
+                return rc;
+            if (sblock_count(vals[b].mv_data, vals[b].mv_size, &cnt[b]))
+                return SERIES_ECORRUPT;
+            total += cnt[b];
+        }
+        if (!(e = scache_entry_new(key, none, 0, total)))
+            return SERIES_ENOMEM;
+        size_t got = 0;
+        for (int b = 0; b < CHUNK_BLOCKS; b++) {
+            if (!vals[b].mv_size)
+                continue;
+            struct sblock_dec d;
+            uint32_t u[256];
+            double v[256];
+            int n;
+            int64_t k = c * CHUNK_BLOCKS + b, base = k * s->N, R = s->R;
+            size_t end = got + cnt[b];
+            if (sblock_dec_init(&d, vals[b].mv_data, vals[b].mv_size, (uint32_t)s->N)) {
+                scache_release(NULL, e);
+                return SERIES_ECORRUPT;
+            }
+            while ((n = sblock_dec_bulk(&d, u, v, 256)) > 0 && got + (size_t)n <= end)
+                for (int i = 0; i < n; i++)
+                    e->s[got++] = (struct scache_sample){(base + (int64_t)u[i]) * R, v[i]};
+            if (n != 0 || got != end) {
+                scache_release(NULL, e);
+                return SERIES_ECORRUPT;
+            }
+        }
+        scache_put(s->cache, e);
+    }
+    int rc = f->slice(f->ud, e->s, e->n);
+    scache_release(s->cache, e);
+    return rc;
+}
+
 static int raw_pend_emit(void *ud, int64_t k, int64_t sigma, double v)
 {
     struct rawfn *f = ud;
@@ -180,7 +257,26 @@ static int raw_walk(struct series_db *s, MDB_txn *txn, uint64_t id, const struct
     f->kfrom = kfrom = max64(kfrom, floor_div(first - 1, s->N));
     f->kto = kto = min64(kto, floor_div(last, s->N));
     int64_t kdb_to = h->open_k != NONE ? min64(kto, h->open_k - 1) : kto;
+    /* Chunks whose blocks are all final: every bucket of theirs sealed
+     * (nothing more can come for them: series_flush seals in time order
+     * and refuses later deltas) and none of them still the head's open
+     * block (moved to series_raw only once a later block starts or its
+     * span is sealed). */
+    int64_t chunk_to = -1;
+    if (s->cache && f->slice && f->sealed != NONE) {
+        chunk_to = floor_div(floor_div(f->sealed, s->N), CHUNK_BLOCKS) - 1;
+        if (h->open_k != NONE) /* implied (a flush moves an open block once
+                                  * its span is sealed); kept as a guard */
+            chunk_to = min64(chunk_to, floor_div(h->open_k, CHUNK_BLOCKS) - 1);
+    }
     for (int64_t k = max64(kfrom, 0); k <= kdb_to; k++) {
+        int64_t c = floor_div(k, CHUNK_BLOCKS);
+        if (c <= chunk_to) {
+            if ((rc = raw_chunk_cached(f, txn, id, c)) != 0)
+                return rc;
+            k = (c + 1) * CHUNK_BLOCKS - 1; /* the loop's k++: the next chunk */
+            continue;
+        }
         uint8_t key[16];
         put_be64(key, (uint64_t)(k * s->span));
         put_be64(key + 8, id);
@@ -295,14 +391,14 @@ _Static_assert(sizeof(struct rpt) == sizeof(struct scache_sample) &&
 
 /* Base samples with lo <= t <= hi and t > raw_from. */
 static int read_raw(struct series_db *s, MDB_txn *txn, uint64_t id, const struct srules_head *h,
-                    int64_t lo, int64_t hi, int64_t raw_from, struct rvec *out)
+                    int64_t lo, int64_t hi, int64_t raw_from, int64_t sealed, struct rvec *out)
 {
     if (raw_from != NONE)
         lo = max64(lo, raw_from + 1);
     if (lo > hi)
         return 0;
     struct range_ctx c = {out, lo, hi, s->R, s};
-    struct rawfn f = {range_add, &c, s, 0, 0, range_add_bulk, range_add_slice};
+    struct rawfn f = {range_add, &c, s, 0, 0, range_add_bulk, range_add_slice, sealed};
     int64_t lo_s = ceil_div(lo, s->R), hi_s = floor_div(hi, s->R);
     /* at most a sample a grid point: reserve that (up to 2 MiB) at once
      * rather than doubling the array from 16 samples */
@@ -395,7 +491,7 @@ static int read_ds(struct series_db *s, MDB_txn *txn, uint64_t id, const struct 
     A = max64(A, 0);
     if ((rc = series_i_ds_start(s, txn, id, A, &c.m, fly_emit, &c)) != 0)
         return rc;
-    struct rawfn f = {fly_push, &c, s, 0, 0, NULL, NULL};
+    struct rawfn f = {fly_push, &c, s, 0, 0, NULL, NULL, NONE};
     if ((rc = raw_walk(s, txn, id, h, A / s->span, floor_div(hi, s->span), &f)) != 0)
         return rc;
     return srules_ds_finish(&c.m);
@@ -490,7 +586,7 @@ int series_read_to(struct series_db *s, MDB_txn *txn, uint64_t id, int64_t start
 {
     struct rvec r = {0};
     struct srules_head h;
-    int64_t raw_from, ds_from, done, now;
+    int64_t raw_from, ds_from, done, now, sealed;
     unsigned mode = flags & 0xf;
     int fill = !!(flags & SERIES_READ_FILL);
     int rc;
@@ -507,7 +603,8 @@ int series_read_to(struct series_db *s, MDB_txn *txn, uint64_t id, int64_t start
     if ((rc = series_i_meta_get(s, txn, SERIES_KEY_RAW_FROM, &raw_from)) ||
         (rc = series_i_meta_get(s, txn, SERIES_KEY_DS_FROM, &ds_from)) ||
         (rc = series_i_meta_get(s, txn, SERIES_KEY_DS_DONE, &done)) ||
-        (rc = series_i_meta_get(s, txn, SERIES_KEY_NOW, &now)))
+        (rc = series_i_meta_get(s, txn, SERIES_KEY_NOW, &now)) ||
+        (rc = series_i_meta_get(s, txn, SERIES_KEY_SEALED, &sealed)))
         return rc;
     if ((rc = series_i_head_get(s, txn, id, &h)) != 0)
         return rc;
@@ -515,13 +612,13 @@ int series_read_to(struct series_db *s, MDB_txn *txn, uint64_t id, int64_t start
     if (fill) /* a value held from before the range fills its start */
         lo = max64(lo - s->stale, 0);
     if (mode == SERIES_READ_RAW || (mode == SERIES_READ_AUTO && raw_from == NONE)) {
-        rc = read_raw(s, txn, id, &h, lo, hi, raw_from, &r);
+        rc = read_raw(s, txn, id, &h, lo, hi, raw_from, sealed, &r);
     } else if (mode == SERIES_READ_DS) {
         rc = read_ds(s, txn, id, &h, lo, hi, ds_from, done, &r);
     } else { /* downsampled up to raw_from (<= done), base data after */
         rc = read_ds_stored(s, txn, id, &h, lo, min64(hi, raw_from), ds_from, done, &r);
         if (rc == 0)
-            rc = read_raw(s, txn, id, &h, lo, hi, raw_from, &r);
+            rc = read_raw(s, txn, id, &h, lo, hi, raw_from, sealed, &r);
     }
     srules_head_free(&h);
     if (rc)

@@ -610,6 +610,108 @@ static void test_read_layouts(void **state)
     assert_true(total > 1000);
 }
 
+/* Reads through the cache's whole chunks (blocks every bucket of which is
+ * sealed, read as one entry) agree with uncached reads while the store
+ * grows (chunks complete under blocks already cached one by one), while
+ * retention deletes from the front (an entry built before keeps samples
+ * that readers must filter out) and across a reopen of the cached
+ * series_db. Short blocks (1 minute) so that chunks complete quickly. */
+static void test_chunks(void **state)
+{
+    (void)state;
+    const char *env = getenv("LLMTAP_TEST_SEED");
+    uint64_t seed = env && *env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL);
+    printf("test_chunks: seed %llu (LLMTAP_TEST_SEED replays)\n", (unsigned long long)seed);
+    uint64_t rs = seed;
+#define NEXT() (rs = rs * 6364136223846793005ull + 1442695040888963407ull, rs >> 33)
+    struct fx *f = fx_new(&(struct series_opts){.span_ms = MIN,
+                                                .ds_res_ms = MIN,
+                                                .late_ms = MIN,
+                                                .ds_span_ms = HOUR,
+                                                .downsample_after_ms = 10 * MIN,
+                                                .raw_retention_ms = 3 * HOUR});
+    fx_open(f);
+    struct series_label l1[] = {L("__name__", "ch"), L("k", "1")};
+    struct series_label l2[] = {L("__name__", "ch"), L("k", "2")};
+    uint64_t ids[2] = {intern(f, l1, 2), intern(f, l2, 2)};
+    struct series_opts co = f->o;
+    co.cache_bytes = NEXT() % 3 == 0 ? 4096 : NEXT() % 2 ? (size_t)1 << 20 : (size_t)64 << 20;
+    struct series_db *cs = NULL;
+    MDB_txn *ot = wtxn(f);
+    assert_int_equal(series_open(ot, &co, &cs), 0);
+    commit(ot);
+    int64_t now = T0, t[2] = {T0, T0};
+    double v[2] = {0, 0};
+    size_t reads = 0, samples = 0;
+    for (int m = 1; m <= 10 * 60; m++) { /* 10 hours, a transaction a minute */
+        int64_t end = T0 + (int64_t)m * MIN;
+        MDB_txn *tx = wtxn(f);
+        for (int i = 0; i < 2; i++)
+            while (t[i] + 20 * SEC <= end) {
+                t[i] += (int64_t)(1 + NEXT() % 20) * SEC;
+                if (NEXT() % 60 == 0)
+                    t[i] += (int64_t)(NEXT() % 40) * MIN; /* a gap */
+                v[i] = NEXT() % 50 == 0 ? 0 : v[i] + (double)(NEXT() % 5); /* some resets */
+                if (t[i] <= end)
+                    assert_int_equal(series_add(f->s, ids[i], t[i], v[i], end), 0);
+            }
+        now = end;
+        assert_int_equal(series_flush(f->s, tx, now), 0);
+        if (m % 10 == 0) {
+            assert_int_equal(series_downsample(f->s, tx, now, 1000, NULL), 0);
+            assert_int_equal(series_retention(f->s, tx, now, 1000, NULL), 0);
+        }
+        commit(tx);
+        if (m == 300) { /* the cache's db reopened: its cache starts empty */
+            series_close(cs);
+            cs = NULL;
+            ot = wtxn(f);
+            assert_int_equal(series_open(ot, &co, &cs), 0);
+            commit(ot);
+        }
+        if (m % 15)
+            continue;
+        for (int r = 0; r < 12; r++) {
+            uint64_t id = ids[NEXT() % 2];
+            int64_t a = now - (int64_t)(NEXT() % (4 * 3600)) * SEC;
+            int64_t b = a + (int64_t)(NEXT() % (3 * 3600)) * SEC;
+            unsigned flags = (unsigned)(NEXT() % 2) ? SERIES_READ_RAW : SERIES_READ_AUTO;
+            if (NEXT() % 3)
+                flags |= SERIES_READ_FILL;
+            struct series_sample *o = NULL, *c = NULL;
+            size_t n = 0, cn = 0;
+            MDB_txn *rx = rtxn(f);
+            assert_int_equal(series_read(f->s, rx, id, a, b, flags, &o, &n), 0);
+            for (int rep = 0; rep < 2; rep++) { /* a miss, then (mostly) a hit */
+                assert_int_equal(series_read(cs, rx, id, a, b, flags, &c, &cn), 0);
+                if (cn != n)
+                    fail_msg("minute %d [%lld, %lld] flags %u: %zu vs %zu samples (seed %llu)",
+                             m, (long long)a, (long long)b, flags, cn, n,
+                             (unsigned long long)seed);
+                for (size_t i = 0; i < n; i++)
+                    if (o[i].t_ms != c[i].t_ms || memcmp(&o[i].v, &c[i].v, sizeof(double)) != 0)
+                        fail_msg("minute %d: sample %zu differs (seed %llu)", m, i,
+                                 (unsigned long long)seed);
+                free(c);
+            }
+            mdb_txn_abort(rx);
+            samples += n;
+            reads++;
+            free(o);
+        }
+    }
+#undef NEXT
+    struct series_cache_stats st;
+    series_cache_stats(cs, &st);
+    printf("test_chunks: %zu reads, %zu samples; cache %llu hits, %llu misses\n", reads, samples,
+           (unsigned long long)st.hits, (unsigned long long)st.misses);
+    assert_true(samples > 10000 && st.hits > 0);
+    series_close(cs);
+    fx_close(f);
+    nftw(f->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    free(f);
+}
+
 /* FILL repeats a held value on the grid for stale_ms after each change. */
 static void test_fill(void **state)
 {
@@ -1069,6 +1171,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_blocks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fill, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_layouts, setup, teardown),
+        cmocka_unit_test(test_chunks),
         cmocka_unit_test_setup_teardown(test_downsample_retention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_abort_reload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash, setup, teardown),
