@@ -536,22 +536,21 @@ static void pread_one(void *ud, unsigned w, size_t i)
 {
     struct pread *pr = ud;
     struct pread_out *o = &pr->out[i];
+    struct series_read_facts f;
     o->rc = series_read_to(pr->q->db, pr->txns[w], pr->ids[i], pr->sel->start_ms,
-                           pr->sel->end_ms, pr->flags, &pr->sink, &o->p, &o->n);
+                           pr->sel->end_ms, pr->flags, &pr->sink, &o->p, &o->n, &f);
     if (o->rc || !o->n)
         return;
-    /* the evaluator's checks, while the samples are in this core's cache
-     * (promql_series.checked) */
-    const struct promql_sample *p = o->p;
-    size_t stale = promql_is_stale_marker(p[0].v), resets = 0, bad = 0;
-    for (size_t j = 1; j < o->n; j++) {
-        bad |= p[j].t <= p[j - 1].t;
-        stale += promql_is_stale_marker(p[j].v);
-        resets += p[j].v < p[j - 1].v;
+    /* the evaluator's checks (promql_series.checked), as the read noted
+     * them; staleness markers are NaNs, counted only when there are any */
+    o->ascending = f.ascending;
+    o->nresets = f.drops;
+    o->nstale = 0;
+    if (f.nans) {
+        const struct promql_sample *p = o->p;
+        for (size_t j = 0; j < o->n; j++)
+            o->nstale += promql_is_stale_marker(p[j].v);
     }
-    o->ascending = !bad;
-    o->nstale = stale;
-    o->nresets = resets;
 }
 
 static int src_select(void *ud, struct promql_select *sel, const struct promql_series **out,

@@ -57,9 +57,13 @@ struct scache_sample {
 };
 
 struct scache_entry {
-    /* the caller's: the block's samples, ascending in t */
+    /* the caller's: the block's samples, ascending in t, and what the
+     * caller noted of them when it filled them in */
     struct scache_sample *s;
     size_t n;
+    int64_t maxgap;       /* largest t step between neighbours (0: n < 2) */
+    size_t drops, nans;   /* samples lower than the one before; NaN values */
+    int unordered;        /* a t not above the one before */
     /* the cache's */
     struct scache_entry *hnext, *prev, *next;
     uint64_t hash;

@@ -287,11 +287,19 @@ struct series_sink {
      * copied into alloc's memory as usual). */
     int (*adopt)(void *ud, void *mem);
 };
+/* What series_read_to can say of the samples it returns, noted while it
+ * gathered them (usually cheaper than a pass over them afterwards: a
+ * cached block's are noted once, when it is decoded). */
+struct series_read_facts {
+    int ascending; /* every time above the one before */
+    size_t drops;  /* samples whose value is lower than the one before */
+    size_t nans;   /* NaN values */
+};
 /* series_read into the caller's memory: *out = what sink->alloc returned
- * (NULL when *n is 0: alloc is not called). */
+ * (NULL when *n is 0: alloc is not called); with facts, theirs too. */
 int series_read_to(struct series_db *s, MDB_txn *txn, uint64_t id, int64_t start_ms,
                    int64_t end_ms, unsigned flags, const struct series_sink *sink, void **out,
-                   size_t *n);
+                   size_t *n, struct series_read_facts *facts);
 
 /* Sorted, distinct label names (series_label_names) or values of one name
  * (series_label_values) over all series, or, when nm > 0 or the time range

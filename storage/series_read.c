@@ -22,11 +22,20 @@
  *   written straight into the caller's memory (series_read_to's sink), so
  *   the samples are copied once; a dense run (the next sample one step
  *   later) costs no fill work.
+ * - As samples are gathered, the read notes their facts (rvec_note: a gap
+ *   above the step, values lower than the one before, NaNs, order); a
+ *   cached entry's are noted once, when it is decoded (entry_note). When
+ *   the gathered samples are dense (one run, no gap), the answer is the
+ *   samples from the range's start plus the last value held after it,
+ *   written in one copy without fill_out's counting pass, and its facts
+ *   come from the notes (the caller's pass over them is saved: the PromQL
+ *   source's checks).
  * - Readers share nothing with the writer but LMDB and immutable settings:
  *   any thread, any number at once.
  */
 #include "series_int.h"
 
+#include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +60,36 @@ struct rvec {
     size_t n, cap;
     struct rseg *seg;
     size_t nseg, segcap;
+    /* noted as samples are appended, over all of v (rvec_note): a step
+     * between neighbours larger than the run's, samples lower than the one
+     * before, NaN values, a time not above the one before */
+    int gappy;
+    size_t drops, nans;
+    int unordered;
 };
+
+/* Notes n samples p, appended after prev (NULL: the first), in r's facts;
+ * step: their run's. The samples of a cache entry noted whole come with
+ * its own facts instead (rvec_note_entry). */
+static void rvec_note(struct rvec *r, const struct rpt *prev, const struct rpt *p, size_t n,
+                      int64_t step)
+{
+    size_t drops = 0, nans = 0;
+    int gappy = 0, unordered = 0;
+    for (size_t j = 0; j < n; j++) {
+        const struct rpt *q = j ? &p[j - 1] : prev;
+        nans += isnan(p[j].v) != 0;
+        if (!q)
+            continue;
+        drops += p[j].v < q->v;
+        gappy |= p[j].t - q->t > step;
+        unordered |= p[j].t <= q->t;
+    }
+    r->drops += drops;
+    r->nans += nans;
+    r->gappy |= gappy;
+    r->unordered |= unordered;
+}
 
 /* Starts a run of step from sample n on, unless the last run has it. */
 static int rvec_step(struct rvec *r, int64_t step)
@@ -82,7 +120,9 @@ static int rvec_push(struct rvec *r, int64_t t, double v, int64_t step)
     }
     if (rvec_step(r, step))
         return SERIES_ENOMEM;
-    r->v[r->n++] = (struct rpt){t, v};
+    r->v[r->n] = (struct rpt){t, v};
+    rvec_note(r, r->n ? &r->v[r->n - 1] : NULL, &r->v[r->n], 1, step);
+    r->n++;
     return 0;
 }
 
@@ -98,7 +138,7 @@ struct rawfn {
     int (*bulk)(void *ud, int64_t k, const uint32_t *u, const double *v, size_t n);
     /* when set, called instead of fn with a sealed block's samples from
      * the cache (s->cache), all at once, or a whole chunk's (below) */
-    int (*slice)(void *ud, const struct scache_sample *p, size_t n);
+    int (*slice)(void *ud, const struct scache_entry *e);
     /* the store's sealed_to (bucket index; NONE: unknown), for chunks */
     int64_t sealed;
 };
@@ -127,6 +167,23 @@ static int raw_block(struct rawfn *f, int64_t k, const void *p, size_t len)
             return rc;
     }
     return n ? SERIES_ECORRUPT : 0;
+}
+
+/* Notes an entry's facts (scache_entry's caller's fields) once filled. */
+static void entry_note(struct scache_entry *e)
+{
+    e->maxgap = 0;
+    e->drops = e->nans = 0;
+    e->unordered = 0;
+    for (size_t j = 0; j < e->n; j++) {
+        e->nans += isnan(e->s[j].v) != 0;
+        if (!j)
+            continue;
+        int64_t gap = e->s[j].t - e->s[j - 1].t;
+        e->maxgap = gap > e->maxgap ? gap : e->maxgap;
+        e->drops += e->s[j].v < e->s[j - 1].v;
+        e->unordered |= gap <= 0;
+    }
 }
 
 /* A sealed block (key: its series_raw key) through the cache: the
@@ -158,11 +215,12 @@ static int raw_block_cached(struct rawfn *f, int64_t k, const uint8_t *bkey, con
             scache_release(NULL, e);
             return SERIES_ECORRUPT;
         }
+        entry_note(e);
         scache_put(c, e);
     }
     int rc = 0;
     if (f->slice)
-        rc = f->slice(f->ud, e->s, e->n);
+        rc = f->slice(f->ud, e);
     else
         for (size_t i = 0; i < e->n && !rc; i++)
             rc = f->fn(f->ud, e->s[i].t, e->s[i].v, k);
@@ -230,9 +288,10 @@ static int raw_chunk_cached(struct rawfn *f, MDB_txn *txn, uint64_t id, int64_t 
                 return SERIES_ECORRUPT;
             }
         }
+        entry_note(e);
         scache_put(s->cache, e);
     }
-    int rc = f->slice(f->ud, e->s, e->n);
+    int rc = f->slice(f->ud, e);
     scache_release(s->cache, e);
     return rc;
 }
@@ -330,6 +389,7 @@ static int range_add_bulk(void *ud, int64_t k, const uint32_t *u, const double *
     if (rvec_step(r, c->step))
         return SERIES_ENOMEM;
     int64_t base = k * c->s->N, R = c->s->R;
+    size_t old = r->n;
     struct rpt *o = r->v + r->n;
     for (size_t i = 0; i < n; i++) {
         int64_t t = (base + (int64_t)u[i]) * R;
@@ -337,15 +397,19 @@ static int range_add_bulk(void *ud, int64_t k, const uint32_t *u, const double *
             *o++ = (struct rpt){t, v[i]};
     }
     r->n = (size_t)(o - r->v);
+    rvec_note(r, old ? &r->v[old - 1] : NULL, r->v + old, r->n - old, c->step);
     return 0;
 }
 
-/* A cached block's samples in [lo, hi], copied at once (struct rpt and
- * struct scache_sample are the same layout). */
-static int range_add_slice(void *ud, const struct scache_sample *p, size_t n)
+/* A cached block's (or chunk's) samples in [lo, hi], copied at once
+ * (struct rpt and struct scache_sample are the same layout), and noted:
+ * with the entry's own facts when all of them are taken. */
+static int range_add_slice(void *ud, const struct scache_entry *e)
 {
     struct range_ctx *c = ud;
     struct rvec *r = c->out;
+    const struct scache_sample *p = e->s;
+    size_t n = e->n;
     size_t a = 0, b = n;
     if (a < b && p[a].t < c->lo) { /* the first sample >= lo */
         size_t x = a, y = b;
@@ -379,7 +443,17 @@ static int range_add_slice(void *ud, const struct scache_sample *p, size_t n)
     }
     if (rvec_step(r, c->step))
         return SERIES_ENOMEM;
+    const struct rpt *prev = r->n ? &r->v[r->n - 1] : NULL;
     memcpy(r->v + r->n, p + a, (b - a) * sizeof *r->v);
+    if (a == 0 && b == n) {
+        rvec_note(r, prev, r->v + r->n, 1, c->step); /* the first and the joint */
+        r->drops += e->drops;
+        r->nans += e->nans - (isnan(p[0].v) != 0);
+        r->gappy |= e->maxgap > c->step;
+        r->unordered |= e->unordered;
+    } else {
+        rvec_note(r, prev, r->v + r->n, b - a, c->step);
+    }
     r->n += b - a;
     return 0;
 }
@@ -572,7 +646,7 @@ int series_read(struct series_db *s, MDB_txn *txn, uint64_t id, int64_t start_ms
     void *o = NULL;
     if (out)
         *out = NULL;
-    int rc = series_read_to(s, txn, id, start_ms, end_ms, flags, &sk, out ? &o : NULL, n);
+    int rc = series_read_to(s, txn, id, start_ms, end_ms, flags, &sk, out ? &o : NULL, n, NULL);
     if (rc)
         free(o);
     else if (out)
@@ -580,9 +654,87 @@ int series_read(struct series_db *s, MDB_txn *txn, uint64_t id, int64_t start_ms
     return rc;
 }
 
+/* A pass over n written samples of a sink, for their facts. */
+static void facts_of(const struct series_sink *sk, const uint8_t *o, size_t n,
+                     struct series_read_facts *f)
+{
+    *f = (struct series_read_facts){1, 0, 0};
+    int64_t pt = 0;
+    double pv = 0;
+    for (size_t j = 0; j < n; j++) {
+        int64_t t;
+        double v;
+        memcpy(&t, o + j * sk->stride + sk->t_off, sizeof t);
+        memcpy(&v, o + j * sk->stride + sk->v_off, sizeof v);
+        f->nans += isnan(v) != 0;
+        if (j) {
+            f->drops += v < pv;
+            f->ascending &= t > pt;
+        }
+        pt = t;
+        pv = v;
+    }
+}
+
+/* The fast case of fill_out: one run at one step, no step between
+ * neighbours above it, sorted, and a sample in the range. Then nothing is
+ * filled in before or inside: the answer is the samples from i0 on and
+ * the last one's value repeated after it (tail of them, from
+ * tail_count). */
+static int dense(const struct rvec *r, size_t i0)
+{
+    return r->nseg == 1 && !r->gappy && !r->unordered && i0 < r->n;
+}
+
+static size_t tail_count(const struct series_db *s, const struct rvec *r, int fill, int64_t hi,
+                         int64_t now)
+{
+    if (!fill)
+        return 0;
+    const struct rpt *x = &r->v[r->n - 1];
+    int64_t step = r->seg[0].step, stop = min64(hi, min64(x->t + s->stale, now));
+    return stop - x->t >= step ? (size_t)((stop - x->t) / step) : 0;
+}
+
+static void dense_out(const struct rvec *r, size_t i0, size_t tail, const struct series_sink *sk,
+                      uint8_t *o)
+{
+    size_t m = r->n - i0;
+    if (sk->stride == sizeof(struct rpt) && sk->t_off == offsetof(struct rpt, t) &&
+        sk->v_off == offsetof(struct rpt, v)) {
+        memcpy(o, &r->v[i0], m * sizeof(struct rpt));
+    } else {
+        for (size_t q = 0; q < m; q++) {
+            memcpy(o + q * sk->stride + sk->t_off, &r->v[i0 + q].t, sizeof(int64_t));
+            memcpy(o + q * sk->stride + sk->v_off, &r->v[i0 + q].v, sizeof(double));
+        }
+    }
+    const struct rpt x = r->v[r->n - 1];
+    int64_t step = r->seg[0].step;
+    for (size_t q = 1; q <= tail; q++) {
+        int64_t t = x.t + (int64_t)q * step;
+        memcpy(o + (m + q - 1) * sk->stride + sk->t_off, &t, sizeof t);
+        memcpy(o + (m + q - 1) * sk->stride + sk->v_off, &x.v, sizeof x.v);
+    }
+}
+
+/* The dense case's facts, from those noted over all of r: less the
+ * samples before i0 (and the joint into i0), plus the tail. */
+static void dense_facts(const struct rvec *r, size_t i0, size_t tail, struct series_read_facts *f)
+{
+    size_t drops = r->drops, nans = r->nans;
+    for (size_t j = 0; j < i0; j++) {
+        nans -= isnan(r->v[j].v) != 0;
+        drops -= r->v[j + 1].v < r->v[j].v; /* j + 1 <= i0 < n */
+    }
+    if (isnan(r->v[r->n - 1].v))
+        nans += tail;
+    *f = (struct series_read_facts){1, drops, nans};
+}
+
 int series_read_to(struct series_db *s, MDB_txn *txn, uint64_t id, int64_t start_ms,
                    int64_t end_ms, unsigned flags, const struct series_sink *sink, void **out,
-                   size_t *n)
+                   size_t *n, struct series_read_facts *facts)
 {
     struct rvec r = {0};
     struct srules_head h;
@@ -595,6 +747,8 @@ int series_read_to(struct series_db *s, MDB_txn *txn, uint64_t id, int64_t start
         *out = NULL;
     if (n)
         *n = 0;
+    if (facts)
+        *facts = (struct series_read_facts){1, 0, 0};
     if (!s || !txn || !out || !n || !sink || !sink->alloc || mode > SERIES_READ_DS ||
         (flags & ~0x1fu))
         return SERIES_EINVAL;
@@ -624,23 +778,33 @@ int series_read_to(struct series_db *s, MDB_txn *txn, uint64_t id, int64_t start
     if (rc)
         goto done;
 
-    /* Copy out, filling held values on the grid when asked. */
+    /* Copy out, filling held values on the grid when asked: in one pass
+     * and without a pass for the facts when the samples are dense (the
+     * usual case: noted while they were gathered), else with fill_out
+     * (counting, then writing) and a pass for the facts. */
     lo = max64(start_ms, 0);
-    size_t cnt = fill_out(s, &r, fill, lo, hi, now, sink, NULL);
+    size_t i0 = 0;
+    while (i0 < r.n && r.v[i0].t < lo)
+        i0++;
+    int fast = dense(&r, i0);
+    size_t tail = fast ? tail_count(s, &r, fill, hi, now) : 0;
+    size_t cnt = fast ? r.n - i0 + tail : fill_out(s, &r, fill, lo, hi, now, sink, NULL);
     if (cnt && sink->adopt && sink->stride == sizeof(struct rpt) &&
-        sink->t_off == offsetof(struct rpt, t) && sink->v_off == offsetof(struct rpt, v)) {
+        sink->t_off == offsetof(struct rpt, t) && sink->v_off == offsetof(struct rpt, v) &&
+        cnt == r.n - i0) {
         /* nothing filled in: the answer is the gathered samples from lo on */
-        size_t i0 = 0;
-        while (i0 < r.n && r.v[i0].t < lo)
-            i0++;
-        if (cnt == r.n - i0 && r.cap > r.n) { /* give back the room reserved */
+        if (facts && fast)
+            dense_facts(&r, i0, 0, facts);
+        else if (facts)
+            facts_of(sink, (const uint8_t *)&r.v[i0], cnt, facts);
+        if (r.cap > r.n) { /* give back the room reserved */
             void *q = realloc(r.v, r.n * sizeof *r.v);
             if (q) {
                 r.v = q;
                 r.cap = r.n;
             }
         }
-        if (cnt == r.n - i0 && sink->adopt(sink->ud, r.v) == 0) {
+        if (sink->adopt(sink->ud, r.v) == 0) {
             *out = r.v + i0;
             *n = cnt;
             r.v = NULL;
@@ -653,7 +817,15 @@ int series_read_to(struct series_db *s, MDB_txn *txn, uint64_t id, int64_t start
             rc = SERIES_ENOMEM;
             goto done;
         }
-        fill_out(s, &r, fill, lo, hi, now, sink, o);
+        if (fast) {
+            dense_out(&r, i0, tail, sink, o);
+            if (facts)
+                dense_facts(&r, i0, tail, facts);
+        } else {
+            fill_out(s, &r, fill, lo, hi, now, sink, o);
+            if (facts)
+                facts_of(sink, o, cnt, facts);
+        }
         *out = o;
         *n = cnt;
     }

@@ -506,6 +506,32 @@ static void *alloc_wide(void *ud, size_t n)
     return calloc(n ? n : 1, sizeof(struct wide));
 }
 
+/* series_read_to's facts agree with a pass over what it returned. */
+static void check_facts_tv(const int64_t *t, const double *v, size_t stride, size_t n,
+                           const struct series_read_facts *f, uint64_t seed)
+{
+    size_t drops = 0, nans = 0;
+    int asc = 1;
+    for (size_t i = 0; i < n; i++) {
+        const int64_t *ti = (const int64_t *)((const char *)t + i * stride);
+        const double *vi = (const double *)((const char *)v + i * stride);
+        nans += isnan(*vi) != 0;
+        if (i) {
+            drops += *vi < *(const double *)((const char *)vi - stride);
+            asc &= *ti > *(const int64_t *)((const char *)ti - stride);
+        }
+    }
+    if (f->drops != drops || f->nans != nans || f->ascending != asc)
+        fail_msg("facts: drops %zu nans %zu ascending %d, a pass says %zu %zu %d (seed %llu)",
+                 f->drops, f->nans, f->ascending, drops, nans, asc, (unsigned long long)seed);
+}
+
+static void check_facts(const void *p, size_t n, const struct series_read_facts *f, uint64_t seed)
+{
+    const struct series_sample *x = p;
+    check_facts_tv(n ? &x->t_ms : NULL, n ? &x->v : NULL, sizeof *x, n, f, seed);
+}
+
 /* A sink that allocates or adopts the one array a read returns. */
 struct held {
     void *mem;
@@ -577,12 +603,16 @@ static void test_read_layouts(void **state)
         size_t n = 0, nw = 0;
         MDB_txn *tx = rtxn(f);
         assert_int_equal(series_read(f->s, tx, id, a, b, flags, &o, &n), 0);
-        assert_int_equal(series_read_to(f->s, tx, id, a, b, flags, &wide, &w, &nw), 0);
+        struct series_read_facts fw;
+        assert_int_equal(series_read_to(f->s, tx, id, a, b, flags, &wide, &w, &nw, &fw), 0);
         for (int rep = 0; rep < 2; rep++) { /* a miss, then (mostly) hits */
             void *cw = NULL;
             size_t cn = 0;
             hd.mem = NULL;
-            assert_int_equal(series_read_to(cs, tx, id, a, b, flags, &adopting, &cw, &cn), 0);
+            struct series_read_facts fc;
+            assert_int_equal(series_read_to(cs, tx, id, a, b, flags, &adopting, &cw, &cn, &fc),
+                             0);
+            check_facts(cw, cn, &fc, seed);
             if (cn != n)
                 fail_msg("cached [%lld, %lld] flags %u: %zu vs %zu samples (seed %llu)",
                          (long long)a, (long long)b, flags, cn, n, (unsigned long long)seed);
@@ -598,6 +628,7 @@ static void test_read_layouts(void **state)
             fail_msg("[%lld, %lld] flags %u: %zu vs %zu samples (seed %llu)", (long long)a,
                      (long long)b, flags, n, nw, (unsigned long long)seed);
         const struct wide *x = w;
+        check_facts_tv(n ? &x->t : NULL, n ? &x->v : NULL, sizeof *x, n, &fw, seed);
         for (size_t i = 0; i < n; i++)
             if (o[i].t_ms != x[i].t || memcmp(&o[i].v, &x[i].v, sizeof(double)) != 0)
                 fail_msg("sample %zu differs (seed %llu)", i, (unsigned long long)seed);
@@ -643,13 +674,22 @@ static void test_chunks(void **state)
     int64_t now = T0, t[2] = {T0, T0};
     double v[2] = {0, 0};
     size_t reads = 0, samples = 0;
+    struct held hd = {0};
+    /* half the time handing over the read's own array */
+    const struct series_sink chunk_sink = {alloc_held,
+                                           &hd,
+                                           sizeof(struct series_sample),
+                                           offsetof(struct series_sample, t_ms),
+                                           offsetof(struct series_sample, v),
+                                           NEXT() % 2 ? adopt_held : NULL};
     for (int m = 1; m <= 10 * 60; m++) { /* 10 hours, a transaction a minute */
         int64_t end = T0 + (int64_t)m * MIN;
         MDB_txn *tx = wtxn(f);
-        for (int i = 0; i < 2; i++)
+        for (int i = 0; i < 2; i++) /* 1: irregular; 2: a sample every 10 s, as a busy
+                                     * series has (the reader's dense case) */
             while (t[i] + 20 * SEC <= end) {
-                t[i] += (int64_t)(1 + NEXT() % 20) * SEC;
-                if (NEXT() % 60 == 0)
+                t[i] += i ? 10 * SEC : (int64_t)(1 + NEXT() % 20) * SEC;
+                if (NEXT() % (i ? 400 : 60) == 0)
                     t[i] += (int64_t)(NEXT() % 40) * MIN; /* a gap */
                 v[i] = NEXT() % 50 == 0 ? 0 : v[i] + (double)(NEXT() % 5); /* some resets */
                 if (t[i] <= end)
@@ -683,7 +723,13 @@ static void test_chunks(void **state)
             MDB_txn *rx = rtxn(f);
             assert_int_equal(series_read(f->s, rx, id, a, b, flags, &o, &n), 0);
             for (int rep = 0; rep < 2; rep++) { /* a miss, then (mostly) a hit */
-                assert_int_equal(series_read(cs, rx, id, a, b, flags, &c, &cn), 0);
+                struct series_read_facts fc;
+                void *cv = NULL;
+                hd.mem = NULL;
+                assert_int_equal(
+                    series_read_to(cs, rx, id, a, b, flags, &chunk_sink, &cv, &cn, &fc), 0);
+                c = cv;
+                check_facts(c, cn, &fc, seed);
                 if (cn != n)
                     fail_msg("minute %d [%lld, %lld] flags %u: %zu vs %zu samples (seed %llu)",
                              m, (long long)a, (long long)b, flags, cn, n,
@@ -692,7 +738,7 @@ static void test_chunks(void **state)
                     if (o[i].t_ms != c[i].t_ms || memcmp(&o[i].v, &c[i].v, sizeof(double)) != 0)
                         fail_msg("minute %d: sample %zu differs (seed %llu)", m, i,
                                  (unsigned long long)seed);
-                free(c);
+                free(hd.mem);
             }
             mdb_txn_abort(rx);
             samples += n;
