@@ -34,12 +34,12 @@ enum capture_format { CAPTURE_OPENAI, CAPTURE_ANTHROPIC };
 
 /* What the call is, from its path. */
 enum capture_op {
-    CAPTURE_OP_CHAT,        /* OpenAI POST /v1/chat/completions */
-    CAPTURE_OP_COMPLETION,  /* OpenAI POST /v1/completions */
-    CAPTURE_OP_EMBEDDINGS,  /* OpenAI POST /v1/embeddings */
-    CAPTURE_OP_RESPONSES,   /* OpenAI POST /v1/responses */
-    CAPTURE_OP_MESSAGES,    /* Anthropic POST /v1/messages (operation "chat") */
-    CAPTURE_OP_NONE,        /* anything else: relayed, not captured */
+    CAPTURE_OP_CHAT,       /* OpenAI POST /v1/chat/completions */
+    CAPTURE_OP_COMPLETION, /* OpenAI POST /v1/completions */
+    CAPTURE_OP_EMBEDDINGS, /* OpenAI POST /v1/embeddings */
+    CAPTURE_OP_RESPONSES,  /* OpenAI POST /v1/responses */
+    CAPTURE_OP_MESSAGES,   /* Anthropic POST /v1/messages (operation "chat") */
+    CAPTURE_OP_NONE,       /* anything else: relayed, not captured */
 };
 
 /* The op for a method and a path relative to the upstream (e.g.

@@ -43,7 +43,7 @@ struct intake {
 
 struct batch {
     int accepted, rejected, retryable; /* retryable: queue full or Kafka error */
-    struct buf errors; /* comma-separated error objects */
+    struct buf errors;                 /* comma-separated error objects */
 };
 
 struct intake *intake_create(const struct intake_opts *o, struct producer *p, struct metrics *m)
@@ -55,8 +55,9 @@ struct intake *intake_create(const struct intake_opts *o, struct producer *p, st
     in->default_service = o->default_service ? strdup(o->default_service) : NULL;
     in->o.default_service = in->default_service;
     in->p = p;
-    in->accepted = metrics_counter(m, "llmtap_agent_events_accepted_total",
-                                   "Events accepted by intake (durably queued in the spool).", NULL);
+    in->accepted =
+        metrics_counter(m, "llmtap_agent_events_accepted_total",
+                        "Events accepted by intake (durably queued in the spool).", NULL);
     in->bytes = metrics_counter(m, "llmtap_agent_intake_bytes_total",
                                 "Bytes of request bodies received by intake.", NULL);
     in->requests = metrics_counter(m, "llmtap_agent_intake_requests_total",
@@ -74,8 +75,9 @@ struct intake *intake_create(const struct intake_opts *o, struct producer *p, st
                                                        "unsupported_media_type", "empty"};
     for (int r = 0; r < BODY_COUNT; r++) {
         snprintf(lbl, sizeof lbl, "reason=\"%s\"", body_names[r]);
-        in->body_rejected[r] = metrics_counter(m, "llmtap_agent_bodies_rejected_total",
-                                               "Request bodies refused as a whole, by reason.", lbl);
+        in->body_rejected[r] =
+            metrics_counter(m, "llmtap_agent_bodies_rejected_total",
+                            "Request bodies refused as a whole, by reason.", lbl);
     }
     return in;
 }
@@ -219,10 +221,10 @@ void intake_handle(struct intake *in, const struct httpd_req *req, struct httpd_
     }
     metric_add(in->bytes, req->body_len);
     const char *ct = httpd_header(req, "Content-Type");
-    bool ndjson = ct && (httpd_media_is(ct, "application/x-ndjson") ||
-                         httpd_media_is(ct, "application/ndjson") ||
-                         httpd_media_is(ct, "application/jsonl") ||
-                         httpd_media_is(ct, "application/jsonlines"));
+    bool ndjson =
+        ct &&
+        (httpd_media_is(ct, "application/x-ndjson") || httpd_media_is(ct, "application/ndjson") ||
+         httpd_media_is(ct, "application/jsonl") || httpd_media_is(ct, "application/jsonlines"));
     if (ct && !ndjson && !httpd_media_is(ct, "application/json")) {
         body_error(in, resp, BODY_MEDIA_TYPE, 415,
                    "Content-Type must be application/json or application/x-ndjson");
@@ -233,7 +235,8 @@ void intake_handle(struct intake *in, const struct httpd_req *req, struct httpd_
     while (i < len && (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n'))
         i++;
     if (i == len) {
-        body_error(in, resp, BODY_EMPTY, 400, "empty body: send an event object, an array or NDJSON");
+        body_error(in, resp, BODY_EMPTY, 400,
+                   "empty body: send an event object, an array or NDJSON");
         return;
     }
     int64_t now_us = timeutil_now_us();

@@ -84,8 +84,9 @@ static size_t clean_run(const unsigned char *s, size_t n)
                   ctl = _mm_set1_epi8(0x1F);
     for (; i + 16 <= n; i += 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-        __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
-                                   _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl)); /* v <= 0x1F */
+        __m128i hit =
+            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+                         _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl)); /* v <= 0x1F */
         unsigned m = (unsigned)_mm_movemask_epi8(hit);
         if (m)
             return i + (size_t)__builtin_ctz(m);
@@ -166,8 +167,7 @@ static bool put_value(struct buf *b, const cJSON *v)
         }
         buf_append(b, "}", 1);
         return true;
-    default:
-        return false; /* cJSON_Invalid */
+    default: return false; /* cJSON_Invalid */
     }
 }
 

@@ -17,8 +17,8 @@
  *   let in-flight requests finish → flush Kafka within the grace period →
  *   destroy in reverse order → exit 0. Every request has spooled its events
  *   before it answers, so nothing else needs flushing: the OTLP join buffer
- *   holds retrieval documents only, never events (otlp_join.h). During shutdown a second SIGINT exits at
- *   once (status 130); see common/daemon.h.
+ *   holds retrieval documents only, never events (otlp_join.h). During shutdown a second SIGINT
+ * exits at once (status 130); see common/daemon.h.
  */
 #include <curl/curl.h>
 #include <stdio.h>
@@ -43,8 +43,7 @@
 
 static const struct config_setting settings[] = {
     {"listen", NULL, CONFIG_STRING, "127.0.0.1:7311", 0, 0, "HTTP listen address (HOST:PORT)"},
-    {"service", NULL, CONFIG_STRING, NULL, 0, 0,
-     "service name given to events that carry none"},
+    {"service", NULL, CONFIG_STRING, NULL, 0, 0, "service name given to events that carry none"},
     {"brokers", "kafka-brokers", CONFIG_STRING, NULL, 0, 0,
      "Kafka bootstrap servers HOST:PORT,... (overrides kafka.bootstrap.servers)"},
     {"topic", NULL, CONFIG_STRING, "llmtap.events", 0, 0, "Kafka topic events are written to"},
@@ -82,8 +81,7 @@ static const struct config_setting settings[] = {
      "model price table (LiteLLM's JSON format); reloaded on SIGHUP"},
     {"redact.prompt", NULL, CONFIG_STRING, "redact", 0, 0, "prompt text: redact, keep or drop"},
     {"redact.context", NULL, CONFIG_STRING, "redact", 0, 0, "context text: redact, keep or drop"},
-    {"redact.response", NULL, CONFIG_STRING, "redact", 0, 0,
-     "response text: redact, keep or drop"},
+    {"redact.response", NULL, CONFIG_STRING, "redact", 0, 0, "response text: redact, keep or drop"},
     {"redact.disable", NULL, CONFIG_STRING, NULL, 0, 0,
      "built-in redaction types to turn off, comma-separated (e.g. IPV4,PHONE)"},
     {"spool.dir", NULL, CONFIG_STRING, "llmtap-spool", 0, 0,
@@ -346,8 +344,10 @@ int main(int argc, char **argv)
     a.http = NULL;
     long left = producer_flush(a.producer, grace);
     if (left)
-        log_warn("agent", "%ld events still unacknowledged after the %d ms grace period; they stay "
-                 "in the spool", left, grace);
+        log_warn("agent",
+                 "%ld events still unacknowledged after the %d ms grace period; they stay "
+                 "in the spool",
+                 left, grace);
     else
         log_info("agent", "all queued events delivered");
     exit_code = 0;

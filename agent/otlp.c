@@ -77,7 +77,8 @@ static struct lim lim_of(const struct otlp_limits *l)
     return r;
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
     if (err && errlen) {
@@ -107,8 +108,22 @@ static bool str_ok(const unsigned char *p, size_t n)
 /* protobuf pre-scan                                                        */
 
 enum pbt {
-    T_NONE, T_REQ, T_RS, T_RES, T_SS, T_SPAN, T_STATUS, T_KV, T_ANY, T_ARR, T_KVL,
-    T_LREQ, T_RL, T_SL, T_LOG, T_N
+    T_NONE,
+    T_REQ,
+    T_RS,
+    T_RES,
+    T_SS,
+    T_SPAN,
+    T_STATUS,
+    T_KV,
+    T_ANY,
+    T_ARR,
+    T_KVL,
+    T_LREQ,
+    T_RL,
+    T_SL,
+    T_LOG,
+    T_N
 };
 enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5 };
 enum { F_STR = 1, F_BYTES = 2 };
@@ -119,51 +134,62 @@ struct pbfield {
     const char *name;
 };
 
-static const char *const type_name[T_N] = {"?",      "ExportTraceServiceRequest",
-                                           "ResourceSpans", "Resource",
-                                           "ScopeSpans", "Span",
-                                           "Status", "KeyValue",
-                                           "AnyValue", "ArrayValue",
-                                           "KeyValueList", "ExportLogsServiceRequest",
-                                           "ResourceLogs", "ScopeLogs",
+static const char *const type_name[T_N] = {"?",
+                                           "ExportTraceServiceRequest",
+                                           "ResourceSpans",
+                                           "Resource",
+                                           "ScopeSpans",
+                                           "Span",
+                                           "Status",
+                                           "KeyValue",
+                                           "AnyValue",
+                                           "ArrayValue",
+                                           "KeyValueList",
+                                           "ExportLogsServiceRequest",
+                                           "ResourceLogs",
+                                           "ScopeLogs",
                                            "LogRecord"};
 
 /* The fields otlp.proto declares, with the wire type each must have; others
  * are skipped as unknown. */
 static const struct pbfield f_req[] = {{1, WT_LEN, T_RS, 0, "resource_spans"}, {0}};
-static const struct pbfield f_rs[] = {{1, WT_LEN, T_RES, 0, "resource"},
-                                      {2, WT_LEN, T_SS, 0, "scope_spans"}, {0}};
+static const struct pbfield f_rs[] = {
+    {1, WT_LEN, T_RES, 0, "resource"}, {2, WT_LEN, T_SS, 0, "scope_spans"}, {0}};
 static const struct pbfield f_res[] = {{1, WT_LEN, T_KV, 0, "attributes"}, {0}};
 static const struct pbfield f_ss[] = {{2, WT_LEN, T_SPAN, 0, "spans"}, {0}};
-static const struct pbfield f_span[] = {
-    {1, WT_LEN, T_NONE, F_BYTES, "trace_id"},   {2, WT_LEN, T_NONE, F_BYTES, "span_id"},
-    {4, WT_LEN, T_NONE, F_BYTES, "parent_span_id"}, {5, WT_LEN, T_NONE, F_STR, "name"},
-    {6, WT_VARINT, T_NONE, 0, "kind"},          {7, WT_I64, T_NONE, 0, "start_time_unix_nano"},
-    {8, WT_I64, T_NONE, 0, "end_time_unix_nano"}, {9, WT_LEN, T_KV, 0, "attributes"},
-    {15, WT_LEN, T_STATUS, 0, "status"},        {0}};
-static const struct pbfield f_status[] = {{2, WT_LEN, T_NONE, F_STR, "message"},
-                                          {3, WT_VARINT, T_NONE, 0, "code"}, {0}};
-static const struct pbfield f_kv[] = {{1, WT_LEN, T_NONE, F_STR, "key"},
-                                      {2, WT_LEN, T_ANY, 0, "value"}, {0}};
+static const struct pbfield f_span[] = {{1, WT_LEN, T_NONE, F_BYTES, "trace_id"},
+                                        {2, WT_LEN, T_NONE, F_BYTES, "span_id"},
+                                        {4, WT_LEN, T_NONE, F_BYTES, "parent_span_id"},
+                                        {5, WT_LEN, T_NONE, F_STR, "name"},
+                                        {6, WT_VARINT, T_NONE, 0, "kind"},
+                                        {7, WT_I64, T_NONE, 0, "start_time_unix_nano"},
+                                        {8, WT_I64, T_NONE, 0, "end_time_unix_nano"},
+                                        {9, WT_LEN, T_KV, 0, "attributes"},
+                                        {15, WT_LEN, T_STATUS, 0, "status"},
+                                        {0}};
+static const struct pbfield f_status[] = {
+    {2, WT_LEN, T_NONE, F_STR, "message"}, {3, WT_VARINT, T_NONE, 0, "code"}, {0}};
+static const struct pbfield f_kv[] = {
+    {1, WT_LEN, T_NONE, F_STR, "key"}, {2, WT_LEN, T_ANY, 0, "value"}, {0}};
 static const struct pbfield f_any[] = {
-    {1, WT_LEN, T_NONE, F_STR, "string_value"}, {2, WT_VARINT, T_NONE, 0, "bool_value"},
-    {3, WT_VARINT, T_NONE, 0, "int_value"},     {4, WT_I64, T_NONE, 0, "double_value"},
-    {5, WT_LEN, T_ARR, 0, "array_value"},       {6, WT_LEN, T_KVL, 0, "kvlist_value"},
+    {1, WT_LEN, T_NONE, F_STR, "string_value"},  {2, WT_VARINT, T_NONE, 0, "bool_value"},
+    {3, WT_VARINT, T_NONE, 0, "int_value"},      {4, WT_I64, T_NONE, 0, "double_value"},
+    {5, WT_LEN, T_ARR, 0, "array_value"},        {6, WT_LEN, T_KVL, 0, "kvlist_value"},
     {7, WT_LEN, T_NONE, F_BYTES, "bytes_value"}, {0}};
 static const struct pbfield f_arr[] = {{1, WT_LEN, T_ANY, 0, "values"}, {0}};
 static const struct pbfield f_kvl[] = {{1, WT_LEN, T_KV, 0, "values"}, {0}};
 static const struct pbfield f_lreq[] = {{1, WT_LEN, T_RL, 0, "resource_logs"}, {0}};
-static const struct pbfield f_rl[] = {{1, WT_LEN, T_RES, 0, "resource"},
-                                      {2, WT_LEN, T_SL, 0, "scope_logs"}, {0}};
+static const struct pbfield f_rl[] = {
+    {1, WT_LEN, T_RES, 0, "resource"}, {2, WT_LEN, T_SL, 0, "scope_logs"}, {0}};
 static const struct pbfield f_sl[] = {{2, WT_LEN, T_LOG, 0, "log_records"}, {0}};
 static const struct pbfield f_log[] = {
-    {1, WT_I64, T_NONE, 0, "time_unix_nano"},      {5, WT_LEN, T_ANY, 0, "body"},
-    {6, WT_LEN, T_KV, 0, "attributes"},            {9, WT_LEN, T_NONE, F_BYTES, "trace_id"},
-    {10, WT_LEN, T_NONE, F_BYTES, "span_id"},      {11, WT_I64, T_NONE, 0, "observed_time_unix_nano"},
-    {12, WT_LEN, T_NONE, F_STR, "event_name"},     {0}};
-static const struct pbfield *const fields_of[T_N] = {
-    NULL, f_req, f_rs, f_res, f_ss, f_span, f_status, f_kv, f_any, f_arr, f_kvl,
-    f_lreq, f_rl, f_sl, f_log};
+    {1, WT_I64, T_NONE, 0, "time_unix_nano"},  {5, WT_LEN, T_ANY, 0, "body"},
+    {6, WT_LEN, T_KV, 0, "attributes"},        {9, WT_LEN, T_NONE, F_BYTES, "trace_id"},
+    {10, WT_LEN, T_NONE, F_BYTES, "span_id"},  {11, WT_I64, T_NONE, 0, "observed_time_unix_nano"},
+    {12, WT_LEN, T_NONE, F_STR, "event_name"}, {0}};
+static const struct pbfield *const fields_of[T_N] = {NULL,   f_req,    f_rs, f_res, f_ss,
+                                                     f_span, f_status, f_kv, f_any, f_arr,
+                                                     f_kvl,  f_lreq,   f_rl, f_sl,  f_log};
 
 struct scan {
     const uint8_t *base;
@@ -172,7 +198,7 @@ struct scan {
                           ResourceLogs + ScopeLogs), messages */
     const char *unit;  /* "spans" or "log records", for messages */
     long unknown;      /* unknown fields (protobuf-c keeps a copy of each) */
-    int *attrs; /* attribute counter of the enclosing span or resource */
+    int *attrs;        /* attribute counter of the enclosing span or resource */
     char *err;
     size_t errlen;
 };
@@ -217,7 +243,8 @@ static int pb_scan(struct scan *s, const uint8_t *p, const uint8_t *end, enum pb
         size_t at = (size_t)(p - s->base);
         uint64_t tag, len = 0;
         if (!varint(&p, end, &tag)) {
-            rc = fail(s->err, s->errlen, "protobuf: %s at byte %zu: truncated tag", type_name[t], at);
+            rc = fail(s->err, s->errlen, "protobuf: %s at byte %zu: truncated tag", type_name[t],
+                      at);
             goto out;
         }
         uint64_t num = tag >> 3;
@@ -245,7 +272,8 @@ static int pb_scan(struct scan *s, const uint8_t *p, const uint8_t *end, enum pb
         switch (wt) {
         case WT_VARINT:
             if (!varint(&p, end, &len)) {
-                rc = fail(s->err, s->errlen, "protobuf: %s field %" PRIu64 " at byte %zu: truncated varint",
+                rc = fail(s->err, s->errlen,
+                          "protobuf: %s field %" PRIu64 " at byte %zu: truncated varint",
                           type_name[t], num, at);
                 goto out;
             }
@@ -254,8 +282,9 @@ static int pb_scan(struct scan *s, const uint8_t *p, const uint8_t *end, enum pb
         case WT_I32: {
             size_t n = wt == WT_I64 ? 8 : 4;
             if ((size_t)(end - p) < n) {
-                rc = fail(s->err, s->errlen, "protobuf: %s field %" PRIu64 " at byte %zu: truncated %s",
-                          type_name[t], num, at, wt_name(wt));
+                rc = fail(s->err, s->errlen,
+                          "protobuf: %s field %" PRIu64 " at byte %zu: truncated %s", type_name[t],
+                          num, at, wt_name(wt));
                 goto out;
             }
             p += n;
@@ -283,8 +312,9 @@ static int pb_scan(struct scan *s, const uint8_t *p, const uint8_t *end, enum pb
                 }
                 /* attribute values: keys, and array elements at any depth */
                 if ((f->child == T_KV || t == T_ARR) && s->attrs && ++*s->attrs > s->l.max_attrs) {
-                    rc = fail(s->err, s->errlen, "protobuf: %s at byte %zu: more than %d attributes",
-                              type_name[t], at, s->l.max_attrs);
+                    rc =
+                        fail(s->err, s->errlen, "protobuf: %s at byte %zu: more than %d attributes",
+                             type_name[t], at, s->l.max_attrs);
                     goto out;
                 }
                 rc = pb_scan(s, p, p + len, (enum pbt)f->child, depth + 1);
@@ -307,8 +337,10 @@ static int pb_scan(struct scan *s, const uint8_t *p, const uint8_t *end, enum pb
             p += len;
             break;
         default:
-            rc = fail(s->err, s->errlen, "protobuf: %s field %" PRIu64 " at byte %zu: wire type %u "
-                      "(groups and invalid types are not supported)", type_name[t], num, at, wt);
+            rc = fail(s->err, s->errlen,
+                      "protobuf: %s field %" PRIu64 " at byte %zu: wire type %u "
+                      "(groups and invalid types are not supported)",
+                      type_name[t], num, at, wt);
             goto out;
         }
     }
@@ -404,8 +436,7 @@ static cJSON *pb_value(const PbAnyValue *v)
         free(b);
         return s;
     }
-    default:
-        return cJSON_CreateNull();
+    default: return cJSON_CreateNull();
     }
 }
 
@@ -466,8 +497,9 @@ int otlp_decode_protobuf(const void *body, size_t len, const struct otlp_limits 
     s.base = p;
     if (pb_scan(&s, p, p + len, T_REQ, 0))
         return -1;
-    PbRequest *req = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
-        NULL, len, p);
+    PbRequest *req =
+        opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(NULL, len,
+                                                                                         p);
     if (!req)
         return fail(err, errlen, "protobuf: does not decode (or out of memory)");
     struct otlp_batch *b = batch_new();
@@ -512,11 +544,13 @@ int otlp_decode_protobuf(const void *body, size_t len, const struct otlp_limits 
             }
         }
     }
-    opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(req, NULL);
+    opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(req,
+                                                                                            NULL);
     *out = b;
     return 0;
 nomem:
-    opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(req, NULL);
+    opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(req,
+                                                                                            NULL);
     otlp_batch_free(b);
     return fail(err, errlen, "out of memory");
 }
@@ -566,7 +600,8 @@ int otlp_decode_logs_protobuf(const void *body, size_t len, const struct otlp_li
     if (pb_scan(&s, p, p + len, T_LREQ, 0))
         return -1;
     PbLogsRequest *req =
-        opentelemetry__proto__collector__trace__v1__export_logs_service_request__unpack(NULL, len, p);
+        opentelemetry__proto__collector__trace__v1__export_logs_service_request__unpack(NULL, len,
+                                                                                        p);
     if (!req)
         return fail(err, errlen, "protobuf: does not decode (or out of memory)");
     struct otlp_batch *b = batch_new();
@@ -605,11 +640,13 @@ int otlp_decode_logs_protobuf(const void *body, size_t len, const struct otlp_li
             }
         }
     }
-    opentelemetry__proto__collector__trace__v1__export_logs_service_request__free_unpacked(req, NULL);
+    opentelemetry__proto__collector__trace__v1__export_logs_service_request__free_unpacked(req,
+                                                                                           NULL);
     *out = b;
     return 0;
 nomem:
-    opentelemetry__proto__collector__trace__v1__export_logs_service_request__free_unpacked(req, NULL);
+    opentelemetry__proto__collector__trace__v1__export_logs_service_request__free_unpacked(req,
+                                                                                           NULL);
     otlp_batch_free(b);
     return fail(err, errlen, "out of memory");
 }
@@ -752,7 +789,8 @@ static cJSON *j_value(struct jwalk *w, const cJSON *v, int *attrs)
     cJSON *r = NULL;
     if (!cJSON_IsObject(v)) {
         r = cJSON_CreateNull();
-    } else if ((x = jget(v, "stringValue", "string_value")) || (x = jget(v, "bytesValue", "bytes_value"))) {
+    } else if ((x = jget(v, "stringValue", "string_value")) ||
+               (x = jget(v, "bytesValue", "bytes_value"))) {
         if (!cJSON_IsString(x)) {
             r = cJSON_CreateNull();
         } else if (!jstr_len_ok(w, x->valuestring)) {
@@ -820,9 +858,12 @@ int otlp_decode_json(const char *body, size_t len, const struct otlp_limits *lim
     /* count the spans first: the limit, and one allocation for the list */
     size_t total = 0;
     const cJSON *rs, *ss, *sp;
-    cJSON_ArrayForEach(rs, jget(root, "resourceSpans", "resource_spans")) {
-        cJSON_ArrayForEach(ss, jget(rs, "scopeSpans", "scope_spans")) {
-            cJSON_ArrayForEach(sp, jget(ss, "spans", NULL)) {
+    cJSON_ArrayForEach(rs, jget(root, "resourceSpans", "resource_spans"))
+    {
+        cJSON_ArrayForEach(ss, jget(rs, "scopeSpans", "scope_spans"))
+        {
+            cJSON_ArrayForEach(sp, jget(ss, "spans", NULL))
+            {
                 total++;
             }
         }
@@ -844,8 +885,10 @@ int otlp_decode_json(const char *body, size_t len, const struct otlp_limits *lim
             cJSON_Delete(res);
             goto nomem;
         }
-        cJSON_ArrayForEach(ss, jget(rs, "scopeSpans", "scope_spans")) {
-            cJSON_ArrayForEach(sp, jget(ss, "spans", NULL)) {
+        cJSON_ArrayForEach(ss, jget(rs, "scopeSpans", "scope_spans"))
+        {
+            cJSON_ArrayForEach(sp, jget(ss, "spans", NULL))
+            {
                 if (!cJSON_IsObject(sp)) /* not a span: skipped */
                     continue;
                 struct otlp_span *s = batch_add(b, total, res);
@@ -876,7 +919,8 @@ int otlp_decode_json(const char *body, size_t len, const struct otlp_limits *lim
                         s->status_code = code->valueint;
                     else if (cJSON_IsString(code)) /* tolerate enum names */
                         s->status_code = !strcmp(code->valuestring, "STATUS_CODE_ERROR") ? 2
-                                         : !strcmp(code->valuestring, "STATUS_CODE_OK") ? 1 : 0;
+                                         : !strcmp(code->valuestring, "STATUS_CODE_OK")  ? 1
+                                                                                         : 0;
                     if (cJSON_IsString(msg)) {
                         if (!jstr_len_ok(&w, msg->valuestring)) {
                             fail(err, errlen, "json: status message longer than %zu bytes",
@@ -905,7 +949,6 @@ bad:
     return -1;
 }
 
-
 int otlp_decode_logs_json(const char *body, size_t len, const struct otlp_limits *lim,
                           struct otlp_batch **out, char *err, size_t errlen)
 {
@@ -925,9 +968,12 @@ int otlp_decode_logs_json(const char *body, size_t len, const struct otlp_limits
     }
     size_t total = 0;
     const cJSON *rl, *sl, *lr;
-    cJSON_ArrayForEach(rl, jget(root, "resourceLogs", "resource_logs")) {
-        cJSON_ArrayForEach(sl, jget(rl, "scopeLogs", "scope_logs")) {
-            cJSON_ArrayForEach(lr, jget(sl, "logRecords", "log_records")) {
+    cJSON_ArrayForEach(rl, jget(root, "resourceLogs", "resource_logs"))
+    {
+        cJSON_ArrayForEach(sl, jget(rl, "scopeLogs", "scope_logs"))
+        {
+            cJSON_ArrayForEach(lr, jget(sl, "logRecords", "log_records"))
+            {
                 total++;
             }
         }
@@ -949,8 +995,10 @@ int otlp_decode_logs_json(const char *body, size_t len, const struct otlp_limits
             cJSON_Delete(res);
             goto nomem;
         }
-        cJSON_ArrayForEach(sl, jget(rl, "scopeLogs", "scope_logs")) {
-            cJSON_ArrayForEach(lr, jget(sl, "logRecords", "log_records")) {
+        cJSON_ArrayForEach(sl, jget(rl, "scopeLogs", "scope_logs"))
+        {
+            cJSON_ArrayForEach(lr, jget(sl, "logRecords", "log_records"))
+            {
                 if (!cJSON_IsObject(lr)) /* not a record: skipped */
                     continue;
                 struct otlp_span *s = batch_add(b, total, res);

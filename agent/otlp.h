@@ -20,10 +20,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define OTLP_MAX_BODY_DEFAULT (16u * 1024 * 1024)
-#define OTLP_MAX_SPANS_DEFAULT 10000
-#define OTLP_MAX_ATTRS_DEFAULT 1024
-#define OTLP_MAX_DEPTH_DEFAULT 32
+#define OTLP_MAX_BODY_DEFAULT   (16u * 1024 * 1024)
+#define OTLP_MAX_SPANS_DEFAULT  10000
+#define OTLP_MAX_ATTRS_DEFAULT  1024
+#define OTLP_MAX_DEPTH_DEFAULT  32
 #define OTLP_MAX_STRING_DEFAULT (1024u * 1024)
 
 /* Limits a body must respect; 0 in any member means its default. A body that
@@ -55,14 +55,14 @@ enum { OTLP_STATUS_UNSET = 0, OTLP_STATUS_OK = 1, OTLP_STATUS_ERROR = 2 };
  * body's members are added to the attributes it does not already have. */
 struct otlp_span {
     char trace_id[33], span_id[17], parent_span_id[17];
-    char *name;                   /* never NULL */
-    int kind;                     /* OTLP SpanKind number */
-    uint64_t start_ns, end_ns;    /* Unix nanoseconds, 0 when absent */
-    int status_code;              /* OTLP_STATUS_* */
-    char *status_message;         /* never NULL */
-    char *event_name;             /* log records; "" for spans; never NULL */
-    cJSON *attrs;                 /* object, owned by the span */
-    const cJSON *resource;        /* the resource's attributes (object), owned by the batch */
+    char *name;                /* never NULL */
+    int kind;                  /* OTLP SpanKind number */
+    uint64_t start_ns, end_ns; /* Unix nanoseconds, 0 when absent */
+    int status_code;           /* OTLP_STATUS_* */
+    char *status_message;      /* never NULL */
+    char *event_name;          /* log records; "" for spans; never NULL */
+    cJSON *attrs;              /* object, owned by the span */
+    const cJSON *resource;     /* the resource's attributes (object), owned by the batch */
 };
 
 struct otlp_batch {

@@ -22,8 +22,7 @@
 #include <zlib.h>
 
 static enum otlp_gunzip_result gz_fail(enum otlp_gunzip_result r, char *err, size_t errlen,
-                                       const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+                                       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static enum otlp_gunzip_result gz_fail(enum otlp_gunzip_result r, char *err, size_t errlen,
                                        const char *fmt, ...)
 {
@@ -106,8 +105,8 @@ enum otlp_gunzip_result otlp_gunzip(const void *in, size_t len, size_t max, char
             rc = gz_fail(OTLP_GUNZIP_NOMEM, err, errlen, "gzip: out of memory");
             goto done;
         }
-        rc = gz_fail(OTLP_GUNZIP_CORRUPT, err, errlen, "gzip: %s",
-                     z.msg ? z.msg : "corrupt stream");
+        rc =
+            gz_fail(OTLP_GUNZIP_CORRUPT, err, errlen, "gzip: %s", z.msg ? z.msg : "corrupt stream");
         goto done;
     }
     if (used > max) {

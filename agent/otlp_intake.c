@@ -49,8 +49,8 @@ enum { SIG_TRACES, SIG_LOGS, SIG_N };
 /* What differs between the two endpoints. */
 struct signal {
     const char *unit, *json_rejected; /* "spans", "rejectedSpans" */
-    int (*decode_pb)(const void *, size_t, const struct otlp_limits *, struct otlp_batch **,
-                     char *, size_t);
+    int (*decode_pb)(const void *, size_t, const struct otlp_limits *, struct otlp_batch **, char *,
+                     size_t);
     int (*decode_json)(const char *, size_t, const struct otlp_limits *, struct otlp_batch **,
                        char *, size_t);
     struct metric *requests, *records, *accepted, *ignored, *ignored_per_message, *rejected;
@@ -81,44 +81,48 @@ struct otlp_intake *otlp_intake_create(const struct otlp_intake_opts *o, struct 
         return NULL;
     }
     struct signal *t = &oi->sig[SIG_TRACES], *l = &oi->sig[SIG_LOGS];
-    *t = (struct signal){.unit = "spans", .json_rejected = "rejectedSpans",
-                         .decode_pb = otlp_decode_protobuf, .decode_json = otlp_decode_json};
-    *l = (struct signal){.unit = "log records", .json_rejected = "rejectedLogRecords",
+    *t = (struct signal){.unit = "spans",
+                         .json_rejected = "rejectedSpans",
+                         .decode_pb = otlp_decode_protobuf,
+                         .decode_json = otlp_decode_json};
+    *l = (struct signal){.unit = "log records",
+                         .json_rejected = "rejectedLogRecords",
                          .decode_pb = otlp_decode_logs_protobuf,
                          .decode_json = otlp_decode_logs_json};
-    t->requests = metrics_counter(m, "llmtap_agent_otlp_requests_total",
-                                  "POST /v1/traces requests.", NULL);
+    t->requests =
+        metrics_counter(m, "llmtap_agent_otlp_requests_total", "POST /v1/traces requests.", NULL);
     t->records = metrics_counter(m, "llmtap_agent_otlp_spans_total",
                                  "Spans received in decodable OTLP bodies.", NULL);
     t->accepted = metrics_counter(m, "llmtap_agent_otlp_spans_accepted_total",
                                   "GenAI spans accepted as events (spooled).", NULL);
     t->ignored = metrics_counter(m, "llmtap_agent_otlp_spans_ignored_total",
                                  "Spans that are not GenAI model calls (not events; retrieval "
-                                 "spans included).", NULL);
+                                 "spans included).",
+                                 NULL);
     t->rejected = metrics_counter(m, "llmtap_agent_otlp_spans_rejected_total",
                                   "GenAI spans refused (invalid event, spool failure).", NULL);
-    l->requests = metrics_counter(m, "llmtap_agent_otlp_log_requests_total",
-                                  "POST /v1/logs requests.", NULL);
+    l->requests =
+        metrics_counter(m, "llmtap_agent_otlp_log_requests_total", "POST /v1/logs requests.", NULL);
     l->records = metrics_counter(m, "llmtap_agent_otlp_log_records_total",
                                  "Log records received in decodable OTLP bodies.", NULL);
-    l->accepted = metrics_counter(m, "llmtap_agent_otlp_log_records_accepted_total",
-                                  "GenAI inference log records accepted as events (spooled).",
-                                  NULL);
+    l->accepted =
+        metrics_counter(m, "llmtap_agent_otlp_log_records_accepted_total",
+                        "GenAI inference log records accepted as events (spooled).", NULL);
     const char *hi = "Log records that are not events, by reason.";
     l->ignored = metrics_counter(m, "llmtap_agent_otlp_log_records_ignored_total", hi,
                                  "reason=\"not_genai\"");
     l->ignored_per_message = metrics_counter(m, "llmtap_agent_otlp_log_records_ignored_total", hi,
                                              "reason=\"per_message_event\"");
-    l->rejected = metrics_counter(m, "llmtap_agent_otlp_log_records_rejected_total",
-                                  "GenAI log records refused (invalid event, spool failure).",
-                                  NULL);
+    l->rejected =
+        metrics_counter(m, "llmtap_agent_otlp_log_records_rejected_total",
+                        "GenAI log records refused (invalid event, spool failure).", NULL);
     const char *h = "OTLP bodies refused as a whole, by reason.";
-    oi->bad_body = metrics_counter(m, "llmtap_agent_otlp_bodies_rejected_total", h,
-                                   "reason=\"undecodable\"");
-    oi->bad_gzip = metrics_counter(m, "llmtap_agent_otlp_bodies_rejected_total", h,
-                                   "reason=\"bad_gzip\"");
-    oi->too_large = metrics_counter(m, "llmtap_agent_otlp_bodies_rejected_total", h,
-                                    "reason=\"too_large\"");
+    oi->bad_body =
+        metrics_counter(m, "llmtap_agent_otlp_bodies_rejected_total", h, "reason=\"undecodable\"");
+    oi->bad_gzip =
+        metrics_counter(m, "llmtap_agent_otlp_bodies_rejected_total", h, "reason=\"bad_gzip\"");
+    oi->too_large =
+        metrics_counter(m, "llmtap_agent_otlp_bodies_rejected_total", h, "reason=\"too_large\"");
     oi->unsupported = metrics_counter(m, "llmtap_agent_otlp_bodies_rejected_total", h,
                                       "reason=\"unsupported_media_type\"");
     oi->gzip_bodies = metrics_counter(m, "llmtap_agent_otlp_gzip_bodies_total",
@@ -161,8 +165,7 @@ static void pb_bytes(struct buf *b, unsigned field, const void *p, size_t n)
 
 /* google.rpc.Status {int32 code = 1; string message = 2;} with code 3
  * (INVALID_ARGUMENT) or 8 (RESOURCE_EXHAUSTED), in the request's encoding. */
-static void status_reply(struct httpd_resp *resp, bool proto, int http, int code,
-                         const char *msg)
+static void status_reply(struct httpd_resp *resp, bool proto, int http, int code, const char *msg)
 {
     struct buf b = {0};
     if (proto) {
@@ -188,8 +191,8 @@ static void status_reply(struct httpd_resp *resp, bool proto, int http, int code
  * ExportTracePartialSuccess {int64 rejected_spans = 1; string error_message = 2;}
  * and the same for logs (rejected_log_records = 1); json_name is the
  * count's JSON name. */
-static void success_reply(struct httpd_resp *resp, bool proto, const char *json_name,
-                          long rejected, const char *why)
+static void success_reply(struct httpd_resp *resp, bool proto, const char *json_name, long rejected,
+                          const char *why)
 {
     struct buf b = {0};
     if (proto) {
@@ -204,8 +207,8 @@ static void success_reply(struct httpd_resp *resp, bool proto, const char *json_
         resp->content_type = "application/x-protobuf";
     } else {
         if (rejected) {
-            buf_printf(&b, "{\"partialSuccess\":{\"%s\":\"%ld\",\"errorMessage\":",
-                       json_name, rejected);
+            buf_printf(&b, "{\"partialSuccess\":{\"%s\":\"%ld\",\"errorMessage\":", json_name,
+                       rejected);
             buf_json_str(&b, why);
             buf_puts(&b, "}}");
         } else {
@@ -223,8 +226,8 @@ static void success_reply(struct httpd_resp *resp, bool proto, const char *json_
 
 /* One mapped event: cap, fill, price, redact, validate, spool. Returns 0,
  * or -1 with why set; *retryable when the spool refused it. */
-static int accept_event(struct otlp_intake *oi, cJSON *ev, int64_t now_us, char *why,
-                        size_t wl, bool *retryable)
+static int accept_event(struct otlp_intake *oi, cJSON *ev, int64_t now_us, char *why, size_t wl,
+                        bool *retryable)
 {
     if (otlp_cap_text(ev, oi->o.text_cap))
         metric_inc(oi->truncated);
@@ -375,7 +378,8 @@ static void handle(struct otlp_intake *oi, struct signal *sg, const struct httpd
             continue;
         char why[256] = "out of memory";
         bool retry = false;
-        if (res[i] == OTLP_MAPPED && accept_event(oi, events[i], now, why, sizeof why, &retry) == 0) {
+        if (res[i] == OTLP_MAPPED &&
+            accept_event(oi, events[i], now, why, sizeof why, &retry) == 0) {
             accepted++;
         } else {
             rejected++;

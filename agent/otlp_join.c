@@ -89,19 +89,24 @@ struct otlp_join *otlp_join_create(const struct otlp_join_opts *o, struct metric
     if (m) {
         j->m_joined = metrics_counter(m, "llmtap_agent_otlp_join_events_total",
                                       "OTLP LLM events given documents of retrieval spans of "
-                                      "their trace.", NULL);
+                                      "their trace.",
+                                      NULL);
         j->m_expired = metrics_counter(m, "llmtap_agent_otlp_join_expired_total",
                                        "Retrieval spans whose join window passed without an "
-                                       "LLM call to join.", NULL);
+                                       "LLM call to join.",
+                                       NULL);
         j->m_evicted = metrics_counter(m, "llmtap_agent_otlp_join_evicted_total",
                                        "Retrieval spans dropped from the join buffer before "
-                                       "their window ended (otlp.join_max_*).", NULL);
+                                       "their window ended (otlp.join_max_*).",
+                                       NULL);
         j->m_missed = metrics_counter(m, "llmtap_agent_otlp_join_missed_total",
                                       "Retrieval spans that arrived after an LLM event they "
-                                      "would have joined had been spooled.", NULL);
+                                      "would have joined had been spooled.",
+                                      NULL);
         j->m_spans = metrics_gauge(m, "llmtap_agent_otlp_join_buffered_spans",
                                    "Entries in the join buffer (retrieval spans and "
-                                   "remembered LLM calls).", NULL);
+                                   "remembered LLM calls).",
+                                   NULL);
         j->m_bytes = metrics_gauge(m, "llmtap_agent_otlp_join_buffered_bytes",
                                    "Estimated bytes of documents in the join buffer.", NULL);
     }
@@ -191,7 +196,8 @@ static void insert(struct otlp_join *j, struct entry *e)
         entry_free(e);
         return;
     }
-    while (j->head && (j->spans + 1 > (size_t)j->o.max_spans || j->bytes + e->bytes > j->o.max_bytes))
+    while (j->head &&
+           (j->spans + 1 > (size_t)j->o.max_spans || j->bytes + e->bytes > j->o.max_bytes))
         drop_head(j, true);
     e->prev = j->tail;
     e->next = NULL;
@@ -307,8 +313,7 @@ int otlp_join_batch(struct otlp_join *j, const struct otlp_batch *b, cJSON *cons
     }
 
     pthread_mutex_lock(&j->mu);
-    uint64_t joined0 = j->joined, expired0 = j->expired, evicted0 = j->evicted,
-             missed0 = j->missed;
+    uint64_t joined0 = j->joined, expired0 = j->expired, evicted0 = j->evicted, missed0 = j->missed;
     expire(j, now_us);
     int joined = 0;
     for (size_t i = 0; i < b->n; i++) {
@@ -367,8 +372,7 @@ void otlp_join_stats(struct otlp_join *j, int64_t now_us, struct otlp_join_stats
     if (!j)
         return;
     pthread_mutex_lock(&j->mu);
-    uint64_t joined0 = j->joined, expired0 = j->expired, evicted0 = j->evicted,
-             missed0 = j->missed;
+    uint64_t joined0 = j->joined, expired0 = j->expired, evicted0 = j->evicted, missed0 = j->missed;
     expire(j, now_us);
     publish(j, joined0, expired0, evicted0, missed0);
     out->joined = j->joined;

@@ -42,7 +42,7 @@ struct metrics;
 #define OTLP_JOIN_WINDOW_DEFAULT_MS 2000
 #define OTLP_JOIN_MAX_BYTES_DEFAULT (16u * 1024 * 1024)
 #define OTLP_JOIN_MAX_SPANS_DEFAULT 10000
-#define OTLP_JOIN_MAX_CONTEXT 256 /* documents on one event (as the proxy's capture) */
+#define OTLP_JOIN_MAX_CONTEXT       256 /* documents on one event (as the proxy's capture) */
 
 struct otlp_join_opts {
     int64_t window_us; /* how long documents wait for calls of their trace; 0 = no join */

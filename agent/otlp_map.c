@@ -122,9 +122,8 @@ static cJSON *parts_content(const cJSON *msg)
     if (!only_text) {
         buf_free(&b);
         cJSON *arr = cJSON_CreateArray();
-        cJSON_ArrayForEach(p, parts)
-            if (cJSON_IsObject(p))
-                cJSON_AddItemToArray(arr, cJSON_Duplicate(p, true));
+        cJSON_ArrayForEach(p, parts) if (cJSON_IsObject(p))
+            cJSON_AddItemToArray(arr, cJSON_Duplicate(p, true));
         return arr;
     }
     cJSON *s = cJSON_CreateString(b.p ? b.p : "");
@@ -236,7 +235,9 @@ static void map_messages(const cJSON *a, cJSON *ev, cJSON *response)
             } else if (type && !strcmp(type, "tool_call") && tool_calls) {
                 cJSON *tc = cJSON_CreateObject();
                 const cJSON *args = cJSON_GetObjectItemCaseSensitive(p, "arguments");
-                char *astr_ = cJSON_IsString(args) ? NULL : args ? cJSON_PrintUnformatted(args) : NULL;
+                char *astr_ = cJSON_IsString(args) ? NULL
+                              : args               ? cJSON_PrintUnformatted(args)
+                                                   : NULL;
                 if (tc) {
                     add_str(tc, "id", astr(p, "id"));
                     add_str(tc, "name", astr(p, "name"));
@@ -256,7 +257,8 @@ static void map_messages(const cJSON *a, cJSON *ev, cJSON *response)
         const cJSON *c = cJSON_GetObjectItemCaseSensitive(a, "gen_ai.completion.0.content");
         if (cJSON_IsString(c))
             buf_puts(&text, c->valuestring);
-        else if ((c = cJSON_GetObjectItemCaseSensitive(a, "llm.output_messages.0.message.content")) &&
+        else if ((c = cJSON_GetObjectItemCaseSensitive(a,
+                                                       "llm.output_messages.0.message.content")) &&
                  cJSON_IsString(c))
             buf_puts(&text, c->valuestring);
         if (!finish)
@@ -281,7 +283,8 @@ static void map_messages(const cJSON *a, cJSON *ev, cJSON *response)
     buf_free(&text);
 }
 
-static void add_doc(cJSON *ctx, const cJSON *id, const cJSON *text, double score, const char *source)
+static void add_doc(cJSON *ctx, const cJSON *id, const cJSON *text, double score,
+                    const char *source)
 {
     cJSON *d = cJSON_CreateObject();
     if (!d)
@@ -477,11 +480,11 @@ static void span_uuid(const struct otlp_span *s, char out[37])
         h[k] *= 0xbf58476d1ce4e5b9ull;
         h[k] ^= h[k] >> 32;
     }
-    h[0] = (h[0] & ~0xF000ull) | 0x8000ull;                   /* version 8 */
+    h[0] = (h[0] & ~0xF000ull) | 0x8000ull;                        /* version 8 */
     h[1] = (h[1] & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull; /* variant 10 */
     snprintf(out, 37, "%08x-%04x-%04x-%04x-%012llx", (unsigned)(h[0] >> 32),
-             (unsigned)(h[0] >> 16 & 0xFFFF), (unsigned)(h[0] & 0xFFFF),
-             (unsigned)(h[1] >> 48), (unsigned long long)(h[1] & 0xFFFFFFFFFFFFull));
+             (unsigned)(h[0] >> 16 & 0xFFFF), (unsigned)(h[0] & 0xFFFF), (unsigned)(h[1] >> 48),
+             (unsigned long long)(h[1] & 0xFFFFFFFFFFFFull));
 }
 
 /* service.name made valid for the event: [A-Za-z0-9_.:-], at most 128. */
@@ -491,7 +494,8 @@ static void service_of(const cJSON *res, char out[129])
     size_t n = 0;
     for (; s && s[n] && n < 128; n++) {
         char c = s[n];
-        out[n] = isalnum((unsigned char)c) || c == '_' || c == '.' || c == ':' || c == '-' ? c : '_';
+        out[n] =
+            isalnum((unsigned char)c) || c == '_' || c == '.' || c == ':' || c == '-' ? c : '_';
     }
     out[n] = 0;
 }
@@ -500,8 +504,7 @@ enum otlp_map_result otlp_map_span(const struct otlp_span *s, cJSON **out)
 {
     *out = NULL;
     const cJSON *a = s->attrs;
-    static const char *const req_model_keys[] = {"gen_ai.request.model", "llm.request.model",
-                                                 NULL};
+    static const char *const req_model_keys[] = {"gen_ai.request.model", "llm.request.model", NULL};
     static const char *const resp_model_keys[] = {"gen_ai.response.model", "llm.response.model",
                                                   NULL};
     static const char *const provider_keys[] = {"gen_ai.provider.name", "gen_ai.system",
@@ -559,7 +562,8 @@ enum otlp_map_result otlp_map_span(const struct otlp_span *s, cJSON **out)
         response = NULL;
     }
     map_usage(a, ev, provider);
-    double lat = s->end_ns > s->start_ns && s->start_ns ? (double)(s->end_ns - s->start_ns) / 1e6 : 0;
+    double lat =
+        s->end_ns > s->start_ns && s->start_ns ? (double)(s->end_ns - s->start_ns) / 1e6 : 0;
     cJSON_AddNumberToObject(ev, "latency_ms", lat);
     double ttft = anum(a, "gen_ai.response.time_to_first_chunk"); /* seconds */
     if (isfinite(ttft * 1000.0) && ttft >= 0)
@@ -593,9 +597,9 @@ nomem:
 
 enum otlp_log_kind otlp_log_kind(const struct otlp_span *rec)
 {
-    static const char *const per_message[] = {"gen_ai.system.message", "gen_ai.user.message",
-                                              "gen_ai.assistant.message", "gen_ai.tool.message",
-                                              "gen_ai.choice", NULL};
+    static const char *const per_message[] = {
+        "gen_ai.system.message", "gen_ai.user.message", "gen_ai.assistant.message",
+        "gen_ai.tool.message",   "gen_ai.choice",       NULL};
     const char *n = rec->event_name;
     if (!strcmp(n, OTLP_EVENT_INFERENCE_DETAILS))
         return OTLP_LOG_INFERENCE;
@@ -659,8 +663,7 @@ static void slot_push(struct slots *s, cJSON *node)
 /* Keys of content parts whose values are identifiers, not text. */
 static bool part_key_exempt(const char *k)
 {
-    static const char *const keys[] = {"type", "id", "name", "role", "mime_type", "modality",
-                                       NULL};
+    static const char *const keys[] = {"type", "id", "name", "role", "mime_type", "modality", NULL};
     for (const char *const *p = keys; k && *p; p++)
         if (!strcmp(k, *p))
             return true;

@@ -25,7 +25,8 @@
 
 enum otlp_map_result {
     OTLP_MAPPED,  /* *out is a new event object (caller deletes) */
-    OTLP_IGNORED, /* not a GenAI model call (HTTP, DB, tool, agent, retrieval spans ...); *out NULL */
+    OTLP_IGNORED, /* not a GenAI model call (HTTP, DB, tool, agent, retrieval spans ...); *out NULL
+                   */
     OTLP_NOMEM,   /* allocation failure; *out NULL */
 };
 

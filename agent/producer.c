@@ -17,8 +17,8 @@
  *   failure → spool_nack (handed out again, counted, logged rate-limited).
  *   Nothing counts as delivered before the broker's acknowledgement.
  * - Degraded state: the last delivery report failed, or librdkafka said
- *   every broker is down, and no delivery succeeded since. The agent stays healthy and keeps accepting (events wait in the
- *   spool); /readyz and llmtap_agent_kafka_degraded say so.
+ *   every broker is down, and no delivery succeeded since. The agent stays healthy and keeps
+ * accepting (events wait in the spool); /readyz and llmtap_agent_kafka_degraded say so.
  * - Shutdown (producer_flush, producer_destroy): wait for the spool to
  *   drain within the grace period; then stop the shipper, let librdkafka
  *   finish what it holds briefly, destroy it, and close the spool. What was
@@ -94,7 +94,8 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
         char buf[256];
         rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, buf, sizeof buf);
         if (!atomic_load(&p->fatal)) {
-            snprintf(p->fatal_reason, sizeof p->fatal_reason, "%s: %s", rd_kafka_err2name(orig), buf);
+            snprintf(p->fatal_reason, sizeof p->fatal_reason, "%s: %s", rd_kafka_err2name(orig),
+                     buf);
             atomic_store(&p->fatal, true);
         }
         log_error("agent:kafka", "fatal producer error: %s: %s", rd_kafka_err2name(orig), buf);
@@ -113,7 +114,10 @@ static double queue_depth(void *ud)
     return p->rk ? (double)rd_kafka_outq_len(p->rk) : 0;
 }
 
-static double pending_gauge(void *ud) { return (double)producer_pending(ud); }
+static double pending_gauge(void *ud)
+{
+    return (double)producer_pending(ud);
+}
 
 static double degraded_gauge(void *ud)
 {
@@ -253,8 +257,9 @@ int producer_create(const struct config *c, struct metrics *m, struct producer *
     struct spool_stats st;
     spool_stats(p->spool, &st);
     if (st.records)
-        log_info("agent:kafka", "spool %s holds %llu events from an earlier run: shipping them first",
-                 so.dir, (unsigned long long)st.records);
+        log_info("agent:kafka",
+                 "spool %s holds %llu events from an earlier run: shipping them first", so.dir,
+                 (unsigned long long)st.records);
 
     rd_kafka_conf_t *conf = kafkautil_conf(c, defs, sizeof defs / sizeof defs[0],
                                            config_str(c, "brokers"), err, errlen);
@@ -317,12 +322,9 @@ int producer_send_copy(struct producer *p, const char *key, const char *json, si
 const char *producer_strerror(int e)
 {
     switch (e) {
-    case 0:
-        return "ok";
-    case PRODUCER_EFULL:
-        return "the agent's spool is full (disk full); retry later";
-    default:
-        return "the agent's spool failed; the event was not kept";
+    case 0: return "ok";
+    case PRODUCER_EFULL: return "the agent's spool is full (disk full); retry later";
+    default: return "the agent's spool failed; the event was not kept";
     }
 }
 
@@ -338,8 +340,7 @@ const char *producer_degraded(struct producer *p, char *buf, size_t len)
         return NULL;
     snprintf(buf, len, "Kafka deliveries failing for %.0f s (%s); %ld events wait in the spool",
              (double)(timeutil_now_us() - (ok > 0 ? ok : fail)) / 1e6,
-             rd_kafka_err2str((rd_kafka_resp_err_t)atomic_load(&p->last_err)),
-             producer_pending(p));
+             rd_kafka_err2str((rd_kafka_resp_err_t)atomic_load(&p->last_err)), producer_pending(p));
     return buf;
 }
 
@@ -382,8 +383,8 @@ void producer_destroy(struct producer *p)
     if (p->spool) {
         long left = producer_pending(p);
         if (left > 0)
-            log_warn("agent:kafka", "%ld events not yet acknowledged stay in the spool for the next start",
-                     left);
+            log_warn("agent:kafka",
+                     "%ld events not yet acknowledged stay in the spool for the next start", left);
         spool_close(p->spool);
     }
     free(p->topic);

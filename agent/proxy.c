@@ -79,9 +79,9 @@
 #include "ulid.h"
 #include "upstream.h"
 
-#define OUT_HIGH (256 * 1024)  /* client buffer past which the upstream is paused */
+#define OUT_HIGH         (256 * 1024) /* client buffer past which the upstream is paused */
 #define RESP_HEADERS_MAX 64
-#define SSE_EVENT_MAX (4 * 1024 * 1024)
+#define SSE_EVENT_MAX    (4 * 1024 * 1024)
 
 /* ------------------------------------------------------------------------ */
 /* transfer handles                                                          */
@@ -114,8 +114,8 @@ struct proxy {
 
     struct metric *requests, *relayed_ok, *upstream_unreachable, *upstream_timeout,
         *upstream_error_mid, *client_disconnect, *captured, *drop_overload, *drop_kafka,
-        *drop_invalid, *drop_too_large, *drop_nomem, *cost_unknown, *usage_injected,
-        *bytes_relayed, *redactions;
+        *drop_invalid, *drop_too_large, *drop_nomem, *cost_unknown, *usage_injected, *bytes_relayed,
+        *redactions;
 };
 
 static void share_lock(CURL *h, curl_lock_data d, curl_lock_access a, void *ud)
@@ -195,8 +195,8 @@ struct emit_ctx {
 };
 
 #define EMIT_ARENA_CHUNK (64 * 1024)
-#define EMIT_POOL_MAX 32
-#define EMIT_OUT_KEEP (256 * 1024) /* a larger text buffer is not kept */
+#define EMIT_POOL_MAX    32
+#define EMIT_OUT_KEEP    (256 * 1024) /* a larger text buffer is not kept */
 
 static void emit_ctx_free(struct emit_ctx *e)
 {
@@ -332,9 +332,15 @@ static void call_free(struct call *c)
 
 static bool hop_by_hop(const char *n)
 {
-    static const char *const h[] = {"connection", "keep-alive", "proxy-connection",
-                                    "proxy-authenticate", "proxy-authorization", "te",
-                                    "trailer", "transfer-encoding", "upgrade"};
+    static const char *const h[] = {"connection",
+                                    "keep-alive",
+                                    "proxy-connection",
+                                    "proxy-authenticate",
+                                    "proxy-authorization",
+                                    "te",
+                                    "trailer",
+                                    "transfer-encoding",
+                                    "upgrade"};
     for (size_t i = 0; i < sizeof h / sizeof *h; i++)
         if (strcasecmp(n, h[i]) == 0)
             return true;
@@ -402,7 +408,7 @@ static bool on_req_header(void *ud, const char *name, const char *value)
     int n = snprintf(line, sizeof line, "%s: %s", name, value);
     if (n < 0 || (size_t)n >= sizeof line)
         return true; /* absurdly long header: not forwarded */
-    if (!value[0]) /* curl's syntax for a header with an empty value */
+    if (!value[0])   /* curl's syntax for a header with an empty value */
         snprintf(line, sizeof line, "%s;", name);
     struct curl_slist *l = curl_slist_append(c->req_headers, line);
     if (l)
@@ -456,8 +462,7 @@ static size_t on_resp_header(char *ptr, size_t size, size_t nmemb, void *ud)
         return n; /* the server writes its own framing */
     }
     /* The server frames and manages the connection; Date it writes itself. */
-    if (hop_by_hop(name) || strcasecmp(name, "date") == 0 ||
-        strcasecmp(name, "content-type") == 0)
+    if (hop_by_hop(name) || strcasecmp(name, "date") == 0 || strcasecmp(name, "content-type") == 0)
         return n;
     c->hdr_off[c->nhdr][0] = c->hdr_store.len;
     buf_append(&c->hdr_store, name, nl + 1);
@@ -583,8 +588,14 @@ static int drive(struct call *c, bool (*want)(const struct call *))
     }
 }
 
-static bool want_headers(const struct call *c) { return c->headers_done; }
-static bool want_output(const struct call *c) { return c->out.len > c->out_off; }
+static bool want_headers(const struct call *c)
+{
+    return c->headers_done;
+}
+static bool want_output(const struct call *c)
+{
+    return c->out.len > c->out_off;
+}
 
 /* --- the event ----------------------------------------------------------- */
 
@@ -663,8 +674,8 @@ static void build_and_queue(struct call *c, bool completed, struct buf *out)
     add_str(ev, "span_id", c->span_id);
     add_str(ev, "parent_span_id", c->parent_span);
     const char *svc = event_service_valid(c->service) ? c->service
-                      : p->o.default_service             ? p->o.default_service
-                                                         : "unknown";
+                      : p->o.default_service          ? p->o.default_service
+                                                      : "unknown";
     add_str(ev, "service", svc);
     add_str(ev, "env", p->o.env);
     add_str(ev, "host", p->host);
@@ -889,7 +900,10 @@ bool proxy_routes(const struct proxy *p, const char *path)
 static _Thread_local uint64_t rng_s[4];
 static _Thread_local bool rng_seeded;
 
-static uint64_t rotl64(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+static uint64_t rotl64(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
 
 static uint64_t rng_next(void)
 {
@@ -1183,12 +1197,10 @@ int proxy_create(const struct proxy_opts *o, struct metrics *m, struct proxy **o
     C(captured, "llmtap_agent_proxy_captured_total", "Proxied calls queued to Kafka as events.",
       NULL);
     const char *drop_help = "Proxied calls relayed without an event, by reason.";
-    C(drop_overload, "llmtap_agent_proxy_capture_dropped_total", drop_help,
-      "reason=\"overload\"");
+    C(drop_overload, "llmtap_agent_proxy_capture_dropped_total", drop_help, "reason=\"overload\"");
     C(drop_kafka, "llmtap_agent_proxy_capture_dropped_total", drop_help,
       "reason=\"kafka_backlog\"");
-    C(drop_invalid, "llmtap_agent_proxy_capture_dropped_total", drop_help,
-      "reason=\"invalid\"");
+    C(drop_invalid, "llmtap_agent_proxy_capture_dropped_total", drop_help, "reason=\"invalid\"");
     C(drop_too_large, "llmtap_agent_proxy_capture_dropped_total", drop_help,
       "reason=\"too_large\"");
     C(drop_nomem, "llmtap_agent_proxy_capture_dropped_total", drop_help,

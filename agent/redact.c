@@ -1190,7 +1190,8 @@ static void redact_tree(struct evx *x, cJSON *item)
     if (!cJSON_IsArray(item) && !cJSON_IsObject(item))
         return;
     cJSON *c;
-    cJSON_ArrayForEach(c, item) {
+    cJSON_ArrayForEach(c, item)
+    {
         redact_tree(x, c);
     }
 }
@@ -1222,7 +1223,8 @@ static void apply_tool_calls(struct evx *x, cJSON *calls, enum redact_policy p)
     cJSON *tc;
     if (!cJSON_IsArray(calls))
         return;
-    cJSON_ArrayForEach(tc, calls) {
+    cJSON_ArrayForEach(tc, calls)
+    {
         apply(x, tc, "arguments", p);
         apply(x, tc, "input", p); /* Anthropic tool_use */
         apply(x, cJSON_GetObjectItemCaseSensitive(tc, "function"), "arguments", p);
@@ -1285,7 +1287,8 @@ int redact_event(const struct redactor *r, cJSON *ev)
     cJSON *msgs = cJSON_IsObject(req) ? cJSON_GetObjectItemCaseSensitive(req, "messages") : NULL;
     cJSON *m;
     if (cJSON_IsArray(msgs)) {
-        cJSON_ArrayForEach(m, msgs) {
+        cJSON_ArrayForEach(m, msgs)
+        {
             apply(&x, m, "content", r->prompt);
             apply_tool_calls(&x, cJSON_GetObjectItemCaseSensitive(m, "tool_calls"), r->prompt);
         }
@@ -1295,7 +1298,8 @@ int redact_event(const struct redactor *r, cJSON *ev)
     /* context */
     cJSON *ctx = cJSON_GetObjectItemCaseSensitive(ev, "context"), *d;
     if (cJSON_IsArray(ctx)) {
-        cJSON_ArrayForEach(d, ctx) {
+        cJSON_ArrayForEach(d, ctx)
+        {
             apply(&x, d, "text", r->context);
         }
     }

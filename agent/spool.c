@@ -687,9 +687,8 @@ int spool_append(struct spool *s, const void *key, size_t klen, const void *val,
     int rc = 0;
     /* The payload CRC depends on nothing the writer lock guards: computed
      * before taking it, so appends from other threads do not wait for it. */
-    uint32_t pcrc = (klen && !key) || (vlen && !val)
-                        ? 0
-                        : spool_crc32c(spool_crc32c(0, key, klen), val, vlen);
+    uint32_t pcrc =
+        (klen && !key) || (vlen && !val) ? 0 : spool_crc32c(spool_crc32c(0, key, klen), val, vlen);
     pthread_mutex_lock(&s->wmu);
     if ((klen && !key) || (vlen && !val) || klen > 0xFFFF || rlen > s->seg_bytes - SEG_HDR)
         rc = SPOOL_EINVAL; /* a record never spans segments */

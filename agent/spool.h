@@ -5,8 +5,8 @@
  * Every accepted event is appended here first, and a replay (shipper)
  * thread hands spooled events to the producer, oldest first, until the
  * broker acknowledges them — through broker errors, message timeouts, an
- * unreachable broker, a shutdown before the flush ends, and restarts. Records are (key, value) = (Kafka key, event
- * JSON); the spool does not look inside them.
+ * unreachable broker, a shutdown before the flush ends, and restarts. Records are (key, value) =
+ * (Kafka key, event JSON); the spool does not look inside them.
  *
  * Files: <dir>/spool-<20-digit seq>.log segments and <dir>/spool.lock. The
  * format is in docs/spool.md (format version SPOOL_FORMAT_VERSION).

@@ -178,8 +178,8 @@ int upstreams_create(const struct config *c, int64_t cto, int64_t to, struct ups
             struct upstream *u = find(s, name, nl);
             if (pass == 0) {
                 if (!u && !add(s, name, nl, "", CAPTURE_OPENAI, cto, to)) {
-                    snprintf(err, errlen, "upstream.%.*s: too many upstreams (at most %d)",
-                             (int)nl, name, UPSTREAMS_MAX);
+                    snprintf(err, errlen, "upstream.%.*s: too many upstreams (at most %d)", (int)nl,
+                             name, UPSTREAMS_MAX);
                     goto fail;
                 }
                 continue;
@@ -200,8 +200,8 @@ int upstreams_create(const struct config *c, int64_t cto, int64_t to, struct ups
         trim_slash(s->u[i].prefix);
         for (size_t j = 0; j < i; j++)
             if (strcmp(s->u[i].prefix, s->u[j].prefix) == 0) {
-                snprintf(err, errlen, "upstream.%s: prefix %s is also upstream %s's",
-                         s->u[i].name, s->u[i].prefix, s->u[j].name);
+                snprintf(err, errlen, "upstream.%s: prefix %s is also upstream %s's", s->u[i].name,
+                         s->u[i].prefix, s->u[j].name);
                 goto fail;
             }
     }
@@ -226,7 +226,10 @@ void upstreams_destroy(struct upstreams *s)
     free(s);
 }
 
-size_t upstreams_count(const struct upstreams *s) { return s->n; }
+size_t upstreams_count(const struct upstreams *s)
+{
+    return s->n;
+}
 
 const struct upstream *upstreams_get(const struct upstreams *s, size_t i)
 {

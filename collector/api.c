@@ -46,7 +46,10 @@ static double store_map(void *ud)
     return store_stats(ud, &s) == 0 ? (double)s.map_size : NAN;
 }
 
-static double ready_gauge(void *ud) { return ingest_ready(ud) ? 1 : 0; }
+static double ready_gauge(void *ud)
+{
+    return ingest_ready(ud) ? 1 : 0;
+}
 
 void api_init(struct api *a, struct store *st, struct ingest *g, struct metrics *m,
               size_t max_limit, size_t max_examined)
@@ -58,19 +61,23 @@ void api_init(struct api *a, struct store *st, struct ingest *g, struct metrics 
     a->ingest = g;
     a->metrics = m;
     a->max_limit = max_limit;
-    a->requests = metrics_counter(m, "llmtap_collector_http_requests_total", "HTTP requests served.", NULL);
+    a->requests =
+        metrics_counter(m, "llmtap_collector_http_requests_total", "HTTP requests served.", NULL);
     a->bad_requests = metrics_counter(m, "llmtap_collector_http_bad_requests_total",
                                       "HTTP requests refused for bad parameters.", NULL);
     a->not_found = metrics_counter(m, "llmtap_collector_http_not_found_total",
                                    "HTTP requests for unknown paths or event ids.", NULL);
     metrics_gauge_fn(m, "llmtap_store_events", "Events in the store.", NULL, store_events, st);
-    metrics_gauge_fn(m, "llmtap_store_used_bytes", "Bytes of the LMDB map in use.", NULL, store_used, st);
-    metrics_gauge_fn(m, "llmtap_store_file_bytes", "Size of the store's data file.", NULL, store_file, st);
-    metrics_gauge_fn(m, "llmtap_store_map_size_bytes", "Configured LMDB map size.", NULL, store_map, st);
-    metrics_gauge_fn(m, "llmtap_collector_ready", "1 when ingest is running and the store accepts writes.",
-                     NULL, ready_gauge, g);
+    metrics_gauge_fn(m, "llmtap_store_used_bytes", "Bytes of the LMDB map in use.", NULL,
+                     store_used, st);
+    metrics_gauge_fn(m, "llmtap_store_file_bytes", "Size of the store's data file.", NULL,
+                     store_file, st);
+    metrics_gauge_fn(m, "llmtap_store_map_size_bytes", "Configured LMDB map size.", NULL, store_map,
+                     st);
+    metrics_gauge_fn(m, "llmtap_collector_ready",
+                     "1 when ingest is running and the store accepts writes.", NULL, ready_gauge,
+                     g);
 }
-
 
 struct scan_out {
     struct buf b;
@@ -114,8 +121,8 @@ static int scan_cb(void *ud, const struct store_summary *s)
 
 static void list_events(struct api *a, const struct httpd_req *req, struct httpd_resp *resp)
 {
-    struct store_filter f = {.start_us = INT64_MIN, .end_us = INT64_MAX, .limit = 100,
-                             .max_examined = a->max_examined};
+    struct store_filter f = {
+        .start_us = INT64_MIN, .end_us = INT64_MAX, .limit = 100, .max_examined = a->max_examined};
     const char *v;
     if ((v = httpd_query(req, "start")) && *v &&
         timeutil_parse_time(v, 1000000, &f.start_us) != 0) {

@@ -15,7 +15,7 @@
 
 #include "metrics.h"
 
-#define TOKEN_MIN 16
+#define TOKEN_MIN    16
 #define PASSWORD_MIN 8
 
 struct cred {
@@ -100,11 +100,10 @@ static int load_entry(struct auth *a, yaml_document_t *d, yaml_node_t *e, int is
             return fail(err, errlen, path, kn, "unknown key \"%s\"", k);
     }
     if (is_user && (!user || !*user || strchr(user, ':')))
-        return fail(err, errlen, path, e, "%s",
-                    "users: each needs a `username` (without ':')");
+        return fail(err, errlen, path, e, "%s", "users: each needs a `username` (without ':')");
     if (!secret)
-        return fail(err, errlen, path, e, "%s", is_user ? "users: each needs a `password`"
-                                                        : "tokens: each needs a `token`");
+        return fail(err, errlen, path, e, "%s",
+                    is_user ? "users: each needs a `password`" : "tokens: each needs a `token`");
     if (strlen(secret) < (is_user ? PASSWORD_MIN : TOKEN_MIN))
         return fail(err, errlen, path, e, "%s",
                     is_user ? "users: a password needs at least 8 characters"
@@ -136,14 +135,14 @@ static int load_entry(struct auth *a, yaml_document_t *d, yaml_node_t *e, int is
     return 0;
 }
 
-static int load_doc(struct auth *a, yaml_document_t *d, const char *path, char *err,
-                    size_t errlen)
+static int load_doc(struct auth *a, yaml_document_t *d, const char *path, char *err, size_t errlen)
 {
     yaml_node_t *root = yaml_document_get_root_node(d);
     if (!root)
         return fail(err, errlen, path, NULL, "%s", "empty: list `tokens` or `users`");
     if (root->type != YAML_MAPPING_NODE)
-        return fail(err, errlen, path, root, "%s", "must be a mapping with `tokens` and/or `users`");
+        return fail(err, errlen, path, root, "%s",
+                    "must be a mapping with `tokens` and/or `users`");
     for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
          p++) {
         yaml_node_t *kn = yaml_document_get_node(d, p->key);
@@ -206,15 +205,15 @@ int auth_load(const char *path, struct metrics *m, struct auth **out, char *err,
         auth_free(a);
         return -1;
     }
-    a->missing = metrics_counter(m, "llmtap_http_auth_failures_total",
-                                 "Requests refused by authentication, by reason.",
-                                 "reason=\"missing\"");
-    a->wrong = metrics_counter(m, "llmtap_http_auth_failures_total",
-                               "Requests refused by authentication, by reason.",
-                               "reason=\"wrong\"");
-    a->scope = metrics_counter(m, "llmtap_http_auth_failures_total",
-                               "Requests refused by authentication, by reason.",
-                               "reason=\"scope\"");
+    a->missing =
+        metrics_counter(m, "llmtap_http_auth_failures_total",
+                        "Requests refused by authentication, by reason.", "reason=\"missing\"");
+    a->wrong =
+        metrics_counter(m, "llmtap_http_auth_failures_total",
+                        "Requests refused by authentication, by reason.", "reason=\"wrong\"");
+    a->scope =
+        metrics_counter(m, "llmtap_http_auth_failures_total",
+                        "Requests refused by authentication, by reason.", "reason=\"scope\"");
     *out = a;
     return 0;
 }

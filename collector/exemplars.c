@@ -219,8 +219,12 @@ static void group_offer(struct scan *sc, struct group *g, const struct store_sum
         free(g->top[--g->n].hdr);
     memmove(&g->top[pos + 1], &g->top[pos], (size_t)(g->n - pos) * sizeof g->top[0]);
     struct cand *c = &g->top[pos];
-    *c = (struct cand){.v = v, .t_us = s->time_us, .status = s->status, .metric = k,
-                       .slice = sc->slice, .hdr = hdr};
+    *c = (struct cand){.v = v,
+                       .t_us = s->time_us,
+                       .status = s->status,
+                       .metric = k,
+                       .slice = sc->slice,
+                       .hdr = hdr};
     snprintf(c->id, sizeof c->id, "%s", s->id);
     g->n++;
 }
@@ -452,7 +456,9 @@ int exemplars_query(struct store *st, struct series_db *db, const struct promql_
     *res = (struct exemplars_result){0};
     struct sels sels = {.labels = labels};
     collect(root, &sels);
-    struct scan sc = {.sels = &sels, .start_ms = start_ms, .slice = -1,
+    struct scan sc = {.sels = &sels,
+                      .start_ms = start_ms,
+                      .slice = -1,
                       .span_ms = (double)end_ms - (double)start_ms + 1};
     int rc = sels.oom ? STORE_ENOMEM : 0;
     bool want = false;

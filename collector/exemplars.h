@@ -56,8 +56,8 @@ struct promql_expr;
 struct series_db;
 struct store;
 
-#define EXEMPLARS_SLICES 100
-#define EXEMPLARS_KEEP 3
+#define EXEMPLARS_SLICES         100
+#define EXEMPLARS_KEEP           3
 #define EXEMPLARS_MAX_CANDIDATES 20000
 
 struct exemplars_result {

@@ -63,7 +63,7 @@
  * around a Metric is widened by this much (well above the collector's
  * 5-minute grid). */
 #define EDGE_MARGIN_MS (3600 * 1000LL)
-#define WARN_MAX 10 /* skipped series named on the warning stream */
+#define WARN_MAX       10 /* skipped series named on the warning stream */
 
 /* ---- formatting ---------------------------------------------------------- */
 
@@ -310,8 +310,7 @@ static int write_header(struct ctx *c, const struct family *f)
 }
 
 /* Writes one line: prefix, value, timestamp (ts already formatted). */
-static int write_sample(struct ctx *c, const struct member *m, double v, const char *ts,
-                        size_t tl)
+static int write_sample(struct ctx *c, const struct member *m, double v, const char *ts, size_t tl)
 {
     if (c->pending) {
         int rc = write_header(c, c->pending);
@@ -373,8 +372,8 @@ static int cmp_member(const void *pa, const void *pb)
 static void warn_skip(struct ctx *c, uint64_t id, const char *name, const char *why)
 {
     if (c->o->warn && c->stats.skipped < WARN_MAX)
-        fprintf(c->o->warn, "export: series %llu (%s) left out: %s\n", (unsigned long long)id,
-                name, why);
+        fprintf(c->o->warn, "export: series %llu (%s) left out: %s\n", (unsigned long long)id, name,
+                why);
     c->stats.skipped++;
 }
 
@@ -445,8 +444,7 @@ static int member_make(struct ctx *c, const struct family *f, enum kind kind, ui
 
 static int selected(const struct ctx *c, uint64_t id)
 {
-    return !c->have_sel ||
-           (c->nsel && bsearch(&id, c->sel, c->nsel, sizeof id, cmp_u64) != NULL);
+    return !c->have_sel || (c->nsel && bsearch(&id, c->sel, c->nsel, sizeof id, cmp_u64) != NULL);
 }
 
 /* Lists the series of family f with samples possibly in the range. */
@@ -459,12 +457,12 @@ static int list_family(struct ctx *c, const struct family *f, struct member **ou
     if (rc)
         return rc;
     for (size_t j = 0; j < f->nnames && rc == 0; j++) {
-        struct series_matcher sm = {.op = SERIES_MATCH_EQ, .name = "__name__",
-                                    .value = f->names[j]};
+        struct series_matcher sm = {
+            .op = SERIES_MATCH_EQ, .name = "__name__", .value = f->names[j]};
         uint64_t *ids = NULL;
         size_t nids = 0;
-        if ((rc = series_select(c->db, txn, &sm, 1, c->o->start_ms, c->o->end_ms, &ids,
-                                &nids)) != 0)
+        if ((rc = series_select(c->db, txn, &sm, 1, c->o->start_ms, c->o->end_ms, &ids, &nids)) !=
+            0)
             break;
         for (size_t i = 0; i < nids && rc == 0; i++) {
             if (!selected(c, ids[i]))
@@ -752,8 +750,7 @@ static int parse_selectors(const struct export_opts *o, struct promql_ast **asts
             return rc == PROMQL_ENOMEM ? SERIES_ENOMEM : -1;
         }
         if (promql_ast_root(asts[i])->kind != PROMQL_VECTOR_SELECTOR) {
-            snprintf(err, errlen, "--match %s: not a series selector (metric{label=\"value\"})",
-                     s);
+            snprintf(err, errlen, "--match %s: not a series selector (metric{label=\"value\"})", s);
             return -1;
         }
     }
@@ -919,7 +916,6 @@ int export_take_matches(int *argc, char **argv, const char ***match, size_t *nma
     return 0;
 }
 
-
 int export_run(const struct config *cfg, const char *const *match, size_t nmatch,
                int (*open_store)(const char *cmd, const char *dir, struct store **st))
 {
@@ -928,8 +924,8 @@ int export_run(const struct config *cfg, const char *const *match, size_t nmatch
     struct export_opts o = {.match = match, .nmatch = nmatch, .warn = stderr};
     if (!fmt || strcmp(fmt, "openmetrics") != 0) {
         fprintf(stderr, "llmtap-collector export: %s%s%s\n\n%s",
-                fmt ? "unknown --format \"" : "--format openmetrics is required",
-                fmt ? fmt : "", fmt ? "\" (the only format is openmetrics)" : "", export_help);
+                fmt ? "unknown --format \"" : "--format openmetrics is required", fmt ? fmt : "",
+                fmt ? "\" (the only format is openmetrics)" : "", export_help);
         return 2;
     }
     if (timeutil_parse_time(ts, 1000, &o.start_ms) != 0 ||
@@ -958,8 +954,7 @@ int export_run(const struct config *cfg, const char *const *match, size_t nmatch
     int rc = store_series_open(st, NULL, &db);
     if (rc) {
         fprintf(stderr, "llmtap-collector export: %s\n",
-                rc == SERIES_ENOTFOUND ? "the store holds no time series"
-                                       : series_strerror(rc));
+                rc == SERIES_ENOTFOUND ? "the store holds no time series" : series_strerror(rc));
         goto done;
     }
     if (!(out = to_file ? fopen(path, "w") : stdout)) {

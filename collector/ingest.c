@@ -92,10 +92,10 @@ struct ingest {
     size_t dlq_pending;      /* dead letters produced for this batch */
     size_t dlq_batch_failed; /* of those, not delivered */
     size_t dlq_max_value;
-    bool paused;             /* backpressure: the assignment is paused */
+    bool paused; /* backpressure: the assignment is paused */
 
-    struct metric *consumed, *stored, *duplicates, *batches, *dlq_sent, *dlq_failed,
-        *store_errors, *store_full, *kafka_errors, *consumed_bytes;
+    struct metric *consumed, *stored, *duplicates, *batches, *dlq_sent, *dlq_failed, *store_errors,
+        *store_full, *kafka_errors, *consumed_bytes;
     struct metric *invalid[EVENT_REASON_COUNT];
     struct metric *last_batch, *paused_gauge;
     struct metric *series_dropped;
@@ -200,8 +200,8 @@ static void seek_to_stored(struct ingest *g)
     for (int i = 0; i < parts->cnt; i++) {
         int64_t next;
         if (store_offset_get(g->st, parts->elems[i].topic, parts->elems[i].partition, &next) == 0)
-            rd_kafka_topic_partition_list_add(l, parts->elems[i].topic,
-                                              parts->elems[i].partition)->offset = next;
+            rd_kafka_topic_partition_list_add(l, parts->elems[i].topic, parts->elems[i].partition)
+                ->offset = next;
     }
     if (l->cnt)
         rd_kafka_error_destroy(rd_kafka_seek_partitions(g->consumer, l, 10000));
@@ -222,12 +222,14 @@ static void log_refusal(struct ingest *g, int rc, double paused_s)
                 "store full%s: %.1f of %.1f MiB map in use, %llu events; consumption is paused "
                 "(Kafka keeps the backlog) and the batch of %zu events is retried every second. "
                 "To resume: raise store.map_size in the config file and send SIGHUP, or shorten "
-                "retention.events", when, (double)ss.used_bytes / 1048576,
-                (double)ss.map_size / 1048576, (unsigned long long)ss.events, g->n);
+                "retention.events",
+                when, (double)ss.used_bytes / 1048576, (double)ss.map_size / 1048576,
+                (unsigned long long)ss.events, g->n);
     else
         log_msg(paused_s > 0 ? LOG_WARN : LOG_ERROR, "collector:ingest",
                 "store write failed%s: %s; consumption is paused (Kafka keeps the backlog) and "
-                "the batch of %zu events is retried every second", when, store_strerror(rc), g->n);
+                "the batch of %zu events is retried every second",
+                when, store_strerror(rc), g->n);
 }
 
 /* A message that arrived although its partition should be paused (fetched
@@ -307,21 +309,27 @@ static int append(struct ingest *g, const struct store_event *evs, size_t base, 
     if ((rc != 0 && ran) || h.dropped) {
         if (h.dropped) {
             metric_add(g->series_dropped, rc == 0 && res ? res->stored : n);
-            log_warn("collector:ingest", "series: the map is full; %zu events stored without "
-                     "their time series", n);
+            log_warn("collector:ingest",
+                     "series: the map is full; %zu events stored without "
+                     "their time series",
+                     n);
         }
         int rr = series_ingest_rollback(g->si);
         if (rr)
-            log_error("collector:ingest", "series: reloading after an aborted batch failed: %s; "
-                      "retrying with the next batch", series_strerror(rr));
+            log_error("collector:ingest",
+                      "series: reloading after an aborted batch failed: %s; "
+                      "retrying with the next batch",
+                      series_strerror(rr));
     }
     return rc;
 }
 
 static void series_extra_get(const cJSON *ev, char **at, struct series_event_extra *x)
 {
-    *x = (struct series_event_extra){.cached_input_tokens = -1, .cache_write_tokens = -1,
-                                     .reasoning_tokens = -1, .ttft_ms = NAN};
+    *x = (struct series_event_extra){.cached_input_tokens = -1,
+                                     .cache_write_tokens = -1,
+                                     .reasoning_tokens = -1,
+                                     .ttft_ms = NAN};
     /* One pass over the members (a validated event has no duplicate names). */
     const cJSON *u = NULL;
     for (const cJSON *v = ev->child; v; v = v->next) {
@@ -365,7 +373,10 @@ static void series_extra_get(const cJSON *ev, char **at, struct series_event_ext
     }
 }
 
-void ingest_set_series(struct ingest *g, struct series_ingest *si) { g->si = si; }
+void ingest_set_series(struct ingest *g, struct series_ingest *si)
+{
+    g->si = si;
+}
 
 static void dead_letter(struct ingest *g, rd_kafka_message_t *m, const struct event_error *err);
 
@@ -384,7 +395,8 @@ static int isolate_refused(struct ingest *g)
         rc = append(g, &g->evs[i], i, 1, NULL, 0, &res);
         if (rc == STORE_EINVAL) {
             struct event_error err = {.reason = EVENT_BAD_VALUE};
-            snprintf(err.msg, sizeof err.msg, "the store refused the event: %s", store_strerror(rc));
+            snprintf(err.msg, sizeof err.msg, "the store refused the event: %s",
+                     store_strerror(rc));
             dead_letter(g, g->msgs[i], &err);
             rd_kafka_message_destroy(g->msgs[i]);
             rc = 0;
@@ -489,8 +501,10 @@ static void commit_with_backpressure(struct ingest *g)
     atomic_store(&g->ready, false);
     if (rc == COMMIT_DLQ_FAILED) {
         set_state(g, INGEST_DLQ_FAILED, 0);
-        log_error("collector:ingest", "dead letters of a batch were not acknowledged by %s; "
-                  "consuming the batch again", g->dlq_topic);
+        log_error("collector:ingest",
+                  "dead letters of a batch were not acknowledged by %s; "
+                  "consuming the batch again",
+                  g->dlq_topic);
         batch_rewind(g);
         pause_ms(g, 1000);
         return;
@@ -575,10 +589,10 @@ static void dead_letter(struct ingest *g, rd_kafka_message_t *m, const struct ev
         rd_kafka_header_add(h, "llmtap-original-bytes", -1, orig, -1);
     }
     rd_kafka_resp_err_t e;
-    while ((e = rd_kafka_producev(g->dlq, RD_KAFKA_V_RKT(g->dlq_rkt),
-                                  RD_KAFKA_V_KEY(m->key, m->key_len), RD_KAFKA_V_VALUE(m->payload, len),
-                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
-                                  RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL &&
+    while ((e = rd_kafka_producev(
+                g->dlq, RD_KAFKA_V_RKT(g->dlq_rkt), RD_KAFKA_V_KEY(m->key, m->key_len),
+                RD_KAFKA_V_VALUE(m->payload, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL &&
            !atomic_load(&g->stop))
         rd_kafka_poll(g->dlq, 100);
     if (e) {
@@ -659,8 +673,10 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 log_info("collector:ingest", "assigned %s/%d, no stored offset: from the beginning",
                          p->topic, p->partition);
             else /* re-reading is safe: the store drops events it already holds */
-                log_error("collector:ingest", "assigned %s/%d, stored offset unreadable (%s): "
-                          "from the beginning", p->topic, p->partition, store_strerror(rc));
+                log_error("collector:ingest",
+                          "assigned %s/%d, stored offset unreadable (%s): "
+                          "from the beginning",
+                          p->topic, p->partition, store_strerror(rc));
         }
         if (cooperative)
             rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, parts));
@@ -673,8 +689,10 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
          * store refuses, drop it instead of blocking the whole group: its
          * offsets were not stored, so the next owner consumes it again. */
         if (batch_commit(g) != 0 && g->n + g->noffs > 0) {
-            log_warn("collector:ingest", "could not commit %zu events before the partitions were "
-                     "revoked; their next owner consumes them again", g->n);
+            log_warn("collector:ingest",
+                     "could not commit %zu events before the partitions were "
+                     "revoked; their next owner consumes them again",
+                     g->n);
             batch_clear(g);
         }
         log_info("collector:ingest", "partitions revoked (%d)", parts->cnt);
@@ -712,14 +730,12 @@ static void *ingest_main(void *arg)
     return NULL;
 }
 
-int ingest_create(const struct config *c, const char *brokers, struct store *st,
-                  struct metrics *m, struct ingest **out, char *err, size_t errlen)
+int ingest_create(const struct config *c, const char *brokers, struct store *st, struct metrics *m,
+                  struct ingest **out, char *err, size_t errlen)
 {
     static const struct kafkautil_default cdefs[] = {
-        {"client.id", "llmtap-collector"},
-        {"group.id", "llmtap-collector"},
-        {"enable.auto.commit", "false"},
-        {"enable.auto.offset.store", "false"},
+        {"client.id", "llmtap-collector"}, {"group.id", "llmtap-collector"},
+        {"enable.auto.commit", "false"},   {"enable.auto.offset.store", "false"},
         {"auto.offset.reset", "earliest"},
     };
     static const struct kafkautil_default pdefs[] = {
@@ -738,8 +754,9 @@ int ingest_create(const struct config *c, const char *brokers, struct store *st,
     g->topic = strdup(config_str(c, "topic"));
     const char *dlq_topic = config_str(c, "dlq.topic");
     if (!dlq_topic || !*dlq_topic || strcmp(dlq_topic, config_str(c, "topic")) == 0) {
-        snprintf(err, errlen, "dlq.topic: must be set, and differ from topic (dead letters would "
-                              "be consumed again)");
+        snprintf(err, errlen,
+                 "dlq.topic: must be set, and differ from topic (dead letters would "
+                 "be consumed again)");
         goto fail;
     }
     g->dlq_topic = strdup(dlq_topic);
@@ -762,9 +779,9 @@ int ingest_create(const struct config *c, const char *brokers, struct store *st,
                                   "Messages consumed from the events topic.", NULL);
     g->consumed_bytes = metrics_counter(m, "llmtap_collector_consumed_bytes_total",
                                         "Bytes of messages consumed.", NULL);
-    g->series_dropped = metrics_counter(m, "llmtap_series_dropped_events_total",
-                                        "Events stored without their time series (the map was full).",
-                                        NULL);
+    g->series_dropped =
+        metrics_counter(m, "llmtap_series_dropped_events_total",
+                        "Events stored without their time series (the map was full).", NULL);
     g->stored = metrics_counter(m, "llmtap_collector_events_stored_total",
                                 "Events written to the store.", NULL);
     g->duplicates = metrics_counter(m, "llmtap_collector_events_duplicate_total",
@@ -789,10 +806,12 @@ int ingest_create(const struct config *c, const char *brokers, struct store *st,
                                       "Consumer errors reported by librdkafka.", NULL);
     g->last_batch = metrics_gauge(m, "llmtap_collector_last_batch_events",
                                   "Events in the last committed batch.", NULL);
-    g->paused_gauge = metrics_gauge(m, "llmtap_collector_ingest_paused",
-                              "1 while consumption is paused because the store refuses writes.", NULL);
+    g->paused_gauge =
+        metrics_gauge(m, "llmtap_collector_ingest_paused",
+                      "1 while consumption is paused because the store refuses writes.", NULL);
 
-    rd_kafka_conf_t *conf = kafkautil_conf(c, cdefs, sizeof cdefs / sizeof cdefs[0], brokers, err, errlen);
+    rd_kafka_conf_t *conf =
+        kafkautil_conf(c, cdefs, sizeof cdefs / sizeof cdefs[0], brokers, err, errlen);
     if (!conf)
         goto fail;
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
@@ -853,7 +872,10 @@ int ingest_start(struct ingest *g)
     return 0;
 }
 
-bool ingest_ready(struct ingest *g) { return g && atomic_load(&g->ready); }
+bool ingest_ready(struct ingest *g)
+{
+    return g && atomic_load(&g->ready);
+}
 
 bool ingest_status(struct ingest *g, char *reason, size_t len)
 {
@@ -868,23 +890,26 @@ bool ingest_status(struct ingest *g, char *reason, size_t len)
     case INGEST_STORE_FULL: {
         struct store_stats ss = {0};
         store_stats(g->st, &ss);
-        snprintf(reason, len, "store full (MDB_MAP_FULL: %.1f of %.1f MiB map in use): ingest is "
+        snprintf(reason, len,
+                 "store full (MDB_MAP_FULL: %.1f of %.1f MiB map in use): ingest is "
                  "paused and retried every second, Kafka keeps the backlog; raise store.map_size "
                  "in the config file and send SIGHUP, or shorten retention.events",
                  (double)ss.used_bytes / 1048576, (double)ss.map_size / 1048576);
         break;
     }
     case INGEST_STORE_ERROR:
-        snprintf(reason, len, "the store refuses writes (%s): ingest is paused and retried every "
-                 "second; see the log", store_strerror(rc));
+        snprintf(reason, len,
+                 "the store refuses writes (%s): ingest is paused and retried every "
+                 "second; see the log",
+                 store_strerror(rc));
         break;
     case INGEST_DLQ_FAILED:
-        snprintf(reason, len, "dead letters are not acknowledged by %s: batches are consumed "
-                 "again until they are; see the log", g->dlq_topic);
+        snprintf(reason, len,
+                 "dead letters are not acknowledged by %s: batches are consumed "
+                 "again until they are; see the log",
+                 g->dlq_topic);
         break;
-    default:
-        snprintf(reason, len, "ingest cannot commit; see the log");
-        break;
+    default: snprintf(reason, len, "ingest cannot commit; see the log"); break;
     }
     return false;
 }

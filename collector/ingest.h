@@ -23,8 +23,8 @@ struct ingest;
 
 /* Creates the consumer (subscribed to the topic) and the DLQ producer.
  * brokers overrides kafka.bootstrap.servers when not NULL. */
-int ingest_create(const struct config *c, const char *brokers, struct store *st,
-                  struct metrics *m, struct ingest **out, char *err, size_t errlen);
+int ingest_create(const struct config *c, const char *brokers, struct store *st, struct metrics *m,
+                  struct ingest **out, char *err, size_t errlen);
 struct series_ingest;
 /* Derive time series from the stored events (series_ingest.h), written in
  * each batch's transaction. Before ingest_start; si outlives g. */

@@ -172,7 +172,10 @@ static char *read_pem(const char *what, const char *path, char *err, size_t errl
     fclose(f);
     if (!t || bad || n > cap || n == 0) {
         snprintf(err, errlen, "%s %s: %s", what, path,
-                 !t ? "out of memory" : bad ? "read error" : n ? "larger than 1 MiB" : "empty");
+                 !t    ? "out of memory"
+                 : bad ? "read error"
+                 : n   ? "larger than 1 MiB"
+                       : "empty");
         free(t);
         return NULL;
     }
@@ -212,9 +215,11 @@ static void on_hup(void *ud)
         log_info("collector", "SIGHUP: store.map_size unchanged (%.1f MiB, %.1f MiB in use)",
                  (double)want / 1048576, (double)ss.used_bytes / 1048576);
     } else if ((rc = store_set_map_size(r->st, want, &applied)) == STORE_ETOOSMALL) {
-        log_error("collector", "SIGHUP: store.map_size %.1f MiB refused: the store already uses "
-                  "%.1f MiB; keeping %.1f MiB", (double)want / 1048576,
-                  (double)ss.used_bytes / 1048576, (double)ss.map_size / 1048576);
+        log_error("collector",
+                  "SIGHUP: store.map_size %.1f MiB refused: the store already uses "
+                  "%.1f MiB; keeping %.1f MiB",
+                  (double)want / 1048576, (double)ss.used_bytes / 1048576,
+                  (double)ss.map_size / 1048576);
     } else if (rc) {
         log_error("collector", "SIGHUP: store.map_size not changed: %s", store_strerror(rc));
     } else {
@@ -428,8 +433,8 @@ static int cmd_verify(int argc, char **argv)
         goto out;
     exit_code = 1;
     struct vprint vp = {.max = (size_t)config_int(cfg, "max_problems")};
-    struct store_verify_opts vo = {.check_json = verify_json, .problem = verify_problem,
-                                   .offset = verify_offset, .ud = &vp};
+    struct store_verify_opts vo = {
+        .check_json = verify_json, .problem = verify_problem, .offset = verify_offset, .ud = &vp};
     struct store_verify_result res;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -470,8 +475,7 @@ static int cmd_export(int argc, char **argv)
     size_t nmatch = 0;
     int rc = export_take_matches(&argc, argv, &match, &nmatch) != 0 ? 2 : -1;
     if (rc < 0)
-        rc = sub_config("export", export_help, export_settings, EXPORT_NSETTINGS, argc, argv,
-                        &cfg);
+        rc = sub_config("export", export_help, export_settings, EXPORT_NSETTINGS, argc, argv, &cfg);
     if (rc < 0)
         rc = export_run(cfg, match, nmatch, sub_open);
     free(match);
@@ -532,8 +536,9 @@ int main(int argc, char **argv)
         exit_code = 2;
         goto out;
     }
-    if (cf && *cf && (!(tls_cert = read_pem("tls.cert_file", cf, err, sizeof err)) ||
-                      !(tls_key = read_pem("tls.key_file", kf, err, sizeof err)))) {
+    if (cf && *cf &&
+        (!(tls_cert = read_pem("tls.cert_file", cf, err, sizeof err)) ||
+         !(tls_key = read_pem("tls.key_file", kf, err, sizeof err)))) {
         log_error("collector", "%s", err);
         exit_code = 2;
         goto out;
@@ -578,10 +583,12 @@ int main(int argc, char **argv)
         log_error("collector", "%s", err);
         goto out;
     }
-    int64_t res = config_int(cfg, "series.resolution"), dsres = config_int(cfg, "series.ds_resolution");
+    int64_t res = config_int(cfg, "series.resolution"),
+            dsres = config_int(cfg, "series.ds_resolution");
     if ((res && (res % 1000 || 1800000 % res)) || (dsres && (dsres % 1000 || 1800000 % dsres)) ||
         (res && dsres && (dsres % res || dsres <= res))) {
-        log_error("collector", "series.resolution %lld ms, series.ds_resolution %lld ms: each must "
+        log_error("collector",
+                  "series.resolution %lld ms, series.ds_resolution %lld ms: each must "
                   "be whole seconds dividing 30m, the second a larger multiple of the first",
                   (long long)res, (long long)dsres);
         exit_code = 2;
@@ -597,8 +604,8 @@ int main(int argc, char **argv)
         .downsample_after_ms = config_int(cfg, "series.downsample_after"),
         .cache_bytes = (size_t)config_int(cfg, "query.block_cache"),
     };
-    if (series_ingest_create(st, m, &sopts, (uint64_t)config_int(cfg, "series.max_per_metric"),
-                             &si, err, sizeof err) != 0) {
+    if (series_ingest_create(st, m, &sopts, (uint64_t)config_int(cfg, "series.max_per_metric"), &si,
+                             err, sizeof err) != 0) {
         log_error("collector", "%s%s", err,
                   res || dsres ? " (series.resolution and series.ds_resolution cannot change once "
                                  "the series exist; 0 takes the store's)"
@@ -627,8 +634,10 @@ int main(int argc, char **argv)
         if (par > 64)
             par = 64;
         if (par > 1 && !(qpool = qpool_create((unsigned)(par - 1))))
-            log_warn("collector", "query.parallelism: cannot start %ld helper threads; "
-                     "queries run on their own thread", par - 1);
+            log_warn("collector",
+                     "query.parallelism: cannot start %ld helper threads; "
+                     "queries run on their own thread",
+                     par - 1);
         api.prom.pool = qpool;
     }
     api.auth = auth;

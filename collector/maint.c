@@ -81,8 +81,10 @@ static void retention(struct maint *mt)
         }
         if (rc) {
             metric_inc(mt->retention_failures);
-            log_warn("collector:maint", "retention: deleting events failed: %s; retrying at the "
-                     "next check", store_strerror(rc));
+            log_warn("collector:maint",
+                     "retention: deleting events failed: %s; retrying at the "
+                     "next check",
+                     store_strerror(rc));
             break;
         }
         total += n;

@@ -92,23 +92,25 @@ void promapi_init(struct promapi *p, struct store *st, struct series_db *db, str
                                  "PromQL queries evaluated (/api/v1/query and query_range).", NULL);
     p->query_errors =
         metrics_counter(m, "llmtap_promql_query_errors_total", "PromQL queries that failed.", NULL);
-    p->exemplar_queries = metrics_counter(m, "llmtap_exemplar_queries_total",
-                                          "Exemplar queries answered (/api/v1/query_exemplars).",
-                                          NULL);
+    p->exemplar_queries =
+        metrics_counter(m, "llmtap_exemplar_queries_total",
+                        "Exemplar queries answered (/api/v1/query_exemplars).", NULL);
     p->exemplar_events =
         metrics_counter(m, "llmtap_exemplar_events_read_total",
                         "Events read to build exemplars (candidates of phase 2).", NULL);
     if (db) {
-        metrics_counter_fn(m, "llmtap_query_block_cache_hits_total",
-                           "Sealed series blocks (or chunks of 8) read from the cache of decoded blocks.",
-                           NULL,
-                           cache_hits, db);
-        metrics_counter_fn(m, "llmtap_query_block_cache_misses_total",
-                           "Sealed series blocks (or chunks of 8) decoded because the cache did not hold them.",
-                           NULL, cache_misses, db);
-        metrics_counter_fn(m, "llmtap_query_block_cache_evictions_total",
-                           "Decoded blocks (or chunks) dropped from the cache to stay within its budget.",
-                           NULL, cache_evictions, db);
+        metrics_counter_fn(
+            m, "llmtap_query_block_cache_hits_total",
+            "Sealed series blocks (or chunks of 8) read from the cache of decoded blocks.", NULL,
+            cache_hits, db);
+        metrics_counter_fn(
+            m, "llmtap_query_block_cache_misses_total",
+            "Sealed series blocks (or chunks of 8) decoded because the cache did not hold them.",
+            NULL, cache_misses, db);
+        metrics_counter_fn(
+            m, "llmtap_query_block_cache_evictions_total",
+            "Decoded blocks (or chunks) dropped from the cache to stay within its budget.", NULL,
+            cache_evictions, db);
         metrics_gauge_fn(m, "llmtap_query_block_cache_bytes",
                          "Memory held by the cache of decoded blocks (query.block_cache is its "
                          "budget).",
@@ -253,7 +255,6 @@ static void begin_ok(struct buf *b)
 }
 
 /* ---- time and durations ------------------------------------------------- */
-
 
 /* "15s", "1m30s", "250ms", "2h", "1d", "1w", "1y", or float seconds. */
 static int parse_duration_ms(const char *s, int64_t *ms)
@@ -469,8 +470,8 @@ static int self_add_series(void *ud, const struct series_label *l, size_t nl, co
 
 /* Appends the own series matching sel to the n series at *ser (an array
  * from qalloc), replacing *ser with a larger one when there are any. */
-static int self_select(struct qctx *q, const struct promql_select *sel,
-                       struct promql_series **ser, size_t *n)
+static int self_select(struct qctx *q, const struct promql_select *sel, struct promql_series **ser,
+                       size_t *n)
 {
     struct self_match sm = {sel->matchers, sel->nmatchers};
     struct self_add a = {.q = q};
@@ -509,7 +510,7 @@ struct pread {
         int rc;
         bool ascending;
         size_t nstale, nresets;
-    } *out;
+    } * out;
 };
 
 static int pread_join(void *ud, unsigned w)
@@ -537,8 +538,8 @@ static void pread_one(void *ud, unsigned w, size_t i)
     struct pread *pr = ud;
     struct pread_out *o = &pr->out[i];
     struct series_read_facts f;
-    o->rc = series_read_to(pr->q->db, pr->txns[w], pr->ids[i], pr->sel->start_ms,
-                           pr->sel->end_ms, pr->flags, &pr->sink, &o->p, &o->n, &f);
+    o->rc = series_read_to(pr->q->db, pr->txns[w], pr->ids[i], pr->sel->start_ms, pr->sel->end_ms,
+                           pr->flags, &pr->sink, &o->p, &o->n, &f);
     if (o->rc || !o->n)
         return;
     /* the evaluator's checks (promql_series.checked), as the read noted
@@ -888,8 +889,8 @@ static void do_exemplars(struct promapi *p, const struct params *ps, struct http
     metric_inc(p->exemplar_queries);
     struct buf data = {0}, b = {0};
     struct exemplars_result er;
-    rc = exemplars_query(p->st, p->db, promql_ast_root(ast), start, end, p->max_examined,
-                         p->labels, &data, &er);
+    rc = exemplars_query(p->st, p->db, promql_ast_root(ast), start, end, p->max_examined, p->labels,
+                         &data, &er);
     promql_ast_free(ast);
     metric_add(p->exemplar_events, er.candidates);
     if (rc) {

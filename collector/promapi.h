@@ -29,15 +29,15 @@ struct store;
 
 struct promapi {
     struct store *st;
-    struct series_db *db; /* NULL: every endpoint answers 503 */
+    struct series_db *db;    /* NULL: every endpoint answers 503 */
     struct selfseries *self; /* the collector's own llmtap_* series, or NULL */
     struct qpool *pool;      /* helper threads of queries (qpool.h), or NULL */
     struct metrics *metrics; /* the registry self samples (metadata) */
-    size_t max_examined; /* most events one exemplar query scans (api.max_examined) */
-    unsigned labels;     /* the series' label mask (series.labels) */
-    int64_t ds_step_ms;  /* query steps this long read downsampled data (the grid's) */
-    int64_t timeout_ms;  /* query.timeout: one evaluation's wall-clock limit */
-    uint64_t max_samples; /* query.max_samples: samples one evaluation may hold */
+    size_t max_examined;     /* most events one exemplar query scans (api.max_examined) */
+    unsigned labels;         /* the series' label mask (series.labels) */
+    int64_t ds_step_ms;      /* query steps this long read downsampled data (the grid's) */
+    int64_t timeout_ms;      /* query.timeout: one evaluation's wall-clock limit */
+    uint64_t max_samples;    /* query.max_samples: samples one evaluation may hold */
     struct metric *queries, *query_errors, *exemplar_queries, *exemplar_events;
 };
 

@@ -376,8 +376,8 @@ static int sum_by_group(struct pq_ctx *c, const struct pq_steps *st, struct pq_m
         if (acc[to_group[i]] == SIZE_MAX)
             taken += in->s[i].n;
     pq_rewind(in);
-    if (qpool_for(c->o.pool, &(struct qpool_loop){ngroups, sum_group, NULL, NULL, &sp,
-                                                   c->deadline_ns}))
+    if (qpool_for(c->o.pool,
+                  &(struct qpool_loop){ngroups, sum_group, NULL, NULL, &sp, c->deadline_ns}))
         return pq_timeout(c);
     /* the serial loops' holds and ticks; off[g] becomes g's cursor in its
      * output (its samples up to the chunk's last step) */

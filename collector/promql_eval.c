@@ -448,7 +448,7 @@ struct call {
     const struct promql_expr *e;
     enum promql_func_id id;
     const pq_labels *absent; /* absent()'s labels */
-    struct pq_hist h; /* histogram_quantile(s) / histogram_fraction */
+    struct pq_hist h;        /* histogram_quantile(s) / histogram_fraction */
 };
 
 /* The labels absent() and absent_over_time() return: the equality
@@ -858,8 +858,8 @@ static void rate_one(void *ud, unsigned w, size_t i)
     struct rate_all *ra = ud;
     (void)w;
     if (ra->slot[i] != SIZE_MAX)
-        ra->n[i] = pq_fn_exact_rate_steps(&ra->a[i], ra->outs[ra->slot[i]].p, &ra->over[i],
-                                          &ra->peak[i]);
+        ra->n[i] =
+            pq_fn_exact_rate_steps(&ra->a[i], ra->outs[ra->slot[i]].p, &ra->over[i], &ra->peak[i]);
 }
 
 static int exact_rate_all(struct ev *ev, const struct windows *w, bool rate, size_t nsteps,

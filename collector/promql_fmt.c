@@ -190,9 +190,27 @@ static const uint64_t pow5[22] = {1ull,
 /* For n = -4 .. 16, the smallest double >= 10^n: for a double a,
  * a < 10^n exactly when a < ceil10[n + 4] (10^0 .. 10^16 are doubles; the
  * nearest doubles to 10^-1 .. 10^-4 lie above them). */
-static const double ceil10[21] = {
-    0x1.a36e2eb1c432dp-14, 0x1.0624dd2f1a9fcp-10, 0x1.47ae147ae147bp-7, 0x1.999999999999ap-4,
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16};
+static const double ceil10[21] = {0x1.a36e2eb1c432dp-14,
+                                  0x1.0624dd2f1a9fcp-10,
+                                  0x1.47ae147ae147bp-7,
+                                  0x1.999999999999ap-4,
+                                  1e0,
+                                  1e1,
+                                  1e2,
+                                  1e3,
+                                  1e4,
+                                  1e5,
+                                  1e6,
+                                  1e7,
+                                  1e8,
+                                  1e9,
+                                  1e10,
+                                  1e11,
+                                  1e12,
+                                  1e13,
+                                  1e14,
+                                  1e15,
+                                  1e16};
 
 /* The exact fast path (see DESIGN) for 2^-16 <= |v| < 2^53, finite and
  * normal; false otherwise. The three candidates are computed and tested
@@ -294,7 +312,6 @@ void pq_fmt_shortest(double v, char *digits, int *nd, int *exp10)
     if (!pq_fmt_shortest_fast(v, digits, nd, exp10))
         pq_fmt_shortest_slow(v, digits, nd, exp10);
 }
-
 
 size_t pq_fmt_e(char *out, double v)
 {

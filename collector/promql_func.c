@@ -126,8 +126,8 @@ static int exact_rate(const struct pq_window *w, bool rate, double *out)
     return 1;
 }
 
-size_t pq_fn_exact_rate_steps(const struct pq_rate_steps *a, struct promql_sample *out,
-                              bool *over, uint64_t *peak)
+size_t pq_fn_exact_rate_steps(const struct pq_rate_steps *a, struct promql_sample *out, bool *over,
+                              uint64_t *peak)
 {
     /* a's fields in locals: the stores to out (int64_t and double members)
      * could alias them, which made the compiler reload each one every step

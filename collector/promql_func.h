@@ -72,8 +72,8 @@ struct pq_rate_steps {
  * the walk held at once (its results so far plus a window); *over is set
  * exactly when that exceeds the budget, so a walk with a larger budget
  * tells whether one with a smaller budget would stop. */
-size_t pq_fn_exact_rate_steps(const struct pq_rate_steps *a, struct promql_sample *out,
-                              bool *over, uint64_t *peak);
+size_t pq_fn_exact_rate_steps(const struct pq_rate_steps *a, struct promql_sample *out, bool *over,
+                              uint64_t *peak);
 /* True for the functions pq_fn_range() computes. */
 bool pq_fn_is_range(enum promql_func_id id);
 

@@ -507,8 +507,8 @@ int pq_hist_quantile_range(struct pq_ctx *c, struct pq_hist *h, const struct pq_
         for (size_t g = 0; g < h->ngrp; g++)
             if ((rc = hist_reserve(c, &r, g)))
                 return rc;
-        if (qpool_for(c->o.pool, &(struct qpool_loop){h->ngrp, hist_walk_fn, NULL, NULL, &r,
-                                                       c->deadline_ns}))
+        if (qpool_for(c->o.pool,
+                      &(struct qpool_loop){h->ngrp, hist_walk_fn, NULL, NULL, &r, c->deadline_ns}))
             return pq_timeout(c);
         for (size_t g = 0; g < h->ngrp; g++)
             if ((rc = hist_replay(c, &r, g)))

@@ -843,7 +843,6 @@ void pq_json_time(struct buf *b, int64_t t)
     }
 }
 
-
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
 static size_t utf8_seq(const unsigned char *s, size_t n)
 {
@@ -941,7 +940,7 @@ static void json_metric(struct buf *b, const struct promql_series *s)
  * for a batch of points is reserved once (POINT_ROOM bytes each, more than
  * a point's text plus what the formatters may write past it), then the
  * points are written with no bound check or copy each. */
-#define POINT_ROOM (1 + 1 + 24 + 4 + 2 + PQ_FMT_VALUE_ROOM + 2 + 1 + 8)
+#define POINT_ROOM  (1 + 1 + 24 + 4 + 2 + PQ_FMT_VALUE_ROOM + 2 + 1 + 8)
 #define POINT_BATCH 256
 
 /* The whole seconds of the last timestamp written, as text: the next
@@ -1041,8 +1040,8 @@ struct json_piece {
     struct buf b;
 };
 
-#define JSON_PIECE     4096 /* points */
-#define JSON_PAR_MIN   (2 * JSON_PIECE)
+#define JSON_PIECE   4096 /* points */
+#define JSON_PAR_MIN (2 * JSON_PIECE)
 
 struct json_par {
     const struct promql_result *r;

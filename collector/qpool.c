@@ -18,9 +18,9 @@ struct job {
      * bits, back in the high 32 */
     _Atomic uint64_t left;
     atomic_bool expired; /* the deadline stopped it */
-    unsigned inside;   /* pool threads in the loop (under mu) */
-    uint64_t declined; /* pool threads whose join failed (under mu) */
-    struct job *link;  /* the pool's list of loops (under mu) */
+    unsigned inside;     /* pool threads in the loop (under mu) */
+    uint64_t declined;   /* pool threads whose join failed (under mu) */
+    struct job *link;    /* the pool's list of loops (under mu) */
 };
 
 struct worker {

@@ -65,12 +65,21 @@ struct hist {
 
 enum { H_DURATION, H_TTFT, H_TOKENS, NHIST };
 static struct hist hists[NHIST] = {
-    {"llm_request_duration_seconds_count", "llm_request_duration_seconds_sum",
-     "llm_request_duration_seconds_bucket", sec_bounds, {{0}}},
-    {"llm_time_to_first_token_seconds_count", "llm_time_to_first_token_seconds_sum",
-     "llm_time_to_first_token_seconds_bucket", sec_bounds, {{0}}},
-    {"llm_request_tokens_count", "llm_request_tokens_sum", "llm_request_tokens_bucket",
-     tok_bounds, {{0}}},
+    {"llm_request_duration_seconds_count",
+     "llm_request_duration_seconds_sum",
+     "llm_request_duration_seconds_bucket",
+     sec_bounds,
+     {{0}}},
+    {"llm_time_to_first_token_seconds_count",
+     "llm_time_to_first_token_seconds_sum",
+     "llm_time_to_first_token_seconds_bucket",
+     sec_bounds,
+     {{0}}},
+    {"llm_request_tokens_count",
+     "llm_request_tokens_sum",
+     "llm_request_tokens_bucket",
+     tok_bounds,
+     {{0}}},
 };
 static pthread_once_t hists_once = PTHREAD_ONCE_INIT;
 
@@ -589,8 +598,9 @@ size_t series_ingest_dims(const char *service, const char *env, const char *prov
                           const char *prompt_version, unsigned mask, int fold,
                           struct series_label *out)
 {
-    const char *v[NDIMS] = {nz(service),   nz(env), nz(provider), nz(model), nz(operation),
-                            status_class(status, has_error), nz(prompt_version)};
+    const char *v[NDIMS] = {nz(service),       nz(env),       nz(provider),
+                            nz(model),         nz(operation), status_class(status, has_error),
+                            nz(prompt_version)};
     size_t n = 0;
     for (int i = 0; i < NDIMS; i++)
         if (v[i] && (mask & (1u << i)))

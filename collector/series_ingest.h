@@ -46,7 +46,7 @@ extern const struct series_metric_meta series_ingest_metrics[];
  * status_class, prompt_version, in that order (bit i of a label mask is
  * label i). The setting series.labels chooses which are kept
  * (series_ingest_parse_labels); fewer labels, fewer series. */
-#define SERIES_INGEST_DIMS 7
+#define SERIES_INGEST_DIMS       7
 #define SERIES_INGEST_ALL_LABELS 0x7fu
 /* Parses a comma-separated list of those label names into a mask. Returns
  * 0, or -1 with err naming the unknown label. */

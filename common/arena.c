@@ -103,7 +103,10 @@ static void hook_free(void *p)
         free(p);
 }
 
-void arena_activate(struct arena *a) { tls_arena = a; }
+void arena_activate(struct arena *a)
+{
+    tls_arena = a;
+}
 
 static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
 
@@ -113,4 +116,7 @@ static void install(void)
     cJSON_InitHooks(&h);
 }
 
-void arena_install_cjson_hooks(void) { pthread_once(&hooks_once, install); }
+void arena_install_cjson_hooks(void)
+{
+    pthread_once(&hooks_once, install);
+}

@@ -46,7 +46,10 @@ void buf_append(struct buf *b, const void *data, size_t n)
     b->p[b->len] = 0;
 }
 
-void buf_puts(struct buf *b, const char *s) { buf_append(b, s, strlen(s)); }
+void buf_puts(struct buf *b, const char *s)
+{
+    buf_append(b, s, strlen(s));
+}
 
 void buf_printf(struct buf *b, const char *fmt, ...)
 {

@@ -50,9 +50,9 @@
 
 extern char **environ;
 
-#define NAME_MAX_LEN 128  /* keys, flags, component, prefix: checked in table_check */
-#define ENV_MAX_LEN 300   /* "LLMTAP_" + component + "_" + key */
-#define YAML_MAX_DEPTH 32 /* nesting of mappings in the file */
+#define NAME_MAX_LEN   128 /* keys, flags, component, prefix: checked in table_check */
+#define ENV_MAX_LEN    300 /* "LLMTAP_" + component + "_" + key */
+#define YAML_MAX_DEPTH 32  /* nesting of mappings in the file */
 
 enum source { SRC_DEFAULT, SRC_FILE, SRC_ENV, SRC_FLAG, SRC_RUNTIME };
 
@@ -92,7 +92,7 @@ struct config {
 /* small helpers                                                             */
 
 __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt,
-                                                       ...)
+                                                      ...)
 {
     if (err && errlen) {
         va_list ap;
@@ -104,7 +104,7 @@ __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, 
 }
 
 __attribute__((format(printf, 2, 3), noreturn)) static void bug(const struct config_table *t,
-                                                                 const char *fmt, ...)
+                                                                const char *fmt, ...)
 {
     va_list ap;
     fprintf(stderr, "config: programming error in the settings table of \"%s\": ",
@@ -301,30 +301,16 @@ struct unit {
 };
 
 static const struct unit byte_units[] = {
-    {"", 1},
-    {"b", 1},
-    {"k", 1LL << 10},
-    {"kb", 1LL << 10},
-    {"kib", 1LL << 10},
-    {"m", 1LL << 20},
-    {"mb", 1LL << 20},
-    {"mib", 1LL << 20},
-    {"g", 1LL << 30},
-    {"gb", 1LL << 30},
-    {"gib", 1LL << 30},
-    {"t", 1LL << 40},
-    {"tb", 1LL << 40},
-    {"tib", 1LL << 40},
-    {NULL, 0},
+    {"", 1},           {"b", 1},           {"k", 1LL << 10},
+    {"kb", 1LL << 10}, {"kib", 1LL << 10}, {"m", 1LL << 20},
+    {"mb", 1LL << 20}, {"mib", 1LL << 20}, {"g", 1LL << 30},
+    {"gb", 1LL << 30}, {"gib", 1LL << 30}, {"t", 1LL << 40},
+    {"tb", 1LL << 40}, {"tib", 1LL << 40}, {NULL, 0},
 };
 
 static const struct unit duration_units[] = {
-    {"", 1},
-    {"ms", 1},
-    {"s", 1000},
-    {"m", 60 * 1000},
-    {"h", 3600 * 1000},
-    {"d", 24 * 3600 * 1000},
+    {"", 1},          {"ms", 1},          {"s", 1000},
+    {"m", 60 * 1000}, {"h", 3600 * 1000}, {"d", 24 * 3600 * 1000},
     {NULL, 0},
 };
 
@@ -381,11 +367,11 @@ static void format_bound(enum config_type ty, double v, char *buf, size_t cap)
             /* byte units print in their binary spelling ("MiB"), durations as-is */
             const char *nm = best->name;
             if (ty == CONFIG_BYTES)
-                nm = best->mult == 1                 ? ""
-                     : best->mult == (1LL << 10)     ? "KiB"
-                     : best->mult == (1LL << 20)     ? "MiB"
-                     : best->mult == (1LL << 30)     ? "GiB"
-                                                     : "TiB";
+                nm = best->mult == 1             ? ""
+                     : best->mult == (1LL << 10) ? "KiB"
+                     : best->mult == (1LL << 20) ? "MiB"
+                     : best->mult == (1LL << 30) ? "GiB"
+                                                 : "TiB";
             snprintf(buf, cap, "%lld%s", (long long)(n / best->mult), nm);
             return;
         }
@@ -400,8 +386,7 @@ static int parse_value(const struct config_setting *s, const char *text, union c
 {
     double num = 0;
     switch (s->type) {
-    case CONFIG_STRING:
-        return 0;
+    case CONFIG_STRING: return 0;
     case CONFIG_BOOL:
         if (parse_bool(text, &v->b)) {
             snprintf(why, cap, "\"%s\" is not a boolean (use true/false, yes/no, on/off, 1/0)",
@@ -466,9 +451,7 @@ static int parse_value(const struct config_setting *s, const char *text, union c
         num = (double)v->i;
         break;
     }
-    default:
-        snprintf(why, cap, "unknown type %d", (int)s->type);
-        return -1;
+    default: snprintf(why, cap, "unknown type %d", (int)s->type); return -1;
     }
     if (s->min == 0 && s->max == 0)
         return 0;
@@ -691,8 +674,7 @@ static bool y_is_null(const yaml_event_t *ev)
     if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
         return false;
     const char *s = (const char *)ev->data.scalar.value;
-    return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") ||
-           !strcmp(s, "NULL");
+    return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL");
 }
 
 static const char *y_kind(yaml_event_type_t type)
@@ -717,15 +699,15 @@ static int y_value(struct yload *y, const char *full, int line, yaml_event_t *ev
 
     switch (ev->type) {
     case YAML_ALIAS_EVENT:
-        rc = fail(y->err, y->errlen, "%s:%d: %s: aliases (*name) are not supported", y->file,
-                  line, full);
+        rc = fail(y->err, y->errlen, "%s:%d: %s: aliases (*name) are not supported", y->file, line,
+                  full);
         break;
     case YAML_SEQUENCE_START_EVENT:
     case YAML_MAPPING_START_EVENT:
         if (ev->type == YAML_MAPPING_START_EVENT && (is_pt || under_pt || section)) {
             if (++y->depth > YAML_MAX_DEPTH)
-                rc = fail(y->err, y->errlen, "%s:%d: %s: mappings nested too deeply", y->file,
-                          line, full);
+                rc = fail(y->err, y->errlen, "%s:%d: %s: mappings nested too deeply", y->file, line,
+                          full);
             else
                 rc = y_mapping(y, full);
             y->depth--;
@@ -733,12 +715,11 @@ static int y_value(struct yload *y, const char *full, int line, yaml_event_t *ev
             rc = fail(y->err, y->errlen, "%s:%d: %s: expected a single value, got %s", y->file,
                       line, full, y_kind(ev->type));
         } else if (is_pt || section) {
-            rc = fail(y->err, y->errlen, "%s:%d: %s: expected a mapping, got a list", y->file,
-                      line, full);
+            rc = fail(y->err, y->errlen, "%s:%d: %s: expected a mapping, got a list", y->file, line,
+                      full);
         } else {
             suggest(t, full, false, hint, sizeof hint);
-            rc = fail(y->err, y->errlen, "%s:%d: %s: unknown setting%s", y->file, line, full,
-                      hint);
+            rc = fail(y->err, y->errlen, "%s:%d: %s: unknown setting%s", y->file, line, full, hint);
         }
         break;
     case YAML_SCALAR_EVENT: {
@@ -746,8 +727,8 @@ static int y_value(struct yload *y, const char *full, int line, yaml_event_t *ev
         bool null = y_is_null(ev);
         char why[512];
         if (strlen(text) != ev->data.scalar.length) {
-            rc = fail(y->err, y->errlen, "%s:%d: %s: value contains a NUL character", y->file,
-                      line, full);
+            rc = fail(y->err, y->errlen, "%s:%d: %s: value contains a NUL character", y->file, line,
+                      full);
         } else if (under_pt) {
             const char *name = full + ptl + 1;
             struct pairs *ps = &y->c->pts[pt];
@@ -760,20 +741,19 @@ static int y_value(struct yload *y, const char *full, int line, yaml_event_t *ev
                 rc = fail(y->err, y->errlen, "out of memory");
         } else if (is_pt || section) {
             if (!null)
-                rc = fail(y->err, y->errlen, "%s:%d: %s: expected a mapping, got \"%s\"",
-                          y->file, line, full, text);
+                rc = fail(y->err, y->errlen, "%s:%d: %s: expected a mapping, got \"%s\"", y->file,
+                          line, full, text);
         } else if (idx >= 0) {
             const struct value *old = &y->c->vals[idx];
             if (old->src == SRC_FILE)
-                rc = fail(y->err, y->errlen, "%s:%d: %s: given twice (first on line %d)",
-                          y->file, line, full, old->line);
+                rc = fail(y->err, y->errlen, "%s:%d: %s: given twice (first on line %d)", y->file,
+                          line, full, old->line);
             else if (value_set(y->c, (size_t)idx, null ? NULL : text, SRC_FILE, line, why,
                                sizeof why))
                 rc = fail(y->err, y->errlen, "%s:%d: %s: %s", y->file, line, full, why);
         } else {
             suggest(t, full, false, hint, sizeof hint);
-            rc = fail(y->err, y->errlen, "%s:%d: %s: unknown setting%s", y->file, line, full,
-                      hint);
+            rc = fail(y->err, y->errlen, "%s:%d: %s: unknown setting%s", y->file, line, full, hint);
         }
         break;
     }
@@ -800,8 +780,8 @@ static int y_mapping(struct yload *y, const char *path)
         int line = (int)k.start_mark.line + 1;
         if (k.type != YAML_SCALAR_EVENT || !*(const char *)k.data.scalar.value) {
             yaml_event_delete(&k);
-            return fail(y->err, y->errlen, "%s:%d: %s%skeys must be non-empty text", y->file,
-                        line, path ? path : "", path ? ": " : "");
+            return fail(y->err, y->errlen, "%s:%d: %s%skeys must be non-empty text", y->file, line,
+                        path ? path : "", path ? ": " : "");
         }
         const char *key = (const char *)k.data.scalar.value;
         size_t n = (path ? strlen(path) + 1 : 0) + strlen(key) + 1;
@@ -965,7 +945,10 @@ struct flag_action {
     const char *arg;   /* the flag as given, for messages */
 };
 
-static bool is_flag_like(const char *a) { return a[0] == '-' && a[1] == '-'; }
+static bool is_flag_like(const char *a)
+{
+    return a[0] == '-' && a[1] == '-';
+}
 
 /* Applies pass-through flag f ("--upstream NAME=VALUE") to the pairs ps. */
 static int apply_pt_flag(struct pairs *ps, const struct flag_action *f, char *err, size_t errlen)
@@ -1012,8 +995,8 @@ static struct config *config_new(const struct config_table *t)
     return c;
 }
 
-int config_load(const struct config_table *t, int argc, char **argv, struct config **out,
-                char *err, size_t errlen)
+int config_load(const struct config_table *t, int argc, char **argv, struct config **out, char *err,
+                size_t errlen)
 {
     char ebuf[512];
     if (!err || !errlen) {
@@ -1165,13 +1148,22 @@ static size_t lookup(const struct config *c, const char *key, const char *fn, bo
     return (size_t)i;
 }
 
-static bool is_string(int ty) { return ty == CONFIG_STRING; }
+static bool is_string(int ty)
+{
+    return ty == CONFIG_STRING;
+}
 static bool is_int(int ty)
 {
     return ty == CONFIG_INT || ty == CONFIG_BYTES || ty == CONFIG_DURATION;
 }
-static bool is_double(int ty) { return ty == CONFIG_DOUBLE; }
-static bool is_bool(int ty) { return ty == CONFIG_BOOL; }
+static bool is_double(int ty)
+{
+    return ty == CONFIG_DOUBLE;
+}
+static bool is_bool(int ty)
+{
+    return ty == CONFIG_BOOL;
+}
 
 const char *config_str(const struct config *c, const char *key)
 {
@@ -1247,10 +1239,12 @@ int config_pairs_add(struct config *c, const char *prefix, const char *name, con
 }
 
 /* The config_passthrough_* functions address the first prefix. */
-size_t config_passthrough_count(const struct config *c) { return c->npts ? c->pts[0].n : 0; }
+size_t config_passthrough_count(const struct config *c)
+{
+    return c->npts ? c->pts[0].n : 0;
+}
 
-void config_passthrough_get(const struct config *c, size_t i, const char **name,
-                            const char **value)
+void config_passthrough_get(const struct config *c, size_t i, const char **name, const char **value)
 {
     config_pairs_get(c, c->npts ? c->pts[0].prefix : NULL, i, name, value);
 }
@@ -1265,9 +1259,8 @@ int config_passthrough_add(struct config *c, const char *name, const char *value
 
 static bool yaml_special_word(const char *s)
 {
-    static const char *const words[] = {"~",   "null", "true", "false", "yes", "no",
-                                        "on",  "off",  "y",    "n",     ".nan", ".inf",
-                                        "-.inf", "+.inf"};
+    static const char *const words[] = {"~",   "null", "true", "false", "yes",  "no",    "on",
+                                        "off", "y",    "n",    ".nan",  ".inf", "-.inf", "+.inf"};
     for (size_t i = 0; i < sizeof words / sizeof *words; i++)
         if (strcasecmp(s, words[i]) == 0)
             return true;

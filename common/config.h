@@ -68,22 +68,22 @@ enum config_type {
 };
 
 struct config_setting {
-    const char *key;         /* dotted path, e.g. "listen", "kafka.topic" */
-    const char *flag;        /* flag name without "--"; NULL = key with '.' and '_' -> '-' */
+    const char *key;  /* dotted path, e.g. "listen", "kafka.topic" */
+    const char *flag; /* flag name without "--"; NULL = key with '.' and '_' -> '-' */
     enum config_type type;
-    const char *def;         /* default, as text in the type's syntax; NULL = unset (strings only) */
-    double min, max;         /* numeric bounds, inclusive; ignored when min == max == 0; in bytes
-                                for BYTES and ms for DURATION */
-    const char *desc;        /* one line for --help */
+    const char *def;  /* default, as text in the type's syntax; NULL = unset (strings only) */
+    double min, max;  /* numeric bounds, inclusive; ignored when min == max == 0; in bytes
+                         for BYTES and ms for DURATION */
+    const char *desc; /* one line for --help */
 };
 
 /* The table must outlive every config loaded from it (make it static). */
 struct config_table {
-    const char *component;             /* "agent", "collector": env prefix LLMTAP_AGENT_ */
-    const char *usage;                 /* first line of --help, e.g. "llmtap-agent [flags]" */
+    const char *component; /* "agent", "collector": env prefix LLMTAP_AGENT_ */
+    const char *usage;     /* first line of --help, e.g. "llmtap-agent [flags]" */
     const struct config_setting *settings;
     size_t n;
-    const char *passthrough;           /* prefixes, e.g. "kafka" or "kafka,upstream"; or NULL */
+    const char *passthrough; /* prefixes, e.g. "kafka" or "kafka,upstream"; or NULL */
 };
 
 struct config;
@@ -102,15 +102,15 @@ enum {
  * effective configuration (`--print-config`, after everything is loaded)
  * was printed to stdout; on CONFIG_EXIT and CONFIG_ERROR *out is NULL.
  * err may be NULL; a message longer than errlen is truncated. */
-int config_load(const struct config_table *t, int argc, char **argv, struct config **out,
-                char *err, size_t errlen);
+int config_load(const struct config_table *t, int argc, char **argv, struct config **out, char *err,
+                size_t errlen);
 
 /* Accessors. The key must be declared in the table with a matching type
  * (a programming error otherwise: aborts with a message). config_str returns
  * NULL for an unset string; the string is owned by the config and valid
  * until config_destroy or a config_set of the same key. */
 const char *config_str(const struct config *c, const char *key);
-int64_t config_int(const struct config *c, const char *key);      /* INT, BYTES, DURATION */
+int64_t config_int(const struct config *c, const char *key); /* INT, BYTES, DURATION */
 double config_double(const struct config *c, const char *key);
 bool config_bool(const struct config *c, const char *key);
 
@@ -140,7 +140,8 @@ int config_pairs_add(struct config *c, const char *prefix, const char *name, con
  * so code written for a single prefix keeps working. With no prefix
  * declared, the count is 0, any get aborts and add returns CONFIG_ERROR. */
 size_t config_passthrough_count(const struct config *c);
-void config_passthrough_get(const struct config *c, size_t i, const char **name, const char **value);
+void config_passthrough_get(const struct config *c, size_t i, const char **name,
+                            const char **value);
 int config_passthrough_add(struct config *c, const char *name, const char *value);
 
 /* Writes the effective configuration as YAML, nested by dotted key, with

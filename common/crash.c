@@ -47,8 +47,8 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
-#define ALTSTACK_MIN (64 * 1024)
-#define MAX_FRAMES 64
+#define ALTSTACK_MIN  (64 * 1024)
+#define MAX_FRAMES    64
 #define WAIT_OTHER_MS 5000 /* how long a second crashing thread waits for the first */
 
 static const int g_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
@@ -65,7 +65,7 @@ static _Thread_local bool t_has_stack;
 /* alternate signal stacks                                                   */
 
 struct altstack {
-    void *map;     /* the whole mapping: guard page + stack */
+    void *map; /* the whole mapping: guard page + stack */
     size_t maplen;
 };
 
@@ -135,7 +135,10 @@ static int altstack_setup(void)
     return 0;
 }
 
-void crash_thread_init(void) { (void)altstack_setup(); }
+void crash_thread_init(void)
+{
+    (void)altstack_setup();
+}
 
 /* ------------------------------------------------------------------------ */
 /* async-signal-safe line formatting                                         */
@@ -224,7 +227,7 @@ static const char *fault_kind(int sig, int code)
 {
     switch (sig) {
     case SIGSEGV:
-        return code == SEGV_MAPERR ? "address not mapped"
+        return code == SEGV_MAPERR   ? "address not mapped"
                : code == SEGV_ACCERR ? "invalid permissions"
                                      : NULL;
     case SIGBUS:
@@ -345,7 +348,10 @@ static void report_backtrace(void *uctx)
     }
 }
 
-static long my_tid(void) { return (long)syscall(SYS_gettid); }
+static long my_tid(void)
+{
+    return (long)syscall(SYS_gettid);
+}
 
 static void sleep_ms(long ms)
 {

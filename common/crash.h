@@ -5,12 +5,10 @@
  *
  * The report is plain text, one write(2) per line, for example:
  *
- *   llmtap: llmtap-agent crashed: signal 11 (SIGSEGV), address not mapped, fault address 0x0, pid 4242, thread 4250 "kafka"
- *   llmtap: backtrace:
- *     #0  0x000055d4c3a1b2c3 producer_flush+0x1a
- *     #1  0x000055d4c3a1a010 main+0x3f0
- *     #2  0x00007f1e9c02324a __libc_start_call_main+0x7a
- *   llmtap: end of backtrace; re-raising signal 11
+ *   llmtap: llmtap-agent crashed: signal 11 (SIGSEGV), address not mapped, fault address 0x0, pid
+ * 4242, thread 4250 "kafka" llmtap: backtrace: #0  0x000055d4c3a1b2c3 producer_flush+0x1a #1
+ * 0x000055d4c3a1a010 main+0x3f0 #2  0x00007f1e9c02324a __libc_start_call_main+0x7a llmtap: end of
+ * backtrace; re-raising signal 11
  *
  * On x86_64, frame #0 is the function that was running when the signal
  * arrived (unwinding starts from the signal's saved context); on other

@@ -81,7 +81,7 @@ enum event_reason event_scan(const char *buf, size_t len, const struct event_lim
                 uint64_t x;
                 memcpy(&x, p + i, 8);
                 const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
-                uint64_t ctl = (x - ones * 0x20) & ~x;            /* a byte < 0x20 */
+                uint64_t ctl = (x - ones * 0x20) & ~x; /* a byte < 0x20 */
                 uint64_t q = x ^ (ones * '"'), bs = x ^ (ones * '\\');
                 uint64_t special = ((q - ones) & ~q) | ((bs - ones) & ~bs); /* '"' or '\\' */
                 if ((x | ctl | special) & high)
@@ -103,8 +103,8 @@ enum event_reason event_scan(const char *buf, size_t len, const struct event_lim
             return fail(err, EVENT_BAD_CHAR, "NUL byte at byte %zu", i);
         if (in_str) {
             if (c < 0x20)
-                return fail(err, EVENT_BAD_CHAR, "raw control character 0x%02x in a string at byte %zu",
-                            c, i);
+                return fail(err, EVENT_BAD_CHAR,
+                            "raw control character 0x%02x in a string at byte %zu", c, i);
             if (c == '"') {
                 in_str = false;
             } else if (c == '\\') {
@@ -114,7 +114,8 @@ enum event_reason event_scan(const char *buf, size_t len, const struct event_lim
                 if (e == 'u') {
                     if (i + 5 >= len || !isxdigit(p[i + 2]) || !isxdigit(p[i + 3]) ||
                         !isxdigit(p[i + 4]) || !isxdigit(p[i + 5]))
-                        return fail(err, EVENT_BAD_JSON, "not JSON: invalid \\u escape at byte %zu", i);
+                        return fail(err, EVENT_BAD_JSON, "not JSON: invalid \\u escape at byte %zu",
+                                    i);
                     if (memcmp(p + i + 2, "0000", 4) == 0)
                         return fail(err, EVENT_BAD_CHAR,
                                     "\\u0000 in a string at byte %zu is not supported", i);
@@ -130,7 +131,8 @@ enum event_reason event_scan(const char *buf, size_t len, const struct event_lim
             in_str = true;
         } else if (c == '{' || c == '[') {
             if (++depth > max_depth + extra_depth)
-                return fail(err, EVENT_TOO_DEEP, "nesting deeper than %d levels at byte %zu", max_depth, i);
+                return fail(err, EVENT_TOO_DEEP, "nesting deeper than %d levels at byte %zu",
+                            max_depth, i);
         } else if (c == '}' || c == ']') {
             depth--;
         }
@@ -222,7 +224,10 @@ static bool is_label_safe(const char *s)
     return true;
 }
 
-bool event_service_valid(const char *s) { return s && is_label_safe(s); }
+bool event_service_valid(const char *s)
+{
+    return s && is_label_safe(s);
+}
 
 enum { OPTIONAL = 0, REQUIRED = 1, NONEMPTY = 2 };
 
@@ -267,11 +272,11 @@ static enum event_reason vtype(struct vctx *v, const cJSON *m, const char *name,
     return EVENT_OK;
 }
 
-#define CHECK(expr)                                                                               \
-    do {                                                                                          \
-        enum event_reason r_ = (expr);                                                            \
-        if (r_ != EVENT_OK)                                                                       \
-            return r_;                                                                            \
+#define CHECK(expr)                                                                                \
+    do {                                                                                           \
+        enum event_reason r_ = (expr);                                                             \
+        if (r_ != EVENT_OK)                                                                        \
+            return r_;                                                                             \
     } while (0)
 
 static void vpath(struct vctx *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -287,7 +292,8 @@ static enum event_reason v_messages(struct vctx *v, const cJSON *msgs)
 {
     int i = 0;
     const cJSON *m;
-    cJSON_ArrayForEach(m, msgs) {
+    cJSON_ArrayForEach(m, msgs)
+    {
         vpath(v, "request.messages[%d]", i);
         if (!cJSON_IsObject(m))
             return vfail(v, EVENT_WRONG_TYPE, NULL, "must be an object");
@@ -304,7 +310,8 @@ static enum event_reason v_context(struct vctx *v, const cJSON *ctx)
 {
     int i = 0;
     const cJSON *d;
-    cJSON_ArrayForEach(d, ctx) {
+    cJSON_ArrayForEach(d, ctx)
+    {
         vpath(v, "context[%d]", i);
         if (!cJSON_IsObject(d))
             return vfail(v, EVENT_WRONG_TYPE, NULL, "must be an object");
@@ -341,7 +348,7 @@ struct topidx {
     const cJSON **slot; /* cap entries, NULL = empty */
     uint32_t *hash;
     size_t cap;
-    const char *dup;    /* the first name seen twice, or NULL */
+    const char *dup; /* the first name seen twice, or NULL */
     const cJSON *scratch[128];
     uint32_t scratch_hash[128];
 };
@@ -455,13 +462,15 @@ static enum event_reason validate_top(struct vctx *v, const cJSON *ev, const str
     CHECK(vstring(v, TM("id"), "id", REQUIRED, 0));
     const char *id = TM("id")->valuestring;
     if (!ulid_valid(id, strlen(id)) && !uuid_valid(id, strlen(id)))
-        return vfail(v, EVENT_BAD_VALUE, "id", "must be a ULID (26 Crockford base32 characters) or a UUID");
+        return vfail(v, EVENT_BAD_VALUE, "id",
+                     "must be a ULID (26 Crockford base32 characters) or a UUID");
 
     CHECK(vstring(v, TM("time"), "time", REQUIRED, 0));
     const char *tm = TM("time")->valuestring;
     int64_t us;
     if (timeutil_parse_rfc3339(tm, strlen(tm), &us) != 0)
-        return vfail(v, EVENT_BAD_VALUE, "time", "must be an RFC 3339 date-time, e.g. 2026-11-23T10:15:02.123456Z");
+        return vfail(v, EVENT_BAD_VALUE, "time",
+                     "must be an RFC 3339 date-time, e.g. 2026-11-23T10:15:02.123456Z");
 
     static const struct {
         const char *name;
@@ -535,7 +544,8 @@ static enum event_reason validate_top(struct vctx *v, const cJSON *ev, const str
             return vfail(v, EVENT_WRONG_TYPE, "usage", "must be an object");
         vpath(v, "usage");
         const cJSON *u;
-        cJSON_ArrayForEach(u, usage) {
+        cJSON_ArrayForEach(u, usage)
+        {
             if (!cJSON_IsNull(u) && !is_nonneg_int(u))
                 return vfail(v, cJSON_IsNumber(u) ? EVENT_BAD_VALUE : EVENT_WRONG_TYPE, u->string,
                              "must be a non-negative integer");
@@ -574,7 +584,8 @@ static enum event_reason validate_top(struct vctx *v, const cJSON *ev, const str
             return vfail(v, EVENT_WRONG_TYPE, "tags", "must be an object of strings");
         vpath(v, "tags");
         const cJSON *tg;
-        cJSON_ArrayForEach(tg, tags) {
+        cJSON_ArrayForEach(tg, tags)
+        {
             if (!cJSON_IsString(tg))
                 return vfail(v, EVENT_WRONG_TYPE, tg->string, "must be a string");
         }
@@ -624,8 +635,20 @@ static int64_t int_or(const cJSON *obj, const char *name, int64_t dflt)
 }
 
 /* The top-level members event_fields_get reads. */
-enum { F_ID, F_SERVICE, F_RESP_MODEL, F_REQ_MODEL, F_PROVIDER, F_OPERATION, F_TIME, F_COST,
-       F_LATENCY, F_STATUS, F_USAGE, NF };
+enum {
+    F_ID,
+    F_SERVICE,
+    F_RESP_MODEL,
+    F_REQ_MODEL,
+    F_PROVIDER,
+    F_OPERATION,
+    F_TIME,
+    F_COST,
+    F_LATENCY,
+    F_STATUS,
+    F_USAGE,
+    NF
+};
 
 static int field_of(const char *k)
 {
@@ -633,8 +656,10 @@ static int field_of(const char *k)
     case 'i': return strcmp(k, "id") == 0 ? F_ID : -1;
     case 's':
         return strcmp(k, "service") == 0 ? F_SERVICE : strcmp(k, "status") == 0 ? F_STATUS : -1;
-    case 'r': return strcmp(k, "response_model") == 0 ? F_RESP_MODEL
-                     : strcmp(k, "request_model") == 0 ? F_REQ_MODEL : -1;
+    case 'r':
+        return strcmp(k, "response_model") == 0  ? F_RESP_MODEL
+               : strcmp(k, "request_model") == 0 ? F_REQ_MODEL
+                                                 : -1;
     case 'p': return strcmp(k, "provider") == 0 ? F_PROVIDER : -1;
     case 'o': return strcmp(k, "operation") == 0 ? F_OPERATION : -1;
     case 't': return strcmp(k, "time") == 0 ? F_TIME : -1;

@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define EVENT_SCHEMA_ID "llmtap.event/1"
+#define EVENT_SCHEMA_ID         "llmtap.event/1"
 #define EVENT_MAX_BYTES_DEFAULT (1024 * 1024)
 #define EVENT_MAX_DEPTH_DEFAULT 32
 
@@ -91,7 +91,7 @@ struct event_fields {
     int64_t time_us;
     double cost_usd; /* NaN when absent */
     double latency_ms;
-    int32_t status;  /* 0 when absent */
+    int32_t status;                      /* 0 when absent */
     int64_t input_tokens, output_tokens; /* -1 when absent */
 };
 void event_fields_get(const cJSON *ev, struct event_fields *f);

@@ -55,8 +55,8 @@ struct stream_state {
     struct httpd_resp r; /* stream, stream_done, stream_cls (and body, when buffered) */
     bool ended;          /* stream() returned END, or the known length was sent */
     uint64_t sent;
-    bool aborted;        /* the completion notice was not COMPLETED_OK */
-    _Atomic int refs;    /* the request context and the MHD response */
+    bool aborted;     /* the completion notice was not COMPLETED_OK */
+    _Atomic int refs; /* the request context and the MHD response */
 };
 
 static void stream_release(struct stream_state *st)
@@ -264,8 +264,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c, const
     return respond(c, ctx, &resp);
 }
 
-static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *slen,
-                        bool *v6)
+static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *slen, bool *v6)
 {
     char host[256];
     const char *colon = strrchr(listen, ':');
@@ -325,8 +324,8 @@ int httpd_start(const struct httpd_opts *o, struct httpd **out, char *err, size_
     }
     h->o = *o;
     h->quiesced_fd = MHD_INVALID_SOCKET;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
-                     (v6 ? MHD_USE_IPv6 : 0);
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
     struct MHD_OptionItem opts[8];
     int no = 0;
     if (o->per_connection) {
@@ -356,12 +355,11 @@ int httpd_start(const struct httpd_opts *o, struct httpd **out, char *err, size_
         opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)o->tls_key_pem};
     }
     opts[no++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
-    h->d = MHD_start_daemon(flags, 0, NULL, NULL, access_handler, h, MHD_OPTION_SOCK_ADDR,
-                            (struct sockaddr *)&ss, MHD_OPTION_URI_LOG_CALLBACK, uri_logger, h,
-                            MHD_OPTION_NOTIFY_COMPLETED, request_completed, h,
-                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-                            MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_ARRAY,
-                            opts, MHD_OPTION_END);
+    h->d = MHD_start_daemon(
+        flags, 0, NULL, NULL, access_handler, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_URI_LOG_CALLBACK, uri_logger, h, MHD_OPTION_NOTIFY_COMPLETED, request_completed,
+        h, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_LISTENING_ADDRESS_REUSE,
+        (unsigned)1, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     if (!h->d) {
         snprintf(err, errlen, "cannot listen on %s (address in use or not available%s)", o->listen,
                  o->tls_cert_pem ? ", or the TLS certificate or key is not valid PEM" : "");
@@ -374,7 +372,10 @@ int httpd_start(const struct httpd_opts *o, struct httpd **out, char *err, size_
     return 0;
 }
 
-uint16_t httpd_port(const struct httpd *h) { return h->port; }
+uint16_t httpd_port(const struct httpd *h)
+{
+    return h->port;
+}
 
 void httpd_quiesce(struct httpd *h)
 {
@@ -382,7 +383,10 @@ void httpd_quiesce(struct httpd *h)
         h->quiesced_fd = MHD_quiesce_daemon(h->d);
 }
 
-int httpd_inflight(struct httpd *h) { return h ? atomic_load(&h->inflight) : 0; }
+int httpd_inflight(struct httpd *h)
+{
+    return h ? atomic_load(&h->inflight) : 0;
+}
 
 int httpd_drain(struct httpd *h, int timeout_ms)
 {

@@ -29,9 +29,9 @@ struct MHD_Connection;
 
 struct httpd_req {
     const char *method;
-    const char *path;      /* without the query string */
-    const char *uri;       /* as the client sent it, query string included */
-    const char *body;      /* NULL when empty or too large */
+    const char *path; /* without the query string */
+    const char *uri;  /* as the client sent it, query string included */
+    const char *body; /* NULL when empty or too large */
     size_t body_len;
     bool body_too_large;
     struct MHD_Connection *conn;
@@ -46,7 +46,7 @@ struct httpd_resp {
     const char *content_type; /* static string; default application/json */
     char *body;               /* malloc'd; freed by httpd */
     size_t len;
-    const char *header;       /* one extra header (static name), or NULL */
+    const char *header; /* one extra header (static name), or NULL */
     char header_value[160];
 
     /* Headers copied into the response (e.g. relayed from an upstream);
@@ -74,17 +74,17 @@ struct httpd_resp {
     int64_t stream_len;
 };
 
-#define HTTPD_STREAM_END (-1L)
+#define HTTPD_STREAM_END   (-1L)
 #define HTTPD_STREAM_ABORT (-2L)
 
 typedef void (*httpd_handler_fn)(void *ud, const struct httpd_req *req, struct httpd_resp *resp);
 
 struct httpd_opts {
-    const char *listen;  /* "HOST:PORT", "[V6]:PORT" or ":PORT" (all interfaces) */
-    unsigned threads;    /* pool size, >= 1 (ignored when per_connection) */
-    bool per_connection; /* a thread per connection (handlers and streams may block) */
+    const char *listen;       /* "HOST:PORT", "[V6]:PORT" or ":PORT" (all interfaces) */
+    unsigned threads;         /* pool size, >= 1 (ignored when per_connection) */
+    bool per_connection;      /* a thread per connection (handlers and streams may block) */
     unsigned max_connections; /* 0 = libmicrohttpd's default */
-    size_t max_body;     /* bytes */
+    size_t max_body;          /* bytes */
     /* HTTPS: the certificate (chain) and its private key, PEM text, which
      * must stay valid until httpd_stop; both NULL for plain HTTP. */
     const char *tls_cert_pem, *tls_key_pem;

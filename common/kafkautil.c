@@ -14,8 +14,10 @@
 
 void kafkautil_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
-    enum log_level lvl = level <= 3 ? LOG_ERROR : level == 4 ? LOG_WARN : level <= 6 ? LOG_INFO
-                                                                                    : LOG_DEBUG;
+    enum log_level lvl = level <= 3   ? LOG_ERROR
+                         : level == 4 ? LOG_WARN
+                         : level <= 6 ? LOG_INFO
+                                      : LOG_DEBUG;
     log_msg(lvl, "kafka", "%s: %s: %s", rk ? rd_kafka_name(rk) : "-", fac, buf);
 }
 

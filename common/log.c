@@ -40,7 +40,10 @@ static struct rate_slot g_slots[LOG_SLOTS];
 
 static const char *const level_names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
 
-void log_set_level(enum log_level lvl) { atomic_store(&g_level, (int)lvl); }
+void log_set_level(enum log_level lvl)
+{
+    atomic_store(&g_level, (int)lvl);
+}
 
 int log_level_parse(const char *s, enum log_level *out)
 {

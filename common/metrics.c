@@ -17,12 +17,18 @@ struct metrics {
     size_t n;
 };
 
-struct metrics *metrics_create(void) { return calloc(1, sizeof(struct metrics)); }
+struct metrics *metrics_create(void)
+{
+    return calloc(1, sizeof(struct metrics));
+}
 
-void metrics_destroy(struct metrics *m) { free(m); }
+void metrics_destroy(struct metrics *m)
+{
+    free(m);
+}
 
-static struct metric *add(struct metrics *m, const char *name, const char *help,
-                          const char *labels, enum metric_type type)
+static struct metric *add(struct metrics *m, const char *name, const char *help, const char *labels,
+                          enum metric_type type)
 {
     if (m->n >= METRICS_MAX)
         return NULL;
@@ -68,9 +74,15 @@ struct metric *metrics_counter_fn(struct metrics *m, const char *name, const cha
     return mt;
 }
 
-size_t metrics_count(const struct metrics *m) { return m ? m->n : 0; }
+size_t metrics_count(const struct metrics *m)
+{
+    return m ? m->n : 0;
+}
 
-struct metric *metrics_at(struct metrics *m, size_t i) { return i < m->n ? &m->items[i] : NULL; }
+struct metric *metrics_at(struct metrics *m, size_t i)
+{
+    return i < m->n ? &m->items[i] : NULL;
+}
 
 double metric_value(struct metric *mt)
 {

@@ -24,9 +24,9 @@ struct metric {
     const char *help;
     char labels[96]; /* rendered inside {...}; empty for none */
     enum metric_type type;
-    _Atomic uint64_t value;         /* counters */
-    _Atomic int64_t gauge;          /* gauges without a callback */
-    double (*fn)(void *ud);         /* gauge callback, or NULL */
+    _Atomic uint64_t value; /* counters */
+    _Atomic int64_t gauge;  /* gauges without a callback */
+    double (*fn)(void *ud); /* gauge callback, or NULL */
     void *fn_ud;
 };
 
@@ -53,7 +53,10 @@ static inline void metric_add(struct metric *mt, uint64_t n)
 {
     atomic_fetch_add_explicit(&mt->value, n, memory_order_relaxed);
 }
-static inline void metric_inc(struct metric *mt) { metric_add(mt, 1); }
+static inline void metric_inc(struct metric *mt)
+{
+    metric_add(mt, 1);
+}
 static inline void metric_set(struct metric *mt, int64_t v)
 {
     atomic_store_explicit(&mt->gauge, v, memory_order_relaxed);

@@ -64,7 +64,10 @@ static int digits(const char *s, size_t n, int *out)
     return 0;
 }
 
-static int is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+static int is_leap(int y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 int timeutil_parse_rfc3339(const char *s, size_t len, int64_t *us_out)
 {
@@ -132,9 +135,9 @@ size_t timeutil_format_rfc3339(int64_t us, char out[TIMEUTIL_RFC3339_LEN])
     int64_t y;
     unsigned m, d;
     civil_from_days(days, &y, &m, &d);
-    int n = snprintf(out, TIMEUTIL_RFC3339_LEN, "%04lld-%02u-%02uT%02d:%02d:%02d.%06lldZ",
-                     (long long)y, m, d, (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60),
-                     (long long)frac);
+    int n =
+        snprintf(out, TIMEUTIL_RFC3339_LEN, "%04lld-%02u-%02uT%02d:%02d:%02d.%06lldZ", (long long)y,
+                 m, d, (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), (long long)frac);
     return n > 0 ? (size_t)n : 0;
 }
 

@@ -34,10 +34,10 @@ static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 #define RANDOM_POOL 512
 
 struct ulid_state {
-    unsigned gen;      /* fork generation the state belongs to (0: never used) */
+    unsigned gen; /* fork generation the state belongs to (0: never used) */
     uint64_t last_ms;
     uint8_t rand[10];
-    size_t pool_off;   /* next unused byte of pool */
+    size_t pool_off; /* next unused byte of pool */
     uint8_t pool[RANDOM_POOL];
 };
 
@@ -45,8 +45,14 @@ static _Thread_local struct ulid_state t_state;
 static atomic_uint g_gen = 1;
 static pthread_once_t g_atfork_once = PTHREAD_ONCE_INIT;
 
-static void on_fork_child(void) { atomic_fetch_add(&g_gen, 1); }
-static void install_atfork(void) { pthread_atfork(NULL, NULL, on_fork_child); }
+static void on_fork_child(void)
+{
+    atomic_fetch_add(&g_gen, 1);
+}
+static void install_atfork(void)
+{
+    pthread_atfork(NULL, NULL, on_fork_child);
+}
 
 static void fill_random(uint8_t *p, size_t n)
 {

@@ -11,6 +11,7 @@ PKGS=(
   libprotobuf-c-dev protobuf-c-compiler       # OTLP/protobuf intake (agent/otlp.proto)
   zlib1g-dev                                  # gzip OTLP bodies (agent/otlp_gzip.c)
   clang libclang-rt-14-dev                    # libFuzzer
+  clang-format                                # the style check (style.clang_format) and make format
   python3 python3-venv curl prometheus
   openssl                                     # it.auth_tls makes its certificate
   default-jdk-headless maven                  # the real Apache Kafka broker for tests

@@ -33,11 +33,11 @@
 #include <stdint.h>
 
 #define EVREC_VERSION 1
-#define EVREC_FIXED 56        /* bytes before the strings */
-#define EVREC_STR_MAX 65535u  /* longest string a record can hold */
+#define EVREC_FIXED   56     /* bytes before the strings */
+#define EVREC_STR_MAX 65535u /* longest string a record can hold */
 
 /* flags */
-#define EVREC_F_RAW 0x01u     /* body is the JSON itself, not a zstd frame */
+#define EVREC_F_RAW   0x01u /* body is the JSON itself, not a zstd frame */
 #define EVREC_F_KNOWN EVREC_F_RAW
 
 enum { EVREC_ID, EVREC_SERVICE, EVREC_MODEL, EVREC_PROVIDER, EVREC_OPERATION, EVREC_NSTR };
@@ -53,7 +53,7 @@ struct evrec {
     uint32_t json_len;
     int64_t input_tokens;
     int64_t output_tokens;
-    const char *str[EVREC_NSTR];  /* NOT NUL-terminated */
+    const char *str[EVREC_NSTR]; /* NOT NUL-terminated */
     uint16_t str_len[EVREC_NSTR];
     const uint8_t *body;
     size_t body_len;

@@ -542,8 +542,8 @@ static inline uint64_t fast_peek(const uint8_t *p, uint64_t pos)
  * (*pos advanced, d updated but for bitpos and i), 0 when the sample needs
  * sblock_dec_next (nothing changed), SBLOCK_ECORRUPT. A sample takes at
  * most 1 + 64 bits here. */
-static inline __attribute__((always_inline)) int
-fast_one(struct sblock_dec *d, const uint8_t *p, uint64_t *pos, uint32_t *u, double *v)
+static inline __attribute__((always_inline)) int fast_one(struct sblock_dec *d, const uint8_t *p,
+                                                          uint64_t *pos, uint32_t *u, double *v)
 {
     uint64_t at = *pos, w = fast_peek(p, at);
     if ((w >> 63) || d->ulast + d->dlast > d->u_max) /* a step change, or corrupt */
@@ -595,8 +595,8 @@ fast_one(struct sblock_dec *d, const uint8_t *p, uint64_t *pos, uint32_t *u, dou
  * registers: no stores that alias it); stops before the first sample that
  * needs anything else. s is updated to the samples decoded. 0, or
  * SBLOCK_ECORRUPT with s at the sample found corrupt (as fast_one). */
-static inline __attribute__((always_inline)) int
-int_run(struct sblock_dec *s, uint32_t *restrict u, double *restrict v, size_t *k, size_t max)
+static inline __attribute__((always_inline)) int int_run(struct sblock_dec *s, uint32_t *restrict u,
+                                                         double *restrict v, size_t *k, size_t max)
 {
     const uint8_t *p = s->p;
     uint64_t pos = s->bitpos, lim = s->nbits - 128; /* the caller checked nbits - pos >= 128 */

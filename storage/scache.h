@@ -61,9 +61,9 @@ struct scache_entry {
      * caller noted of them when it filled them in */
     struct scache_sample *s;
     size_t n;
-    int64_t maxgap;       /* largest t step between neighbours (0: n < 2) */
-    size_t drops, nans;   /* samples lower than the one before; NaN values */
-    int unordered;        /* a t not above the one before */
+    int64_t maxgap;     /* largest t step between neighbours (0: n < 2) */
+    size_t drops, nans; /* samples lower than the one before; NaN values */
+    int unordered;      /* a t not above the one before */
     /* the cache's */
     struct scache_entry *hnext, *prev, *next;
     uint64_t hash;

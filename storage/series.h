@@ -297,9 +297,9 @@ struct series_read_facts {
 };
 /* series_read into the caller's memory: *out = what sink->alloc returned
  * (NULL when *n is 0: alloc is not called); with facts, theirs too. */
-int series_read_to(struct series_db *s, MDB_txn *txn, uint64_t id, int64_t start_ms,
-                   int64_t end_ms, unsigned flags, const struct series_sink *sink, void **out,
-                   size_t *n, struct series_read_facts *facts);
+int series_read_to(struct series_db *s, MDB_txn *txn, uint64_t id, int64_t start_ms, int64_t end_ms,
+                   unsigned flags, const struct series_sink *sink, void **out, size_t *n,
+                   struct series_read_facts *facts);
 
 /* Sorted, distinct label names (series_label_names) or values of one name
  * (series_label_values) over all series, or, when nm > 0 or the time range

@@ -23,7 +23,6 @@
 #define floor_div srules_floor_div
 #define ceil_div  srules_ceil_div
 
-
 struct head {
     int64_t first_s, last_s; /* sigma of the first / last sealed sample; NONE */
     double last_v;

@@ -325,7 +325,7 @@ static int raw_walk(struct series_db *s, MDB_txn *txn, uint64_t id, const struct
     if (s->cache && f->slice && f->sealed != NONE) {
         chunk_to = floor_div(floor_div(f->sealed, s->N), CHUNK_BLOCKS) - 1;
         if (h->open_k != NONE) /* implied (a flush moves an open block once
-                                  * its span is sealed); kept as a guard */
+                                * its span is sealed); kept as a guard */
             chunk_to = min64(chunk_to, floor_div(h->open_k, CHUNK_BLOCKS) - 1);
     }
     for (int64_t k = max64(kfrom, 0); k <= kdb_to; k++) {
@@ -640,9 +640,12 @@ static void *malloc_samples(void *ud, size_t n)
 int series_read(struct series_db *s, MDB_txn *txn, uint64_t id, int64_t start_ms, int64_t end_ms,
                 unsigned flags, struct series_sample **out, size_t *n)
 {
-    static const struct series_sink sk = {malloc_samples, NULL, sizeof(struct series_sample),
+    static const struct series_sink sk = {malloc_samples,
+                                          NULL,
+                                          sizeof(struct series_sample),
                                           offsetof(struct series_sample, t_ms),
-                                          offsetof(struct series_sample, v), NULL};
+                                          offsetof(struct series_sample, v),
+                                          NULL};
     void *o = NULL;
     if (out)
         *out = NULL;
@@ -732,9 +735,9 @@ static void dense_facts(const struct rvec *r, size_t i0, size_t tail, struct ser
     *f = (struct series_read_facts){1, drops, nans};
 }
 
-int series_read_to(struct series_db *s, MDB_txn *txn, uint64_t id, int64_t start_ms,
-                   int64_t end_ms, unsigned flags, const struct series_sink *sink, void **out,
-                   size_t *n, struct series_read_facts *facts)
+int series_read_to(struct series_db *s, MDB_txn *txn, uint64_t id, int64_t start_ms, int64_t end_ms,
+                   unsigned flags, const struct series_sink *sink, void **out, size_t *n,
+                   struct series_read_facts *facts)
 {
     struct rvec r = {0};
     struct srules_head h;

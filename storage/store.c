@@ -94,14 +94,14 @@
 #include <zstd.h>
 #include <zstd_errors.h>
 
-#define DEFAULT_MAP_SIZE ((size_t)1 << 30)
+#define DEFAULT_MAP_SIZE   ((size_t)1 << 30)
 #define DEFAULT_ZSTD_LEVEL 3
-#define MAX_DBS 16               /* room for the databases still to come */
-#define TRAIN_MAX_BYTES ((size_t)16 << 20)
-#define TRAIN_MIN_SAMPLES 16
-#define TRAIN_MAX_SAMPLES ((size_t)1 << 20)
-#define DICT_MAX_BYTES ((size_t)64 << 10)
-#define DICT_MIN_BYTES ((size_t)1 << 10)
+#define MAX_DBS            16 /* room for the databases still to come */
+#define TRAIN_MAX_BYTES    ((size_t)16 << 20)
+#define TRAIN_MIN_SAMPLES  16
+#define TRAIN_MAX_SAMPLES  ((size_t)1 << 20)
+#define DICT_MAX_BYTES     ((size_t)64 << 10)
+#define DICT_MIN_BYTES     ((size_t)1 << 10)
 
 static const char KEY_FORMAT_VERSION[] = STORE_KEY_FORMAT_VERSION;
 static const char OFFSET_PREFIX[] = STORE_OFFSET_PREFIX;
@@ -149,10 +149,8 @@ static size_t offkey_make(uint8_t *k, const char *topic, int32_t partition)
 const char *store_strerror(int rc)
 {
     switch (rc) {
-    case 0:
-        return "success";
-    case STORE_ENOTFOUND:
-        return "not found";
+    case 0: return "success";
+    case STORE_ENOTFOUND: return "not found";
     case STORE_EVERSION:
         if (tls_found_version) {
             snprintf(tls_errbuf, sizeof tls_errbuf,
@@ -162,22 +160,14 @@ const char *store_strerror(int rc)
             return tls_errbuf;
         }
         return "store was written by another format version";
-    case STORE_ECORRUPT:
-        return "corrupt record in the store";
-    case STORE_EINVAL:
-        return "invalid argument";
-    case STORE_ENOMEM:
-        return "out of memory";
-    case STORE_EABORT:
-        return "scan stopped by its callback";
-    case STORE_EPARTIAL:
-        return "scan stopped after examining the most records allowed";
-    case STORE_ETRAIN:
-        return "dictionary training failed (too few or too small samples)";
-    case STORE_ETOOSMALL:
-        return "map size smaller than the data already in the store";
-    default:
-        return mdb_strerror(rc); /* LMDB codes, and strerror() for errno */
+    case STORE_ECORRUPT: return "corrupt record in the store";
+    case STORE_EINVAL: return "invalid argument";
+    case STORE_ENOMEM: return "out of memory";
+    case STORE_EABORT: return "scan stopped by its callback";
+    case STORE_EPARTIAL: return "scan stopped after examining the most records allowed";
+    case STORE_ETRAIN: return "dictionary training failed (too few or too small samples)";
+    case STORE_ETOOSMALL: return "map size smaller than the data already in the store";
+    default: return mdb_strerror(rc); /* LMDB codes, and strerror() for errno */
     }
 }
 
@@ -672,16 +662,14 @@ static int ord_cmp(const void *pa, const void *pb)
 }
 
 int store_append(struct store *st, const struct store_event *evs, size_t n,
-                 const struct store_offset *offs, size_t noffs,
-                 struct store_append_result *res)
+                 const struct store_offset *offs, size_t noffs, struct store_append_result *res)
 {
     return store_append_hook(st, evs, n, offs, noffs, NULL, NULL, NULL, res);
 }
 
 int store_append_hook(struct store *st, const struct store_event *evs, size_t n,
-                      const struct store_offset *offs, size_t noffs,
-                      store_txn_hook_fn hook, void *hook_ud, int *hook_ran,
-                      struct store_append_result *res)
+                      const struct store_offset *offs, size_t noffs, store_txn_hook_fn hook,
+                      void *hook_ud, int *hook_ran, struct store_append_result *res)
 {
     unsigned char *stored = NULL;
     struct store_append_result r = {0, 0};
@@ -904,7 +892,6 @@ void store_txn_done(struct store *st, MDB_txn *txn)
     mdb_txn_abort(txn);
     pthread_rwlock_unlock(&st->maplock);
 }
-
 
 int store_offset_get(struct store *st, const char *topic, int32_t partition, int64_t *next_offset)
 {

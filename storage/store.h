@@ -49,19 +49,19 @@ enum {
     STORE_ETOOSMALL = -30009, /* a map size below the pages already in use */
 };
 
-#define STORE_ID_MAX 64       /* longest event id, bytes */
+#define STORE_ID_MAX 64 /* longest event id, bytes */
 
 struct store;
 
 struct store_opts {
-    const char *dir;          /* created if missing */
-    size_t map_size;          /* bytes; LMDB map size; 0 = 1 GiB */
-    unsigned max_readers;     /* 0 = LMDB default (126) */
-    int zstd_level;           /* 0 = default (3) */
-    int no_sync;              /* tests/benchmarks only: MDB_NOSYNC */
-    int read_only;            /* MDB_RDONLY: no writes, nothing created; safe next to a
-                               * collector writing the same store from another process
-                               * (lock.mdb must be writable). map_size 0 = the file's. */
+    const char *dir;      /* created if missing */
+    size_t map_size;      /* bytes; LMDB map size; 0 = 1 GiB */
+    unsigned max_readers; /* 0 = LMDB default (126) */
+    int zstd_level;       /* 0 = default (3) */
+    int no_sync;          /* tests/benchmarks only: MDB_NOSYNC */
+    int read_only;        /* MDB_RDONLY: no writes, nothing created; safe next to a
+                           * collector writing the same store from another process
+                           * (lock.mdb must be writable). map_size 0 = the file's. */
 };
 
 /* One event to append. Strings are NUL-terminated; optional ones may be NULL.
@@ -69,29 +69,29 @@ struct store_opts {
 struct store_event {
     const char *json;
     size_t json_len;
-    const char *id;           /* ULID or UUID, 1..STORE_ID_MAX bytes */
-    int64_t time_us;          /* event time, microseconds since the epoch, UTC */
+    const char *id;  /* ULID or UUID, 1..STORE_ID_MAX bytes */
+    int64_t time_us; /* event time, microseconds since the epoch, UTC */
     const char *service;
-    const char *model;        /* response model, else request model; may be NULL */
-    const char *provider;     /* may be NULL */
-    const char *operation;    /* may be NULL */
-    double cost_usd;          /* NaN when absent */
+    const char *model;     /* response model, else request model; may be NULL */
+    const char *provider;  /* may be NULL */
+    const char *operation; /* may be NULL */
+    double cost_usd;       /* NaN when absent */
     double latency_ms;
-    int32_t status;           /* HTTP status; 0 when none */
-    int64_t input_tokens;     /* -1 when absent */
-    int64_t output_tokens;    /* -1 when absent */
+    int32_t status;        /* HTTP status; 0 when none */
+    int64_t input_tokens;  /* -1 when absent */
+    int64_t output_tokens; /* -1 when absent */
 };
 
 /* A consumed Kafka position to record in the same transaction. */
 struct store_offset {
     const char *topic;
     int32_t partition;
-    int64_t next_offset;      /* the offset to resume from */
+    int64_t next_offset; /* the offset to resume from */
 };
 
 struct store_append_result {
-    size_t stored;            /* new events written */
-    size_t duplicates;        /* events whose id was already stored (skipped) */
+    size_t stored;     /* new events written */
+    size_t duplicates; /* events whose id was already stored (skipped) */
 };
 
 /* A summary of one stored event, as read from the record's fixed header
@@ -101,37 +101,37 @@ struct store_summary {
     int64_t time_us;
     const char *id;
     const char *service;
-    const char *model;        /* "" when absent */
-    const char *provider;     /* "" when absent */
-    const char *operation;    /* "" when absent */
-    double cost_usd;          /* NaN when absent */
+    const char *model;     /* "" when absent */
+    const char *provider;  /* "" when absent */
+    const char *operation; /* "" when absent */
+    double cost_usd;       /* NaN when absent */
     double latency_ms;
     int32_t status;
-    int64_t input_tokens;     /* -1 when absent */
-    int64_t output_tokens;    /* -1 when absent */
-    uint32_t stored_bytes;    /* size of the record in the store */
+    int64_t input_tokens;  /* -1 when absent */
+    int64_t output_tokens; /* -1 when absent */
+    uint32_t stored_bytes; /* size of the record in the store */
 };
 
 struct store_filter {
-    int64_t start_us;         /* inclusive; INT64_MIN for none */
-    int64_t end_us;           /* exclusive; INT64_MAX for none */
-    const char *service;      /* NULL for any */
-    const char *model;        /* NULL for any */
-    size_t limit;             /* 0 for no limit */
-    size_t max_examined;      /* stop after looking at this many records, matching
-                               * or not (bounds a scan's read transaction); 0 = none */
+    int64_t start_us;    /* inclusive; INT64_MIN for none */
+    int64_t end_us;      /* exclusive; INT64_MAX for none */
+    const char *service; /* NULL for any */
+    const char *model;   /* NULL for any */
+    size_t limit;        /* 0 for no limit */
+    size_t max_examined; /* stop after looking at this many records, matching
+                          * or not (bounds a scan's read transaction); 0 = none */
 };
 
 /* Return 0 to continue, non-zero to stop the scan. */
 typedef int (*store_scan_fn)(void *ud, const struct store_summary *s);
 
 struct store_stats {
-    uint64_t events;          /* entries in `events` */
-    uint64_t event_ids;       /* entries in `event_ids` */
-    uint64_t map_size;        /* configured map size, bytes */
-    uint64_t used_bytes;      /* pages in use * page size */
-    uint64_t file_bytes;      /* size of data.mdb on disk */
-    uint32_t dict_id;         /* zstd dictionary new records use; 0 = none */
+    uint64_t events;     /* entries in `events` */
+    uint64_t event_ids;  /* entries in `event_ids` */
+    uint64_t map_size;   /* configured map size, bytes */
+    uint64_t used_bytes; /* pages in use * page size */
+    uint64_t file_bytes; /* size of data.mdb on disk */
+    uint32_t dict_id;    /* zstd dictionary new records use; 0 = none */
 };
 
 /* Opens (creating if needed) the store in opts->dir. Refuses, with
@@ -153,8 +153,7 @@ void store_close(struct store *st);
  * next_offset. Dedup is by id alone: a later event with a stored id is
  * skipped even if its time or content differ (the first copy wins). */
 int store_append(struct store *st, const struct store_event *evs, size_t n,
-                 const struct store_offset *offs, size_t noffs,
-                 struct store_append_result *res);
+                 const struct store_offset *offs, size_t noffs, struct store_append_result *res);
 
 /* A callback run inside store_append_hook's write transaction, after the
  * events were written and before the offsets are and the transaction
@@ -172,9 +171,8 @@ typedef int (*store_txn_hook_fn)(void *ud, struct MDB_txn *txn, const struct sto
  * ...), nothing it wrote is kept: *hook_ran (may be NULL) says whether it
  * ran, so the caller can drop state that assumed the commit. */
 int store_append_hook(struct store *st, const struct store_event *evs, size_t n,
-                      const struct store_offset *offs, size_t noffs,
-                      store_txn_hook_fn hook, void *ud, int *hook_ran,
-                      struct store_append_result *res);
+                      const struct store_offset *offs, size_t noffs, store_txn_hook_fn hook,
+                      void *ud, int *hook_ran, struct store_append_result *res);
 
 /* Runs fn in one write transaction of the store (holding the writer lock
  * and the map lock), committing when fn returns 0 and aborting otherwise

@@ -27,12 +27,12 @@
 #include "evrec.h"
 #include "store.h"
 
-#define STORE_DCTX_POOL 16             /* idle decompression contexts kept */
-#define STORE_EVKEY_MAX (8 + STORE_ID_MAX)
-#define STORE_TOPIC_MAX 249            /* Kafka's limit */
-#define STORE_OFFKEY_MAX (7 + STORE_TOPIC_MAX + 1 + 4)
+#define STORE_DCTX_POOL          16 /* idle decompression contexts kept */
+#define STORE_EVKEY_MAX          (8 + STORE_ID_MAX)
+#define STORE_TOPIC_MAX          249 /* Kafka's limit */
+#define STORE_OFFKEY_MAX         (7 + STORE_TOPIC_MAX + 1 + 4)
 #define STORE_KEY_FORMAT_VERSION "format_version"
-#define STORE_OFFSET_PREFIX "offset/"
+#define STORE_OFFSET_PREFIX      "offset/"
 
 struct store_ddict_ent {
     uint32_t id;
@@ -46,16 +46,16 @@ struct store {
     int level;
     int read_only;
 
-    pthread_mutex_t wlock;       /* the writer's state, below */
+    pthread_mutex_t wlock; /* the writer's state, below */
     ZSTD_CCtx *cctx;
-    ZSTD_CDict *cdict;           /* NULL when dict_id == 0 */
-    _Atomic uint32_t dict_id;    /* written under wlock; store_stats reads it without */
+    ZSTD_CDict *cdict;        /* NULL when dict_id == 0 */
+    _Atomic uint32_t dict_id; /* written under wlock; store_stats reads it without */
     uint8_t *wbuf;
     size_t wcap;
 
-    pthread_rwlock_t maplock;    /* shared: any transaction; exclusive: map size change */
+    pthread_rwlock_t maplock; /* shared: any transaction; exclusive: map size change */
 
-    pthread_mutex_t dlock;       /* the readers' shared state, below */
+    pthread_mutex_t dlock; /* the readers' shared state, below */
     ZSTD_DCtx *dctx[STORE_DCTX_POOL];
     int ndctx;
     struct store_ddict_ent *ddicts;

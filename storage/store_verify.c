@@ -244,8 +244,10 @@ static int check_events(struct vctx *v)
 
         struct evrec rec;
         if (evrec_parse(val.mv_data, val.mv_size, &rec) != 0) {
-            problem(v, "events: event %s (%s): record of %zu bytes does not decode (short, "
-                       "unknown version or flags, bad lengths)", id, fmt_time(t1, kt), val.mv_size);
+            problem(v,
+                    "events: event %s (%s): record of %zu bytes does not decode (short, "
+                    "unknown version or flags, bad lengths)",
+                    id, fmt_time(t1, kt), val.mv_size);
             continue;
         }
         if (rec.time_us != kt)
@@ -277,9 +279,10 @@ static int check_events(struct vctx *v)
         }
         r = store_record_body(v->st, v->txn, &rec, json);
         if (r == STORE_ECORRUPT) {
-            problem(v, "events: event %s: %s body does not decompress to its %" PRIu32 " bytes "
-                       "of JSON (dictionary %" PRIu32 ")", id,
-                    rec.flags & EVREC_F_RAW ? "raw" : "zstd", rec.json_len, rec.dict_id);
+            problem(v,
+                    "events: event %s: %s body does not decompress to its %" PRIu32 " bytes "
+                    "of JSON (dictionary %" PRIu32 ")",
+                    id, rec.flags & EVREC_F_RAW ? "raw" : "zstd", rec.json_len, rec.dict_id);
             continue;
         }
         if (r) {
@@ -368,12 +371,11 @@ int store_verify(struct store *st, const struct store_verify_opts *opts,
     int rc = store_txn_read(st, &v.txn);
     if (rc)
         return rc;
-    if ((rc = check_meta(&v)) == 0 && (rc = check_dicts(&v)) == 0 &&
-        (rc = check_events(&v)) == 0 && (rc = check_ids(&v)) == 0 &&
-        (rc = check_records(&v)) == 0) {
+    if ((rc = check_meta(&v)) == 0 && (rc = check_dicts(&v)) == 0 && (rc = check_events(&v)) == 0 &&
+        (rc = check_ids(&v)) == 0 && (rc = check_records(&v)) == 0) {
         if (res->events != res->event_ids)
-            problem(&v, "counts: %" PRIu64 " events but %" PRIu64 " event_ids entries",
-                    res->events, res->event_ids);
+            problem(&v, "counts: %" PRIu64 " events but %" PRIu64 " event_ids entries", res->events,
+                    res->event_ids);
         if (res->records != res->numbered)
             problem(&v, "counts: %" PRIu64 " records but %" PRIu64 " events numbering one",
                     res->records, res->numbered);

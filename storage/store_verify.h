@@ -49,13 +49,13 @@ struct store_verify_opts {
 
 struct store_verify_result {
     uint64_t events, event_ids, dicts, offsets;
-    uint64_t numbered;      /* events whose record is in `records` (the rest: inline, format 1) */
-    uint64_t records;       /* entries of `records` */
-    uint64_t raw_records;   /* records whose body is stored uncompressed */
-    uint64_t json_bytes;    /* total uncompressed JSON */
-    uint64_t record_bytes;  /* total size of the records */
+    uint64_t numbered;     /* events whose record is in `records` (the rest: inline, format 1) */
+    uint64_t records;      /* entries of `records` */
+    uint64_t raw_records;  /* records whose body is stored uncompressed */
+    uint64_t json_bytes;   /* total uncompressed JSON */
+    uint64_t record_bytes; /* total size of the records */
     int64_t oldest_us, newest_us; /* event times; 0 when there are none */
-    uint64_t problems;      /* 0: the store is consistent */
+    uint64_t problems;            /* 0: the store is consistent */
 };
 
 /* Walks the whole store. Returns 0 when the walk completed (res->problems

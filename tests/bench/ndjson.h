@@ -18,11 +18,11 @@ struct ndjson_line {
 };
 
 struct ndjson {
-    char *data;               /* the file, NUL-terminated */
-    size_t size;              /* bytes in the file */
+    char *data;  /* the file, NUL-terminated */
+    size_t size; /* bytes in the file */
     struct ndjson_line *lines;
-    size_t n;                 /* number of non-empty lines */
-    size_t json_bytes;        /* sum of line lengths (newlines excluded) */
+    size_t n;          /* number of non-empty lines */
+    size_t json_bytes; /* sum of line lengths (newlines excluded) */
 };
 
 /* Reads `path` (or stdin for "-") into *out. Returns 0, or -1 with errno set

@@ -125,10 +125,12 @@ static int intern(struct fill *f, MDB_txn *txn)
     snprintf(le[NBOUNDS], sizeof le[NBOUNDS], "+Inf");
     for (int c = 0; c < NCOMBO; c++) {
         for (int k = 0; k < PER_COMBO; k++) {
-            struct series_label l[9] = {
-                {"service", combos[c].service}, {"env", "prod"},
-                {"provider", combos[c].provider}, {"model", combos[c].model},
-                {"operation", "chat"}, {"status_class", "2xx"}};
+            struct series_label l[9] = {{"service", combos[c].service},
+                                        {"env", "prod"},
+                                        {"provider", combos[c].provider},
+                                        {"model", combos[c].model},
+                                        {"operation", "chat"},
+                                        {"status_class", "2xx"}};
             size_t n = 6;
             if (k == 0) {
                 l[n++] = (struct series_label){"__name__", "llm_requests_total"};
@@ -139,9 +141,9 @@ static int intern(struct fill *f, MDB_txn *txn)
                 l[n++] = (struct series_label){"__name__", "llm_request_duration_seconds_bucket"};
                 l[n++] = (struct series_label){"le", le[k - 3]};
             } else {
-                l[n++] = (struct series_label){"__name__", k == PER_COMBO - 2
-                                                               ? "llm_request_duration_seconds_sum"
-                                                               : "llm_request_duration_seconds_count"};
+                l[n++] = (struct series_label){
+                    "__name__", k == PER_COMBO - 2 ? "llm_request_duration_seconds_sum"
+                                                   : "llm_request_duration_seconds_count"};
             }
             int rc = series_id(f->db, txn, l, n, &f->ids[c][k]);
             if (rc)

@@ -48,7 +48,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-
 /* True when s is valid UTF-8 (RFC 3629: no overlongs, surrogates or > U+10FFFF). */
 static bool utf8_valid(const char *s)
 {
@@ -174,7 +173,6 @@ static void check_error(const char *stage, enum event_reason got, const struct e
                 name);
 }
 
-
 static bool has_duplicate_keys(const cJSON *t)
 {
     for (const cJSON *c = t->child; c; c = c->next) {
@@ -253,8 +251,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct event_error err2;
     memset(&err2, 0, sizeof err2);
     cJSON *again = event_parse_json(enc, enc_len, &lim, 0, &err2);
-    FUZZ_ASSERT(again,
-                "the encoding of a valid event does not parse: %s (%s)\n  encoding: %.2000s",
+    FUZZ_ASSERT(again, "the encoding of a valid event does not parse: %s (%s)\n  encoding: %.2000s",
                 err2.msg, event_reason_name(err2.reason), enc);
     r = event_validate(again, &err2);
     FUZZ_ASSERT(r == EVENT_OK,

@@ -68,7 +68,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-
 enum { CT_JSON, CT_NDJSON, CT_NONE, CT_TEXT };
 enum { MAX_SENT = 4096 }; /* more items than this per body are checked by count only */
 static const char *const content_types[] = {"application/json", "application/x-ndjson", NULL,
@@ -87,8 +86,8 @@ static struct fuzz_intake intakes[2] = {
 static struct {
     const struct fuzz_intake *fi;
     const char *content_type;
-    unsigned fail_mask; /* bit n % 4 set: the n-th producer_send fails */
-    int fail_code;      /* with this producer error */
+    unsigned fail_mask;            /* bit n % 4 set: the n-th producer_send fails */
+    int fail_code;                 /* with this producer error */
     int sends, successes, refused; /* producer_send calls: all, succeeded, failed */
     struct sent {
         cJSON *ev;    /* the event as parsed back from what producer_send got */
@@ -199,7 +198,6 @@ static void free_items(cJSON **items, int n)
         cJSON_Delete(items[i]);
     free(items);
 }
-
 
 /* True when obj has a member equal (key and value) to m. */
 static bool has_member(const cJSON *obj, const cJSON *m)
@@ -322,7 +320,8 @@ static void check_response(const struct httpd_req *req, int ct, const struct htt
                 nerr, rejected);
     int last = -1;
     const cJSON *e;
-    cJSON_ArrayForEach(e, errors) {
+    cJSON_ArrayForEach(e, errors)
+    {
         const cJSON *idx = cJSON_GetObjectItemCaseSensitive(e, "index");
         const cJSON *msg = cJSON_GetObjectItemCaseSensitive(e, "error");
         FUZZ_ASSERT(cJSON_IsNumber(idx) && idx->valueint > last && idx->valueint < items,
@@ -358,8 +357,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cur.fi = &intakes[(shape >> 2) & 1];
     cur.content_type = content_types[ct];
     cur.fail_mask = (shape >> 3) & 15;
-    cur.fail_code =
-        shape & 0x80 ? PRODUCER_EFAILED : PRODUCER_EFULL;
+    cur.fail_code = shape & 0x80 ? PRODUCER_EFAILED : PRODUCER_EFULL;
 
     struct httpd_req req = {
         .method = "POST",

@@ -105,8 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *body = data + 1;
     size_t len = size - 1;
     bool small_lim = sel & 2, logs = sel & 4;
-    struct otlp_limits small = {.max_spans = 4, .max_attrs = 16, .max_depth = 8,
-                                .max_string = 256};
+    struct otlp_limits small = {.max_spans = 4, .max_attrs = 16, .max_depth = 8, .max_string = 256};
     const struct otlp_limits *lim = small_lim ? &small : NULL;
     int max_spans = small_lim ? 4 : OTLP_MAX_SPANS_DEFAULT;
     size_t text_cap = small_lim ? 1024 : 256 * 1024;
@@ -161,8 +160,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_ASSERT(r == OTLP_MAPPED && ev, "map result %d", (int)r);
         events[i] = ev;
     }
-    struct otlp_join_opts jo = {.window_us = 1000000, .max_spans = 8, .max_bytes = 64 * 1024,
-                                .text_cap = text_cap};
+    struct otlp_join_opts jo = {
+        .window_us = 1000000, .max_spans = 8, .max_bytes = 64 * 1024, .text_cap = text_cap};
     struct otlp_join *j = otlp_join_create(&jo, NULL);
     FUZZ_ASSERT(j, "otlp_join_create");
     otlp_join_batch(j, b, events, 1);

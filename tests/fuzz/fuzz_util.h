@@ -12,15 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FUZZ_ASSERT(cond, ...)                                                                    \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            fprintf(stderr, FUZZ_NAME ": invariant failed: %s (%s:%d)\n  ", #cond, __FILE__,     \
-                    __LINE__);                                                                    \
-            fprintf(stderr, __VA_ARGS__);                                                         \
-            fputc('\n', stderr);                                                                  \
-            abort();                                                                              \
-        }                                                                                         \
+#define FUZZ_ASSERT(cond, ...)                                                                     \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, FUZZ_NAME ": invariant failed: %s (%s:%d)\n  ", #cond, __FILE__,       \
+                    __LINE__);                                                                     \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fputc('\n', stderr);                                                                   \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 /* Order-preserving, exact structural equality (numbers compared with ==). */

@@ -51,10 +51,10 @@
 #define LLMTAP_VERSION "dev"
 #endif
 
-#define COUNT(a)  (sizeof(a) / sizeof((a)[0]))
-#define DRAIN_S   5.0               /* grace for calls in flight at a stop signal */
-#define RESP_KEEP (8u << 20)        /* response bytes kept for the checks */
-#define MAX_DELAY_MS 15000.0        /* cap of the latency asked of the upstream */
+#define COUNT(a)     (sizeof(a) / sizeof((a)[0]))
+#define DRAIN_S      5.0        /* grace for calls in flight at a stop signal */
+#define RESP_KEEP    (8u << 20) /* response bytes kept for the checks */
+#define MAX_DELAY_MS 15000.0    /* cap of the latency asked of the upstream */
 
 /* ---- catalogue (mirrors gen.c) ----------------------------------------- */
 
@@ -69,8 +69,17 @@ struct model {
 };
 
 enum {
-    GPT_4O_MINI, GPT_4O, O3_MINI, CLAUDE_SONNET, CLAUDE_HAIKU, LLAMA_8B, LLAMA_70B, QWEN_7B,
-    EMBED_3_SMALL, BGE_M3, MODEL_COUNT
+    GPT_4O_MINI,
+    GPT_4O,
+    O3_MINI,
+    CLAUDE_SONNET,
+    CLAUDE_HAIKU,
+    LLAMA_8B,
+    LLAMA_70B,
+    QWEN_7B,
+    EMBED_3_SMALL,
+    BGE_M3,
+    MODEL_COUNT
 };
 
 static const struct model cl_models[MODEL_COUNT] = {
@@ -121,57 +130,103 @@ struct tool {
 enum { T_RUN_SQL, T_GET_FILE, T_POST_COMMENT };
 
 static const struct tool cl_tools[] = {
-    [T_RUN_SQL] = {"run_sql", "Run one read-only SQL query on the analytics warehouse and return the rows.",
-                   "{\"type\":\"object\",\"properties\":{\"query\":{\"type\":\"string\",\"description\":"
-                   "\"a single SELECT statement\"},\"limit\":{\"type\":\"integer\",\"minimum\":1,"
-                   "\"maximum\":1000}},\"required\":[\"query\"]}"},
+    [T_RUN_SQL] =
+        {"run_sql", "Run one read-only SQL query on the analytics warehouse and return the rows.",
+         "{\"type\":\"object\",\"properties\":{\"query\":{\"type\":\"string\",\"description\":"
+         "\"a single SELECT statement\"},\"limit\":{\"type\":\"integer\",\"minimum\":1,"
+         "\"maximum\":1000}},\"required\":[\"query\"]}"},
     [T_GET_FILE] = {"get_file_contents", "Read a file of the repository under review at a git ref.",
                     "{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\"},\"ref\":"
                     "{\"type\":\"string\",\"description\":\"branch, tag or commit\"}},"
                     "\"required\":[\"path\"]}"},
-    [T_POST_COMMENT] = {"post_review_comment", "Post a review comment on one line of the pull request.",
-                        "{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\"},\"line\":"
-                        "{\"type\":\"integer\",\"minimum\":1},\"body\":{\"type\":\"string\"}},"
-                        "\"required\":[\"path\",\"line\",\"body\"]}"},
+    [T_POST_COMMENT] =
+        {"post_review_comment", "Post a review comment on one line of the pull request.",
+         "{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\"},\"line\":"
+         "{\"type\":\"integer\",\"minimum\":1},\"body\":{\"type\":\"string\"}},"
+         "\"required\":[\"path\",\"line\",\"body\"]}"},
 };
 
 static const struct service cl_services[] = {
-    {"support-bot", TEXT_SUPPORT, 34,
+    {"support-bot",
+     TEXT_SUPPORT,
+     34,
      {{"support-answer", 2, 5, 260, 40, 0.2, 0.2},
       {"support-triage", 0, 1, 200, 90, 0.1, 0.0},
-      {"support-followup", 1, 3, 240, 30, 0.9, 0.3}}, 3,
-     {{GPT_4O_MINI, 60}, {CLAUDE_HAIKU, 30}, {GPT_4O, 10}}, {{0, 0}, {0, 0}}, 0, 0.8,
-     {"helpcenter", "zendesk-macros", "release-notes"}, "kb-", {-1, -1}},
-    {"search-api", TEXT_SEARCH, 25,
-     {{"query-rewrite", 0, 0, 0, 10, 0.05, 0.0},
-      {"rerank-explain", 3, 5, 120, 20, 0, 0.2}}, 2,
-     {{GPT_4O_MINI, 50}, {LLAMA_8B, 50}}, {{EMBED_3_SMALL, 60}, {BGE_M3, 40}}, 0.35, 0.1,
-     {"product-catalog", "reviews", "helpcenter"}, "sku-", {-1, -1}},
-    {"summarizer", TEXT_SUMMARY, 10,
+      {"support-followup", 1, 3, 240, 30, 0.9, 0.3}},
+     3,
+     {{GPT_4O_MINI, 60}, {CLAUDE_HAIKU, 30}, {GPT_4O, 10}},
+     {{0, 0}, {0, 0}},
+     0,
+     0.8,
+     {"helpcenter", "zendesk-macros", "release-notes"},
+     "kb-",
+     {-1, -1}},
+    {"search-api",
+     TEXT_SEARCH,
+     25,
+     {{"query-rewrite", 0, 0, 0, 10, 0.05, 0.0}, {"rerank-explain", 3, 5, 120, 20, 0, 0.2}},
+     2,
+     {{GPT_4O_MINI, 50}, {LLAMA_8B, 50}},
+     {{EMBED_3_SMALL, 60}, {BGE_M3, 40}},
+     0.35,
+     0.1,
+     {"product-catalog", "reviews", "helpcenter"},
+     "sku-",
+     {-1, -1}},
+    {"summarizer",
+     TEXT_SUMMARY,
+     10,
      {{"doc-summary", 1, 2, 1300, 20, 0, 0.3},
       {"meeting-notes", 1, 1, 1900, 20, 0.05, 0.2},
-      {"email-digest", 1, 2, 900, 20, 0, 0.3}}, 3,
-     {{CLAUDE_SONNET, 50}, {GPT_4O, 30}, {CLAUDE_HAIKU, 20}}, {{0, 0}, {0, 0}}, 0, 0.5,
-     {"gdrive", "confluence", "gmail"}, "doc-", {-1, -1}},
-    {"code-review", TEXT_CODE, 10,
-     {{"pr-review", 0, 2, 380, 200, 0.3, 0.1},
-      {"diff-explain", 0, 1, 300, 150, 0.1, 0.2}}, 2,
-     {{O3_MINI, 45}, {CLAUDE_SONNET, 55}}, {{0, 0}, {0, 0}}, 0, 0.3,
-     {"github", "runbooks", "adr"}, "gh-", {T_GET_FILE, T_POST_COMMENT}},
-    {"translator", TEXT_TRANSLATE, 8,
-     {{"ui-translate", 0, 1, 120, 20, 0, 0.0},
-      {"doc-translate", 0, 1, 160, 300, 0, 0.3}}, 2,
-     {{GPT_4O_MINI, 50}, {CLAUDE_HAIKU, 30}, {QWEN_7B, 20}}, {{0, 0}, {0, 0}}, 0, 0.2,
-     {"glossary", "style-guide", "tm"}, "tm-", {-1, -1}},
-    {"analytics-copilot", TEXT_ANALYTICS, 13,
-     {{"text-to-sql", 1, 3, 220, 40, 0.3, 0.0},
-      {"chart-explain", 0, 2, 200, 30, 0.2, 0.4}}, 2,
-     {{LLAMA_70B, 50}, {LLAMA_8B, 20}, {GPT_4O, 30}}, {{0, 0}, {0, 0}}, 0, 0.6,
-     {"dbt-docs", "warehouse-schema", "metrics-layer"}, "tbl-", {T_RUN_SQL, -1}},
+      {"email-digest", 1, 2, 900, 20, 0, 0.3}},
+     3,
+     {{CLAUDE_SONNET, 50}, {GPT_4O, 30}, {CLAUDE_HAIKU, 20}},
+     {{0, 0}, {0, 0}},
+     0,
+     0.5,
+     {"gdrive", "confluence", "gmail"},
+     "doc-",
+     {-1, -1}},
+    {"code-review",
+     TEXT_CODE,
+     10,
+     {{"pr-review", 0, 2, 380, 200, 0.3, 0.1}, {"diff-explain", 0, 1, 300, 150, 0.1, 0.2}},
+     2,
+     {{O3_MINI, 45}, {CLAUDE_SONNET, 55}},
+     {{0, 0}, {0, 0}},
+     0,
+     0.3,
+     {"github", "runbooks", "adr"},
+     "gh-",
+     {T_GET_FILE, T_POST_COMMENT}},
+    {"translator",
+     TEXT_TRANSLATE,
+     8,
+     {{"ui-translate", 0, 1, 120, 20, 0, 0.0}, {"doc-translate", 0, 1, 160, 300, 0, 0.3}},
+     2,
+     {{GPT_4O_MINI, 50}, {CLAUDE_HAIKU, 30}, {QWEN_7B, 20}},
+     {{0, 0}, {0, 0}},
+     0,
+     0.2,
+     {"glossary", "style-guide", "tm"},
+     "tm-",
+     {-1, -1}},
+    {"analytics-copilot",
+     TEXT_ANALYTICS,
+     13,
+     {{"text-to-sql", 1, 3, 220, 40, 0.3, 0.0}, {"chart-explain", 0, 2, 200, 30, 0.2, 0.4}},
+     2,
+     {{LLAMA_70B, 50}, {LLAMA_8B, 20}, {GPT_4O, 30}},
+     {{0, 0}, {0, 0}},
+     0,
+     0.6,
+     {"dbt-docs", "warehouse-schema", "metrics-layer"},
+     "tbl-",
+     {T_RUN_SQL, -1}},
 };
-#define NSERVICES COUNT(cl_services)
-#define NUSERS    400
-#define MAX_DOCS  5
+#define NSERVICES  COUNT(cl_services)
+#define NUSERS     400
+#define MAX_DOCS   5
 #define MAX_INPUTS 8
 
 /* ---- calls and their state --------------------------------------------- */
@@ -189,11 +244,11 @@ struct plan {
     const struct model *m;
     enum kind kind;
     bool stream, include_usage, parts, has_prior, long_sys, has_tools, tool_loop, tool_auto;
-    bool developer;       /* "developer" instead of "system" (reasoning models) */
-    bool input_string;    /* Responses: input as a bare string */
-    bool max_completion;  /* chat: max_completion_tokens instead of max_tokens */
-    bool base64;          /* embeddings encoding_format */
-    int dims;             /* embeddings dimensions; 0 = not sent */
+    bool developer;      /* "developer" instead of "system" (reasoning models) */
+    bool input_string;   /* Responses: input as a bare string */
+    bool max_completion; /* chat: max_completion_tokens instead of max_tokens */
+    bool base64;         /* embeddings encoding_format */
+    int dims;            /* embeddings dimensions; 0 = not sent */
     int ndocs, ninputs, version, expect;
     long max_tokens;
     double temperature;
@@ -225,8 +280,8 @@ struct slot {
 #define LAT_BUCKETS 256 /* bucket i covers [2^(i/8), 2^((i+1)/8)) µs */
 
 struct stats {
-    uint64_t sent, s2xx, s4xx, s5xx, sother, errors, stream, nonstream, bad, unexpected,
-        cancelled, done;
+    uint64_t sent, s2xx, s4xx, s5xx, sother, errors, stream, nonstream, bad, unexpected, cancelled,
+        done;
     uint64_t kind[K_COUNT];
     uint64_t lat[LAT_BUCKETS], nlat;
 };
@@ -290,7 +345,8 @@ static double lat_quantile_ms(const struct stats *s, double q)
     return 0;
 }
 
-static void warn_limited(struct calls *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn_limited(struct calls *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void warn_limited(struct calls *c, const char *fmt, ...)
 {
     if (c->warnings++ < 10) {
@@ -348,7 +404,8 @@ static int pick_model(struct calls *c, const struct pick *picks, size_t n)
     return picks[rng_weighted(&c->r, w, n)].model;
 }
 
-static void tool_args(struct rng *r, int tool, enum text_domain d, struct jbuf *out, struct jbuf *tmp)
+static void tool_args(struct rng *r, int tool, enum text_domain d, struct jbuf *out,
+                      struct jbuf *tmp)
 {
     struct jw w;
     jbuf_reset(out);
@@ -356,7 +413,10 @@ static void tool_args(struct rng *r, int tool, enum text_domain d, struct jbuf *
     jw_init(&w, out);
     jw_obj(&w, NULL);
     if (tool == T_RUN_SQL) {
-        text_expand(r, d, "SELECT {col}, SUM(amount) AS total FROM {table} WHERE created_at >= now() - interval '{n2} days' GROUP BY 1 ORDER BY 2 DESC", tmp);
+        text_expand(r, d,
+                    "SELECT {col}, SUM(amount) AS total FROM {table} WHERE created_at >= now() - "
+                    "interval '{n2} days' GROUP BY 1 ORDER BY 2 DESC",
+                    tmp);
         jw_strn(&w, "query", tmp->data, tmp->len);
         jw_int(&w, "limit", rng_range(r, 10, 200));
     } else if (tool == T_GET_FILE) {
@@ -368,7 +428,8 @@ static void tool_args(struct rng *r, int tool, enum text_domain d, struct jbuf *
         jw_strn(&w, "path", tmp->data, tmp->len);
         jw_int(&w, "line", rng_range(r, 10, 600));
         jbuf_reset(tmp);
-        text_expand(r, d, "This looks like {cissue} in `{func}`; could you add a test for it?", tmp);
+        text_expand(r, d, "This looks like {cissue} in `{func}`; could you add a test for it?",
+                    tmp);
         jw_strn(&w, "body", tmp->data, tmp->len);
     }
     jw_end_obj(&w);
@@ -378,9 +439,15 @@ static void tool_result(struct rng *r, int tool, enum text_domain d, struct jbuf
 {
     jbuf_reset(out);
     if (tool == T_RUN_SQL)
-        text_expand(r, d, "{\"columns\": [\"{col}\", \"total\"], \"rows\": [[\"{region}\", {n}], [\"{region}\", {n}], [\"{region}\", {n}]], \"row_count\": 3}", out);
+        text_expand(r, d,
+                    "{\"columns\": [\"{col}\", \"total\"], \"rows\": [[\"{region}\", {n}], "
+                    "[\"{region}\", {n}], [\"{region}\", {n}]], \"row_count\": 3}",
+                    out);
     else if (tool == T_GET_FILE)
-        text_expand(r, d, "{\"path\": \"{file}\", \"size\": {n}, \"content\": \"static int {func}(struct ctx *{var})\\n{\\n\\tif (!{var})\\n\\t\\treturn -1;\\n\\t…\\n}\\n\"}", out);
+        text_expand(r, d,
+                    "{\"path\": \"{file}\", \"size\": {n}, \"content\": \"static int {func}(struct "
+                    "ctx *{var})\\n{\\n\\tif (!{var})\\n\\t\\treturn -1;\\n\\t…\\n}\\n\"}",
+                    out);
     else
         text_expand(r, d, "{\"ok\": true, \"comment_id\": {n}{n}}", out);
 }
@@ -388,7 +455,8 @@ static void tool_result(struct rng *r, int tool, enum text_domain d, struct jbuf
 static void add_pii(struct rng *r, struct jbuf *b)
 {
     static const char *const first[] = {"jane", "john", "maria", "wei", "olga", "ahmed", "lucia"};
-    static const char *const last[] = {"doe", "smith", "garcia", "zhang", "petrova", "khan", "rossi"};
+    static const char *const last[] = {"doe",     "smith", "garcia", "zhang",
+                                       "petrova", "khan",  "rossi"};
     if (rng_chance(r, 0.6))
         jbuf_printf(b, " You can reach me at %s.%s@example.com.", first[rng_below(r, COUNT(first))],
                     last[rng_below(r, COUNT(last))]);
@@ -414,7 +482,8 @@ static void plan_latency(const struct calls *c, struct plan *p, struct rng *r, s
     } else if (p->kind == K_EMBEDDINGS) {
         d = rng_lognormal(r, 28 + (double)in_tok * 0.02, 0.4);
     } else {
-        double first = rng_lognormal(r, m->ttft_ms, 0.35) + (double)in_tok * 0.04 + reasoning * m->ms_per_token;
+        double first = rng_lognormal(r, m->ttft_ms, 0.35) + (double)in_tok * 0.04 +
+                       reasoning * m->ms_per_token;
         if (p->stream) {
             ttft = first;
             iv = 3 * m->ms_per_token * rng_lognormal(r, 1, 0.2); /* a 12-byte chunk is ~3 tokens */
@@ -488,9 +557,9 @@ static void plan_call(struct calls *c, struct plan *p)
         return;
     }
 
-    p->kind = m->prov == P_ANTHROPIC ? K_MESSAGES
+    p->kind = m->prov == P_ANTHROPIC                       ? K_MESSAGES
               : m->prov == P_OPENAI && rng_chance(r, 0.25) ? K_RESPONSES
-                                                          : K_CHAT;
+                                                           : K_CHAT;
     int ti = (int)rng_below(r, (uint64_t)svc->ntmpl);
     const struct tmpl *tp = p->tp = &svc->tmpls[ti];
     p->version = c->version[si][ti] - (rng_chance(r, 0.25) ? 1 : 0);
@@ -521,13 +590,16 @@ static void plan_call(struct calls *c, struct plan *p)
     if (p->ndocs > MAX_DOCS)
         p->ndocs = MAX_DOCS;
     if (p->ndocs > 0) {
-        jbuf_puts(&c->ctx, rng_chance(r, 0.5) ? "Answer from the context only and cite the passage ids."
-                                              : "Use the retrieved passages below; say so when they do not answer the question.");
+        jbuf_puts(
+            &c->ctx,
+            rng_chance(r, 0.5)
+                ? "Answer from the context only and cite the passage ids."
+                : "Use the retrieved passages below; say so when they do not answer the question.");
         double sc = 0.55 + 0.44 * rng_unit(r);
         for (int i = 0; i < p->ndocs; i++) {
             unsigned id = (unsigned)rng_range(r, 10, 9999);
-            jbuf_printf(&c->ctx, "\n<context id=\"%s%u\" source=\"%s\" score=\"%.2f\">\n", svc->ctx_prefix,
-                        id, svc->ctx_source[id % 3], floor(sc * 100) / 100);
+            jbuf_printf(&c->ctx, "\n<context id=\"%s%u\" source=\"%s\" score=\"%.2f\">\n",
+                        svc->ctx_prefix, id, svc->ctx_source[id % 3], floor(sc * 100) / 100);
             text_doc(r, d, clamp_len(rng_lognormal(r, tp->doc_bytes, 0.7), 40, 6000), &c->ctx);
             jbuf_puts(&c->ctx, "\n</context>");
             sc *= 0.7 + 0.29 * rng_unit(r);
@@ -543,7 +615,8 @@ static void plan_call(struct calls *c, struct plan *p)
     }
 
     jbuf_reset(&c->user);
-    size_t detail = rng_chance(r, 0.6) ? clamp_len(rng_lognormal(r, tp->detail_bytes, 0.7), 0, 3000) : 0;
+    size_t detail =
+        rng_chance(r, 0.6) ? clamp_len(rng_lognormal(r, tp->detail_bytes, 0.7), 0, 3000) : 0;
     text_question(r, d, detail, &c->user);
     if (c->o->pii_rate > 0 && rng_chance(r, c->o->pii_rate))
         add_pii(r, &c->user);
@@ -568,7 +641,8 @@ static void plan_call(struct calls *c, struct plan *p)
 
     size_t in_tok = text_tokens(c->sys.data, c->sys.len) + text_tokens(c->ctx.data, c->ctx.len) +
                     text_tokens(c->user.data, c->user.len) +
-                    text_tokens(c->prior_q.data, c->prior_q.len) + text_tokens(c->prior_a.data, c->prior_a.len);
+                    text_tokens(c->prior_q.data, c->prior_q.len) +
+                    text_tokens(c->prior_a.data, c->prior_a.len);
     plan_latency(c, p, r, in_tok);
 }
 
@@ -626,7 +700,8 @@ static void put_tools(const struct plan *p, struct jw *w, enum tool_shape shape)
         }
         jw_str(w, "name", t->name);
         jw_str(w, "description", t->description);
-        put_raw(w, shape == TOOLS_ANTHROPIC ? "input_schema" : "parameters", t->schema, strlen(t->schema));
+        put_raw(w, shape == TOOLS_ANTHROPIC ? "input_schema" : "parameters", t->schema,
+                strlen(t->schema));
         if (shape == TOOLS_CHAT)
             jw_end_obj(w);
         jw_end_obj(w);
@@ -866,7 +941,8 @@ static void set_headers(struct calls *c, struct slot *k)
         hdr(k, "x-api-key: sk-ant-sim-%s", c->key[si]);
         hdr(k, "anthropic-version: 2023-06-01");
     } else {
-        hdr(k, "Authorization: Bearer sk-sim-%s%s", p->m->prov == P_VLLM ? "vllm-" : "", c->key[si]);
+        hdr(k, "Authorization: Bearer sk-sim-%s%s", p->m->prov == P_VLLM ? "vllm-" : "",
+            c->key[si]);
     }
     hdr(k, "x-llmtap-service: %s", p->svc->name);
     if (p->tp) {
@@ -878,8 +954,9 @@ static void set_headers(struct calls *c, struct slot *k)
         hdr(k, "x-llmtap-session: s_%04x", p->session);
     }
     if (p->has_tags)
-        hdr(k, "x-llmtap-tags: tenant=%s,deployment=%s%s%s", p->tenant, p->canary ? "canary" : "stable",
-            p->region ? ",region=" : "", p->region ? p->region : "");
+        hdr(k, "x-llmtap-tags: tenant=%s,deployment=%s%s%s", p->tenant,
+            p->canary ? "canary" : "stable", p->region ? ",region=" : "",
+            p->region ? p->region : "");
     if (p->has_trace)
         hdr(k, "traceparent: 00-%s-%s-01", p->trace_id, p->parent_id);
     if (p->expect != 200)
@@ -894,9 +971,15 @@ static void set_headers(struct calls *c, struct slot *k)
 
 /* ---- response checks --------------------------------------------------------- */
 
-static const cJSON *get(const cJSON *o, const char *k) { return cJSON_GetObjectItemCaseSensitive(o, k); }
+static const cJSON *get(const cJSON *o, const char *k)
+{
+    return cJSON_GetObjectItemCaseSensitive(o, k);
+}
 
-static bool str_is(const cJSON *v, const char *s) { return cJSON_IsString(v) && strcmp(v->valuestring, s) == 0; }
+static bool str_is(const cJSON *v, const char *s)
+{
+    return cJSON_IsString(v) && strcmp(v->valuestring, s) == 0;
+}
 
 struct sse {
     const char *p, *end;
@@ -1013,7 +1096,8 @@ static const char *check_responses_stream(struct calls *c, struct sse *s)
         if (name_is(s, "error") || name_is(s, "response.failed"))
             return "error event in the stream";
         if (name_is(s, "response.completed") || name_is(s, "response.incomplete")) {
-            cJSON *j = cJSON_ParseWithLength(c->sse_data.data ? c->sse_data.data : "", c->sse_data.len);
+            cJSON *j =
+                cJSON_ParseWithLength(c->sse_data.data ? c->sse_data.data : "", c->sse_data.len);
             bool ok = cJSON_IsObject(get(get(j, "response"), "usage"));
             cJSON_Delete(j);
             if (!ok)
@@ -1040,7 +1124,8 @@ static const char *check_messages_stream(struct calls *c, struct sse *s)
         if (name_is(s, "error"))
             return "error event in the stream";
         if (name_is(s, "message_delta")) {
-            cJSON *j = cJSON_ParseWithLength(c->sse_data.data ? c->sse_data.data : "", c->sse_data.len);
+            cJSON *j =
+                cJSON_ParseWithLength(c->sse_data.data ? c->sse_data.data : "", c->sse_data.len);
             delta_usage = cJSON_IsNumber(get(get(j, "usage"), "output_tokens"));
             cJSON_Delete(j);
         }
@@ -1060,7 +1145,8 @@ static const char *check_json(const struct plan *p, const cJSON *j)
         return "body is not a JSON object";
     switch (p->kind) {
     case K_CHAT:
-        if (!str_is(get(j, "object"), "chat.completion") || cJSON_GetArraySize(get(j, "choices")) < 1)
+        if (!str_is(get(j, "object"), "chat.completion") ||
+            cJSON_GetArraySize(get(j, "choices")) < 1)
             return "not a chat.completion with choices";
         break;
     case K_RESPONSES:
@@ -1075,8 +1161,7 @@ static const char *check_json(const struct plan *p, const cJSON *j)
         if (!str_is(get(j, "object"), "list") || cJSON_GetArraySize(get(j, "data")) != p->ninputs)
             return "not a list with one embedding per input";
         break;
-    default:
-        break;
+    default: break;
     }
     return cJSON_IsObject(get(j, "usage")) ? NULL : "no usage";
 }
@@ -1090,8 +1175,9 @@ static const char *check_body(struct calls *c, struct slot *k, long code)
     if (code != 200 || !p->stream) {
         cJSON *j = cJSON_ParseWithLength(body, k->resp.len);
         const char *why = code == 200 ? check_json(p, j)
-                          : cJSON_IsObject(get(j, "error")) ? NULL
-                                                            : "error status without a provider error body";
+                          : cJSON_IsObject(get(j, "error"))
+                              ? NULL
+                              : "error status without a provider error body";
         cJSON_Delete(j);
         return why;
     }
@@ -1116,7 +1202,8 @@ static size_t on_write(char *ptr, size_t size, size_t n, void *ud)
     return len;
 }
 
-static void write_out(struct calls *c, const struct slot *k, long status, double latency, const char *result)
+static void write_out(struct calls *c, const struct slot *k, long status, double latency,
+                      const char *result)
 {
     if (!c->out)
         return;
@@ -1248,10 +1335,10 @@ static void progress_line(const struct calls *c, double elapsed, double window_r
     fprintf(stderr,
             "llmtap-sim calls: t=%.1fs sent=%llu 2xx=%llu 4xx=%llu 5xx=%llu errors=%llu bad=%llu"
             " stream=%llu inflight=%u rate=%.1f/s (now %.1f/s)\n",
-            elapsed, (unsigned long long)s->sent, (unsigned long long)s->s2xx, (unsigned long long)s->s4xx,
-            (unsigned long long)s->s5xx, (unsigned long long)s->errors, (unsigned long long)s->bad,
-            (unsigned long long)s->stream, c->inflight, elapsed > 0 ? (double)s->sent / elapsed : 0.0,
-            window_rate);
+            elapsed, (unsigned long long)s->sent, (unsigned long long)s->s2xx,
+            (unsigned long long)s->s4xx, (unsigned long long)s->s5xx, (unsigned long long)s->errors,
+            (unsigned long long)s->bad, (unsigned long long)s->stream, c->inflight,
+            elapsed > 0 ? (double)s->sent / elapsed : 0.0, window_rate);
 }
 
 /* Wait until the target accepts a TCP connection (no request is sent). */
@@ -1275,8 +1362,9 @@ static int wait_connect(struct calls *c)
             break;
         }
         if (mono_now() - t0 >= c->o->connect_wait) {
-            fprintf(stderr, "llmtap-sim calls: %s not reachable (gave up after --connect-wait): %s\n", c->base,
-                    errbuf[0] ? errbuf : curl_easy_strerror(cc));
+            fprintf(stderr,
+                    "llmtap-sim calls: %s not reachable (gave up after --connect-wait): %s\n",
+                    c->base, errbuf[0] ? errbuf : curl_easy_strerror(cc));
             break;
         }
         struct timespec ts = {0, (long)(backoff * 1e9)};
@@ -1299,7 +1387,8 @@ static int calls_setup(struct calls *c)
     }
     memcpy(c->base, o->target, tl);
     c->base[tl] = '\0';
-    if (o->vllm_prefix && ((o->vllm_prefix[0] && o->vllm_prefix[0] != '/') || strlen(o->vllm_prefix) > 200)) {
+    if (o->vllm_prefix &&
+        ((o->vllm_prefix[0] && o->vllm_prefix[0] != '/') || strlen(o->vllm_prefix) > 200)) {
         fputs("llmtap-sim calls: --vllm-prefix must be empty or start with '/'\n", stderr);
         return 2;
     }
@@ -1337,7 +1426,8 @@ static int calls_setup(struct calls *c)
         curl_easy_setopt(k->h, CURLOPT_TCP_NODELAY, 1L);
         curl_easy_setopt(k->h, CURLOPT_TCP_KEEPALIVE, 1L);
         curl_easy_setopt(k->h, CURLOPT_TIMEOUT_MS, o->timeout_ms);
-        curl_easy_setopt(k->h, CURLOPT_CONNECTTIMEOUT_MS, o->timeout_ms < 5000 ? o->timeout_ms : 5000L);
+        curl_easy_setopt(k->h, CURLOPT_CONNECTTIMEOUT_MS,
+                         o->timeout_ms < 5000 ? o->timeout_ms : 5000L);
         curl_easy_setopt(k->h, CURLOPT_USERAGENT, "llmtap-sim-calls/" LLMTAP_VERSION);
         curl_easy_setopt(k->h, CURLOPT_WRITEFUNCTION, on_write);
         curl_easy_setopt(k->h, CURLOPT_WRITEDATA, k);
@@ -1364,8 +1454,8 @@ static void calls_cleanup(struct calls *c)
         curl_multi_cleanup(c->multi);
     if (c->out)
         fclose(c->out);
-    struct jbuf *bufs[] = {&c->line, &c->sys, &c->ctx, &c->prior_q, &c->prior_a, &c->user,
-                           &c->args, &c->tool_res, &c->tmp, &c->sse_data};
+    struct jbuf *bufs[] = {&c->line, &c->sys,  &c->ctx,      &c->prior_q, &c->prior_a,
+                           &c->user, &c->args, &c->tool_res, &c->tmp,     &c->sse_data};
     for (size_t i = 0; i < COUNT(bufs); i++)
         jbuf_free(bufs[i]);
     for (size_t i = 0; i < MAX_INPUTS; i++)
@@ -1463,7 +1553,8 @@ int calls_run(const struct calls_opts *o)
 
         now = mono_now();
         if (o->progress > 0 && now >= next_progress) {
-            progress_line(&c, now - t_begin, now > win_start ? (double)win_sent / (now - win_start) : 0.0);
+            progress_line(&c, now - t_begin,
+                          now > win_start ? (double)win_sent / (now - win_start) : 0.0);
             win_sent = 0;
             win_start = now;
             while (next_progress <= now)
@@ -1490,12 +1581,14 @@ int calls_run(const struct calls_opts *o)
            " cancelled=%llu stream=%llu nonstream=%llu chat=%llu responses=%llu embeddings=%llu"
            " messages=%llu elapsed=%.2fs rate=%.1f/s lat_p50=%.2fms lat_p99=%.2fms\n",
            (unsigned long long)s->sent, (unsigned long long)s->s2xx, (unsigned long long)s->s4xx,
-           (unsigned long long)s->s5xx, (unsigned long long)s->sother, (unsigned long long)s->errors,
-           (unsigned long long)s->unexpected, (unsigned long long)s->bad, (unsigned long long)s->cancelled,
+           (unsigned long long)s->s5xx, (unsigned long long)s->sother,
+           (unsigned long long)s->errors, (unsigned long long)s->unexpected,
+           (unsigned long long)s->bad, (unsigned long long)s->cancelled,
            (unsigned long long)s->stream, (unsigned long long)s->nonstream,
            (unsigned long long)s->kind[K_CHAT], (unsigned long long)s->kind[K_RESPONSES],
-           (unsigned long long)s->kind[K_EMBEDDINGS], (unsigned long long)s->kind[K_MESSAGES], elapsed,
-           elapsed > 0 ? (double)s->sent / elapsed : 0.0, lat_quantile_ms(s, 0.5), lat_quantile_ms(s, 0.99));
+           (unsigned long long)s->kind[K_EMBEDDINGS], (unsigned long long)s->kind[K_MESSAGES],
+           elapsed, elapsed > 0 ? (double)s->sent / elapsed : 0.0, lat_quantile_ms(s, 0.5),
+           lat_quantile_ms(s, 0.99));
     fflush(stdout);
     rc = (s->errors || s->unexpected || s->bad) && !o->allow_errors ? 1 : 0;
     if (unreachable)

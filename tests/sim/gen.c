@@ -39,10 +39,9 @@
 static const struct {
     double scale, mean;
 } size_curve[] = {
-    {0.01, 1079}, {0.1, 1134}, {0.2, 1217}, {0.3, 1324}, {0.4, 1445}, {0.5, 1574},
-    {0.6, 1723}, {0.7, 1895}, {0.8, 2049}, {1, 2449}, {1.25, 2722}, {1.5, 3012},
-    {2, 3547}, {3, 4723}, {5, 6907}, {8, 10353}, {12, 14984}, {20, 23989},
-    {30, 34639}, {45, 50584}, {70, 73011},
+    {0.01, 1079}, {0.1, 1134}, {0.2, 1217}, {0.3, 1324},  {0.4, 1445}, {0.5, 1574}, {0.6, 1723},
+    {0.7, 1895},  {0.8, 2049}, {1, 2449},   {1.25, 2722}, {1.5, 3012}, {2, 3547},   {3, 4723},
+    {5, 6907},    {8, 10353},  {12, 14984}, {20, 23989},  {30, 34639}, {45, 50584}, {70, 73011},
 };
 
 static double gen_scale_for(double mean)
@@ -52,7 +51,8 @@ static double gen_scale_for(double mean)
         return size_curve[0].scale;
     for (size_t i = 1; i < n; i++)
         if (mean <= size_curve[i].mean || i == n - 1) {
-            double f = (mean - size_curve[i - 1].mean) / (size_curve[i].mean - size_curve[i - 1].mean);
+            double f =
+                (mean - size_curve[i - 1].mean) / (size_curve[i].mean - size_curve[i - 1].mean);
             return size_curve[i - 1].scale + f * (size_curve[i].scale - size_curve[i - 1].scale);
         }
     return 1;
@@ -65,23 +65,35 @@ enum { M_REASONING = 1, M_EMBED = 2 };
 struct model {
     const char *provider;
     const char *name;
-    const char *dated;                     /* response_model variant, or NULL */
+    const char *dated;                        /* response_model variant, or NULL */
     double in_price, out_price, cached_price; /* USD per million tokens */
     double ttft_ms, ms_per_token;
     unsigned flags;
 };
 
 enum {
-    GPT_4O_MINI, GPT_4O, O3_MINI, CLAUDE_SONNET, CLAUDE_HAIKU, LLAMA_8B, LLAMA_70B, QWEN_7B,
-    EMBED_3_SMALL, BGE_M3, MODEL_COUNT
+    GPT_4O_MINI,
+    GPT_4O,
+    O3_MINI,
+    CLAUDE_SONNET,
+    CLAUDE_HAIKU,
+    LLAMA_8B,
+    LLAMA_70B,
+    QWEN_7B,
+    EMBED_3_SMALL,
+    BGE_M3,
+    MODEL_COUNT
 };
 
 static const struct model models[MODEL_COUNT] = {
-    [GPT_4O_MINI] = {"openai", "gpt-4o-mini", "gpt-4o-mini-2024-07-18", 0.15, 0.60, 0.075, 380, 11, 0},
+    [GPT_4O_MINI] = {"openai", "gpt-4o-mini", "gpt-4o-mini-2024-07-18", 0.15, 0.60, 0.075, 380, 11,
+                     0},
     [GPT_4O] = {"openai", "gpt-4o", "gpt-4o-2024-08-06", 2.50, 10.00, 1.25, 520, 17, 0},
     [O3_MINI] = {"openai", "o3-mini", "o3-mini-2025-01-31", 1.10, 4.40, 0.55, 900, 8, M_REASONING},
-    [CLAUDE_SONNET] = {"anthropic", "claude-sonnet-4-5", "claude-sonnet-4-5-20250929", 3.00, 15.00, 0.30, 950, 19, 0},
-    [CLAUDE_HAIKU] = {"anthropic", "claude-haiku-4-5", "claude-haiku-4-5-20251001", 1.00, 5.00, 0.10, 520, 9, 0},
+    [CLAUDE_SONNET] = {"anthropic", "claude-sonnet-4-5", "claude-sonnet-4-5-20250929", 3.00, 15.00,
+                       0.30, 950, 19, 0},
+    [CLAUDE_HAIKU] = {"anthropic", "claude-haiku-4-5", "claude-haiku-4-5-20251001", 1.00, 5.00,
+                      0.10, 520, 9, 0},
     [LLAMA_8B] = {"vllm", "llama-3.1-8b-instruct", NULL, 0.05, 0.10, 0, 110, 7, 0},
     [LLAMA_70B] = {"vllm", "llama-3.1-70b-instruct", NULL, 0.35, 0.60, 0, 320, 24, 0},
     [QWEN_7B] = {"vllm", "qwen2.5-7b-instruct", NULL, 0.05, 0.10, 0, 100, 7, 0},
@@ -93,12 +105,12 @@ static const struct model models[MODEL_COUNT] = {
 
 struct tmpl {
     const char *name;
-    int ctx_min, ctx_max;     /* retrieved documents */
-    double doc_bytes;         /* median length of one document */
-    double answer_bytes;      /* median length of the answer */
-    double detail_bytes;      /* median extra detail in the user message */
-    double prior_p;           /* chance of earlier turns in the conversation */
-    double tool_p;            /* chance the model answers with a tool call */
+    int ctx_min, ctx_max; /* retrieved documents */
+    double doc_bytes;     /* median length of one document */
+    double answer_bytes;  /* median length of the answer */
+    double detail_bytes;  /* median extra detail in the user message */
+    double prior_p;       /* chance of earlier turns in the conversation */
+    double tool_p;        /* chance the model answers with a tool call */
     double temperature;
 };
 
@@ -125,49 +137,109 @@ struct service {
 };
 
 static const struct service services[] = {
-    {"support-bot", TEXT_SUPPORT, 34,
+    {"support-bot",
+     TEXT_SUPPORT,
+     34,
      {{"support-answer", 2, 5, 260, 420, 40, 0.2, 0, 0.2},
       {"support-triage", 0, 1, 200, 260, 90, 0.1, 0, 0.0},
-      {"support-followup", 1, 3, 240, 380, 30, 0.9, 0, 0.3}}, 3,
-     {{GPT_4O_MINI, 60}, {CLAUDE_HAIKU, 30}, {GPT_4O, 10}}, 3, {{0, 0}}, 0, 0, 0.8,
-     {"helpcenter", "zendesk-macros", "release-notes"}, "kb-", {NULL, NULL},
+      {"support-followup", 1, 3, 240, 380, 30, 0.9, 0, 0.3}},
+     3,
+     {{GPT_4O_MINI, 60}, {CLAUDE_HAIKU, 30}, {GPT_4O, 10}},
+     3,
+     {{0, 0}},
+     0,
+     0,
+     0.8,
+     {"helpcenter", "zendesk-macros", "release-notes"},
+     "kb-",
+     {NULL, NULL},
      {"answer-v2", "handoff", "csat-prompt"}},
-    {"search-api", TEXT_SEARCH, 25,
+    {"search-api",
+     TEXT_SEARCH,
+     25,
      {{"query-rewrite", 0, 0, 0, 160, 10, 0.05, 0, 0.0},
-      {"rerank-explain", 3, 5, 120, 260, 20, 0, 0, 0.2}}, 2,
-     {{GPT_4O_MINI, 50}, {LLAMA_8B, 50}}, 2, {{EMBED_3_SMALL, 60}, {BGE_M3, 40}}, 2, 0.35, 0.1,
-     {"product-catalog", "reviews", "helpcenter"}, "sku-", {NULL, NULL},
+      {"rerank-explain", 3, 5, 120, 260, 20, 0, 0, 0.2}},
+     2,
+     {{GPT_4O_MINI, 50}, {LLAMA_8B, 50}},
+     2,
+     {{EMBED_3_SMALL, 60}, {BGE_M3, 40}},
+     2,
+     0.35,
+     0.1,
+     {"product-catalog", "reviews", "helpcenter"},
+     "sku-",
+     {NULL, NULL},
      {"semantic-search", "spell-fix", "facets"}},
-    {"summarizer", TEXT_SUMMARY, 10,
+    {"summarizer",
+     TEXT_SUMMARY,
+     10,
      {{"doc-summary", 1, 2, 1300, 700, 20, 0, 0, 0.3},
       {"meeting-notes", 1, 1, 1900, 800, 20, 0.05, 0, 0.2},
-      {"email-digest", 1, 2, 900, 500, 20, 0, 0, 0.3}}, 3,
-     {{CLAUDE_SONNET, 50}, {GPT_4O, 30}, {CLAUDE_HAIKU, 20}}, 3, {{0, 0}}, 0, 0, 0.5,
-     {"gdrive", "confluence", "gmail"}, "doc-", {NULL, NULL},
+      {"email-digest", 1, 2, 900, 500, 20, 0, 0, 0.3}},
+     3,
+     {{CLAUDE_SONNET, 50}, {GPT_4O, 30}, {CLAUDE_HAIKU, 20}},
+     3,
+     {{0, 0}},
+     0,
+     0,
+     0.5,
+     {"gdrive", "confluence", "gmail"},
+     "doc-",
+     {NULL, NULL},
      {"digest", "notes-bot", "exec-brief"}},
-    {"code-review", TEXT_CODE, 10,
+    {"code-review",
+     TEXT_CODE,
+     10,
      {{"pr-review", 0, 2, 380, 650, 200, 0.3, 0.25, 0.1},
-      {"diff-explain", 0, 1, 300, 450, 150, 0.1, 0.1, 0.2}}, 2,
-     {{O3_MINI, 45}, {CLAUDE_SONNET, 55}}, 2, {{0, 0}}, 0, 0, 0.3,
-     {"github", "runbooks", "adr"}, "gh-", {"get_file_contents", "post_review_comment"},
+      {"diff-explain", 0, 1, 300, 450, 150, 0.1, 0.1, 0.2}},
+     2,
+     {{O3_MINI, 45}, {CLAUDE_SONNET, 55}},
+     2,
+     {{0, 0}},
+     0,
+     0,
+     0.3,
+     {"github", "runbooks", "adr"},
+     "gh-",
+     {"get_file_contents", "post_review_comment"},
      {"auto-review", "security-scan", "explain"}},
-    {"translator", TEXT_TRANSLATE, 8,
+    {"translator",
+     TEXT_TRANSLATE,
+     8,
      {{"ui-translate", 0, 1, 120, 140, 20, 0, 0, 0.0},
-      {"doc-translate", 0, 1, 160, 520, 300, 0, 0, 0.3}}, 2,
-     {{GPT_4O_MINI, 50}, {CLAUDE_HAIKU, 30}, {QWEN_7B, 20}}, 3, {{0, 0}}, 0, 0, 0.2,
-     {"glossary", "style-guide", "tm"}, "tm-", {NULL, NULL},
+      {"doc-translate", 0, 1, 160, 520, 300, 0, 0, 0.3}},
+     2,
+     {{GPT_4O_MINI, 50}, {CLAUDE_HAIKU, 30}, {QWEN_7B, 20}},
+     3,
+     {{0, 0}},
+     0,
+     0,
+     0.2,
+     {"glossary", "style-guide", "tm"},
+     "tm-",
+     {NULL, NULL},
      {"l10n-ui", "l10n-docs", "marketing"}},
-    {"analytics-copilot", TEXT_ANALYTICS, 13,
+    {"analytics-copilot",
+     TEXT_ANALYTICS,
+     13,
      {{"text-to-sql", 1, 3, 220, 380, 40, 0.3, 0.35, 0.0},
-      {"chart-explain", 0, 2, 200, 420, 30, 0.2, 0, 0.4}}, 2,
-     {{LLAMA_70B, 50}, {LLAMA_8B, 20}, {GPT_4O, 30}}, 3, {{0, 0}}, 0, 0, 0.6,
-     {"dbt-docs", "warehouse-schema", "metrics-layer"}, "tbl-", {"run_sql", NULL},
+      {"chart-explain", 0, 2, 200, 420, 30, 0.2, 0, 0.4}},
+     2,
+     {{LLAMA_70B, 50}, {LLAMA_8B, 20}, {GPT_4O, 30}},
+     3,
+     {{0, 0}},
+     0,
+     0,
+     0.6,
+     {"dbt-docs", "warehouse-schema", "metrics-layer"},
+     "tbl-",
+     {"run_sql", NULL},
      {"nl2sql", "chart-ai", "insights"}},
 };
 #define NSERVICES COUNT(services)
 
 #define HOSTS_PER 3
-#define NUSERS 400
+#define NUSERS    400
 
 struct gen {
     struct gen_opts o;
@@ -185,7 +257,8 @@ struct gen {
 int gen_create(const struct gen_opts *o, struct gen **out)
 {
     *out = NULL;
-    if ((o->size_hint && (o->size_hint < GEN_MIN_SIZE || o->size_hint > GEN_MAX_SIZE)) || o->pii_rate < 0 || o->pii_rate > 1 || o->error_rate > 1) {
+    if ((o->size_hint && (o->size_hint < GEN_MIN_SIZE || o->size_hint > GEN_MAX_SIZE)) ||
+        o->pii_rate < 0 || o->pii_rate > 1 || o->error_rate > 1) {
         errno = EINVAL;
         return -1;
     }
@@ -215,7 +288,8 @@ int gen_create(const struct gen_opts *o, struct gen **out)
                 for (int i = 0; i < 5; i++)
                     pod[i] = alnum[rng_below(&fr, sizeof alnum - 1)];
                 pod[5] = '\0';
-                snprintf(g->hosts[s][e][h], sizeof g->hosts[s][e][h], "%s-%04x-%s", services[s].name, rs, pod);
+                snprintf(g->hosts[s][e][h], sizeof g->hosts[s][e][h], "%s-%04x-%s",
+                         services[s].name, rs, pod);
             }
         }
         for (int t = 0; t < 3; t++)
@@ -245,7 +319,10 @@ void gen_destroy(struct gen *g)
     free(g);
 }
 
-uint64_t gen_count(const struct gen *g) { return g->count; }
+uint64_t gen_count(const struct gen *g)
+{
+    return g->count;
+}
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -299,7 +376,8 @@ static void rfc3339(int64_t t_us, char out[32])
  * (hi unscaled below scale 1) and never above GEN_TEXT_CAP, so that an
  * event stays well under the 1 MiB event limit at any --size-hint. */
 #define GEN_TEXT_CAP (96.0 * 1024)
-static size_t target_len(struct rng *r, double median, double sigma, double scale, double lo, double hi)
+static size_t target_len(struct rng *r, double median, double sigma, double scale, double lo,
+                         double hi)
 {
     double v = rng_lognormal(r, median * scale, sigma);
     double top = hi * (scale > 1 ? scale : 1);
@@ -318,13 +396,13 @@ static void add_pii(struct rng *r, struct jbuf *b)
     static const char *const last[] = {"doe", "smith", "garcia", "zhang", "petrova", "khan"};
     switch (rng_below(r, 3)) {
     case 0:
-        jbuf_printf(b, " You can reach me at %s.%s@example.com.", first[rng_below(r, 6)], last[rng_below(r, 6)]);
+        jbuf_printf(b, " You can reach me at %s.%s@example.com.", first[rng_below(r, 6)],
+                    last[rng_below(r, 6)]);
         break;
     case 1:
         jbuf_printf(b, " My phone number is +1 415-555-%04d.", (int)rng_range(r, 100, 9999));
         break;
-    default:
-        jbuf_puts(b, " The card ending in 1111 was charged, full number 4111 1111 1111 1111.");
+    default: jbuf_puts(b, " The card ending in 1111 was charged, full number 4111 1111 1111 1111.");
     }
 }
 
@@ -332,12 +410,14 @@ static void add_pii(struct rng *r, struct jbuf *b)
 static size_t first_sentence(const struct jbuf *b)
 {
     for (size_t i = 0; i + 1 < b->len; i++)
-        if ((b->data[i] == '.' || b->data[i] == '\n') && (b->data[i + 1] == ' ' || b->data[i + 1] == '\n'))
+        if ((b->data[i] == '.' || b->data[i] == '\n') &&
+            (b->data[i + 1] == ' ' || b->data[i + 1] == '\n'))
             return b->data[i] == '.' ? i + 1 : i;
     return b->len;
 }
 
-static void put_message(struct jw *w, const char *role, const struct jbuf *text, bool parts, const char *name)
+static void put_message(struct jw *w, const char *role, const struct jbuf *text, bool parts,
+                        const char *name)
 {
     jw_obj(w, NULL);
     jw_str(w, "role", role);
@@ -357,7 +437,8 @@ static void put_message(struct jw *w, const char *role, const struct jbuf *text,
 }
 
 /* The JSON arguments of a tool call, into `out`; `tmp` is scratch. */
-static void tool_args(struct rng *r, const char *tool, enum text_domain d, struct jbuf *out, struct jbuf *tmp)
+static void tool_args(struct rng *r, const char *tool, enum text_domain d, struct jbuf *out,
+                      struct jbuf *tmp)
 {
     jbuf_reset(out);
     jbuf_reset(tmp);
@@ -365,7 +446,10 @@ static void tool_args(struct rng *r, const char *tool, enum text_domain d, struc
     jw_init(&w, out);
     jw_obj(&w, NULL);
     if (strcmp(tool, "run_sql") == 0) {
-        text_expand(r, d, "SELECT {col}, COUNT(*) FROM {table} WHERE created_at > now() - interval '{n2} days' AND status = 'paid' GROUP BY 1", tmp);
+        text_expand(r, d,
+                    "SELECT {col}, COUNT(*) FROM {table} WHERE created_at > now() - interval '{n2} "
+                    "days' AND status = 'paid' GROUP BY 1",
+                    tmp);
         jw_strn(&w, "query", tmp->data, tmp->len);
         jw_int(&w, "limit", rng_range(r, 10, 500));
     } else if (strcmp(tool, "get_file_contents") == 0) {
@@ -383,7 +467,10 @@ static void tool_args(struct rng *r, const char *tool, enum text_domain d, struc
     jw_end_obj(&w);
 }
 
-static double round1(double v) { return floor(v * 10 + 0.5) / 10; }
+static double round1(double v)
+{
+    return floor(v * 10 + 0.5) / 10;
+}
 
 /* ---- the event ---------------------------------------------------------- */
 
@@ -454,16 +541,25 @@ size_t gen_event(struct gen *g, int64_t t_us, struct jbuf *out)
         if (rng_chance(r, tp->prior_p * shrink)) {
             has_prior = true;
             text_question(r, svc->domain, 0, &g->prior_q);
-            text_answer(r, svc->domain, target_len(r, tp->answer_bytes * 0.5, 0.5, g->scale, 30, 1500), &g->prior_a);
+            text_answer(r, svc->domain,
+                        target_len(r, tp->answer_bytes * 0.5, 0.5, g->scale, 30, 1500),
+                        &g->prior_a);
             if (svc->tools[0] && rng_chance(r, 0.5)) {
                 prior_tool = true;
                 if (strcmp(svc->tools[0], "run_sql") == 0)
-                    text_expand(r, svc->domain, "{\"columns\": [\"{col}\", \"total\"], \"rows\": [[\"{region}\", {n}], [\"{region}\", {n}]], \"row_count\": 2}", &g->tool_res);
+                    text_expand(r, svc->domain,
+                                "{\"columns\": [\"{col}\", \"total\"], \"rows\": [[\"{region}\", "
+                                "{n}], [\"{region}\", {n}]], \"row_count\": 2}",
+                                &g->tool_res);
                 else
-                    text_expand(r, svc->domain, "{\"path\": \"{file}\", \"size\": {n}, \"content\": \"/* … */\\n\"}", &g->tool_res);
+                    text_expand(
+                        r, svc->domain,
+                        "{\"path\": \"{file}\", \"size\": {n}, \"content\": \"/* … */\\n\"}",
+                        &g->tool_res);
             }
         }
-        size_t detail = rng_chance(r, 0.6) ? target_len(r, tp->detail_bytes, 0.7, g->scale, 0, 3000) : 0;
+        size_t detail =
+            rng_chance(r, 0.6) ? target_len(r, tp->detail_bytes, 0.7, g->scale, 0, 3000) : 0;
         text_question(r, svc->domain, detail, &g->user);
         parts = rng_chance(r, 0.05);
         if (g->o.pii_rate > 0 && rng_chance(r, g->o.pii_rate))
@@ -475,7 +571,8 @@ size_t gen_event(struct gen *g, int64_t t_us, struct jbuf *out)
             ndocs = tp->ctx_max;
         for (int i = 0; i < ndocs; i++) {
             jbuf_reset(&g->doc[i]);
-            text_doc(r, svc->domain, target_len(r, tp->doc_bytes, 0.7, g->scale, 40, 6000), &g->doc[i]);
+            text_doc(r, svc->domain, target_len(r, tp->doc_bytes, 0.7, g->scale, 40, 6000),
+                     &g->doc[i]);
         }
     }
     double scores[5];
@@ -499,7 +596,10 @@ size_t gen_event(struct gen *g, int64_t t_us, struct jbuf *out)
             tool_args(r, tool, svc->domain, &g->args, &g->tmp);
             has_text = rng_chance(r, 0.4);
             if (has_text)
-                text_expand(r, svc->domain, rng_chance(r, 0.5) ? "Let me look that up first." : "I'll check the {table} data before answering.", &g->answer);
+                text_expand(r, svc->domain,
+                            rng_chance(r, 0.5) ? "Let me look that up first."
+                                               : "I'll check the {table} data before answering.",
+                            &g->answer);
         } else {
             finish = f < 0.97 ? "stop" : f < 0.995 ? "length" : "content_filter";
             has_text = strcmp(finish, "content_filter") != 0 || rng_chance(r, 0.5);
@@ -507,11 +607,13 @@ size_t gen_event(struct gen *g, int64_t t_us, struct jbuf *out)
                 if (ndocs > 0 && rng_chance(r, 0.35)) {
                     /* Grounded answers quote their context. */
                     size_t n = first_sentence(&g->doc[0]);
-                    jbuf_puts(&g->answer, rng_chance(r, 0.5) ? "According to the documentation: " : "From the retrieved context: ");
+                    jbuf_puts(&g->answer, rng_chance(r, 0.5) ? "According to the documentation: "
+                                                             : "From the retrieved context: ");
                     jbuf_put(&g->answer, g->doc[0].data, n);
                     jbuf_puts(&g->answer, "\n\n");
                 }
-                text_answer(r, svc->domain, target_len(r, tp->answer_bytes, 0.8, g->scale, 20, 7000), &g->answer);
+                text_answer(r, svc->domain,
+                            target_len(r, tp->answer_bytes, 0.8, g->scale, 20, 7000), &g->answer);
             }
         }
     }
@@ -522,7 +624,9 @@ size_t gen_event(struct gen *g, int64_t t_us, struct jbuf *out)
     if (has_sys)
         in_tok += (int64_t)text_tokens(g->sys.data, g->sys.len) + 4;
     if (has_prior)
-        in_tok += (int64_t)(text_tokens(g->prior_q.data, g->prior_q.len) + text_tokens(g->prior_a.data, g->prior_a.len)) + 8;
+        in_tok += (int64_t)(text_tokens(g->prior_q.data, g->prior_q.len) +
+                            text_tokens(g->prior_a.data, g->prior_a.len)) +
+                  8;
     if (prior_tool)
         in_tok += (int64_t)text_tokens(g->tool_res.data, g->tool_res.len) + 12;
     for (int i = 0; i < ndocs; i++)
@@ -538,7 +642,8 @@ size_t gen_event(struct gen *g, int64_t t_us, struct jbuf *out)
         reasoning = (int64_t)rng_lognormal(r, med[e], 0.6);
     }
     if (status == 200 && !embed) {
-        out_tok = (int64_t)text_tokens(g->answer.data, g->answer.len) + (int64_t)text_tokens(g->args.data, g->args.len) + 1 + reasoning;
+        out_tok = (int64_t)text_tokens(g->answer.data, g->answer.len) +
+                  (int64_t)text_tokens(g->args.data, g->args.len) + 1 + reasoning;
         if (strcmp(m->provider, "vllm") != 0 && in_tok >= 256 && rng_chance(r, 0.3))
             cached = (int64_t)(in_tok * (0.3 + 0.6 * rng_unit(r))) / 64 * 64;
     } else {
@@ -560,7 +665,8 @@ size_t gen_event(struct gen *g, int64_t t_us, struct jbuf *out)
         latency = rng_lognormal(r, m->ttft_ms * 2, 0.9);
     } else {
         ttft = rng_lognormal(r, m->ttft_ms, 0.35) + in_tok * 0.04 + reasoning * m->ms_per_token;
-        latency = ttft + (out_tok - reasoning) * rng_lognormal(r, m->ms_per_token, 0.2) + rng_lognormal(r, 12, 0.5);
+        latency = ttft + (out_tok - reasoning) * rng_lognormal(r, m->ms_per_token, 0.2) +
+                  rng_lognormal(r, 12, 0.5);
     }
     latency = round1(latency);
     ttft = round1(ttft);
@@ -569,7 +675,9 @@ size_t gen_event(struct gen *g, int64_t t_us, struct jbuf *out)
 
     double cost = 0;
     if (status == 200)
-        cost = ((double)(in_tok - cached) * m->in_price + (double)cached * m->cached_price + (double)out_tok * m->out_price) / 1e6;
+        cost = ((double)(in_tok - cached) * m->in_price + (double)cached * m->cached_price +
+                (double)out_tok * m->out_price) /
+               1e6;
 
     uint32_t uid = g->users[(size_t)(NUSERS * rng_unit(r) * rng_unit(r))];
     bool has_user = rng_chance(r, embed ? 0.3 : 0.92);
@@ -588,7 +696,8 @@ size_t gen_event(struct gen *g, int64_t t_us, struct jbuf *out)
     char call_id[32];
     {
         static const char an[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-        int pre = snprintf(call_id, sizeof call_id, "%s", strcmp(m->provider, "anthropic") == 0 ? "toolu_" : "call_");
+        int pre = snprintf(call_id, sizeof call_id, "%s",
+                           strcmp(m->provider, "anthropic") == 0 ? "toolu_" : "call_");
         for (int i = pre; i < pre + 24; i++)
             call_id[i] = an[rng_below(r, sizeof an - 1)];
         call_id[pre + 24] = '\0';
@@ -710,17 +819,31 @@ size_t gen_event(struct gen *g, int64_t t_us, struct jbuf *out)
         if (status == 429) {
             jw_str(&w, "type", anthropic ? "rate_limit_error" : "rate_limit_exceeded");
             if (anthropic)
-                snprintf(msg, sizeof msg, "This request would exceed your organization's rate limit of %d input tokens per minute. Please retry after %d seconds.",
+                snprintf(msg, sizeof msg,
+                         "This request would exceed your organization's rate limit of %d input "
+                         "tokens per minute. Please retry after %d seconds.",
                          (int)rng_range(r, 4, 80) * 10000, (int)rng_range(r, 1, 30));
             else
-                snprintf(msg, sizeof msg, "Rate limit reached for %s in organization org-%.8s on tokens per min (TPM): Limit %d, Used %d, Requested %d. Please try again in %dms.",
-                         m->name, trace_id, 200000, (int)rng_range(r, 190000, 199999), (int)in_tok, (int)rng_range(r, 50, 900));
+                snprintf(msg, sizeof msg,
+                         "Rate limit reached for %s in organization org-%.8s on tokens per min "
+                         "(TPM): Limit %d, Used %d, Requested %d. Please try again in %dms.",
+                         m->name, trace_id, 200000, (int)rng_range(r, 190000, 199999), (int)in_tok,
+                         (int)rng_range(r, 50, 900));
         } else {
-            jw_str(&w, "type", anthropic ? "api_error" : strcmp(m->provider, "vllm") == 0 ? "InternalServerError" : "server_error");
+            jw_str(&w, "type",
+                   anthropic                          ? "api_error"
+                   : strcmp(m->provider, "vllm") == 0 ? "InternalServerError"
+                                                      : "server_error");
             if (strcmp(m->provider, "vllm") == 0)
-                snprintf(msg, sizeof msg, "CUDA out of memory. Tried to allocate %d.00 MiB (GPU 0; 79.15 GiB total capacity)", (int)rng_range(r, 20, 900));
+                snprintf(msg, sizeof msg,
+                         "CUDA out of memory. Tried to allocate %d.00 MiB (GPU 0; 79.15 GiB total "
+                         "capacity)",
+                         (int)rng_range(r, 20, 900));
             else
-                snprintf(msg, sizeof msg, "The server had an error while processing your request. Request id: req_%.24s", trace_id);
+                snprintf(
+                    msg, sizeof msg,
+                    "The server had an error while processing your request. Request id: req_%.24s",
+                    trace_id);
         }
         jw_str(&w, "message", msg);
         jw_end_obj(&w);
@@ -738,7 +861,8 @@ size_t gen_event(struct gen *g, int64_t t_us, struct jbuf *out)
         jw_str(&w, "tenant", tenant);
     jw_str(&w, "deployment", canary ? "canary" : "stable");
     if (region_i >= 0) {
-        static const char *const regions[] = {"eu-west-1", "us-east-1", "us-west-2", "ap-northeast-1"};
+        static const char *const regions[] = {"eu-west-1", "us-east-1", "us-west-2",
+                                              "ap-northeast-1"};
         jw_str(&w, "region", regions[region_i]);
     }
     if (feature_i >= 0)

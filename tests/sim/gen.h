@@ -22,8 +22,8 @@
 /* Default mean event size in bytes (what --size-hint adjusts), and the
  * range of means the generator can produce. */
 #define GEN_DEFAULT_SIZE 2048
-#define GEN_MIN_SIZE 1100
-#define GEN_MAX_SIZE (64 * 1024)
+#define GEN_MIN_SIZE     1100
+#define GEN_MAX_SIZE     (64 * 1024)
 
 struct gen_opts {
     uint64_t seed;

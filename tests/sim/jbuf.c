@@ -57,7 +57,10 @@ void jbuf_putc(struct jbuf *b, char c)
     b->data[b->len] = '\0';
 }
 
-void jbuf_puts(struct jbuf *b, const char *s) { jbuf_put(b, s, strlen(s)); }
+void jbuf_puts(struct jbuf *b, const char *s)
+{
+    jbuf_put(b, s, strlen(s));
+}
 
 void jbuf_printf(struct jbuf *b, const char *fmt, ...)
 {
@@ -150,8 +153,14 @@ static void jw_open(struct jw *w, const char *key, char c)
     w->first[w->depth] = true;
 }
 
-void jw_obj(struct jw *w, const char *key) { jw_open(w, key, '{'); }
-void jw_arr(struct jw *w, const char *key) { jw_open(w, key, '['); }
+void jw_obj(struct jw *w, const char *key)
+{
+    jw_open(w, key, '{');
+}
+void jw_arr(struct jw *w, const char *key)
+{
+    jw_open(w, key, '[');
+}
 
 void jw_end_obj(struct jw *w)
 {
@@ -171,7 +180,10 @@ void jw_strn(struct jw *w, const char *key, const char *s, size_t n)
     jbuf_json_str(w->b, s, n);
 }
 
-void jw_str(struct jw *w, const char *key, const char *s) { jw_strn(w, key, s, strlen(s)); }
+void jw_str(struct jw *w, const char *key, const char *s)
+{
+    jw_strn(w, key, s, strlen(s));
+}
 
 void jw_int(struct jw *w, const char *key, int64_t v)
 {

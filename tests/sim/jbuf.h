@@ -27,7 +27,12 @@ struct jbuf {
 
 /* Release the memory; the buffer is left empty and reusable. Accepts a zeroed buffer. */
 void jbuf_free(struct jbuf *b);
-static inline void jbuf_reset(struct jbuf *b) { b->len = 0; if (b->data) b->data[0] = '\0'; }
+static inline void jbuf_reset(struct jbuf *b)
+{
+    b->len = 0;
+    if (b->data)
+        b->data[0] = '\0';
+}
 void jbuf_reserve(struct jbuf *b, size_t extra);
 void jbuf_putc(struct jbuf *b, char c);
 void jbuf_put(struct jbuf *b, const char *s, size_t n);

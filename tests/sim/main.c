@@ -46,7 +46,8 @@ static const char usage_traffic[] =
     "Posts generated events to URL/v1/events at a steady rate (token-bucket\n"
     "pacing, no drift), checks every response (2xx with {\"accepted\":N,...}) and\n"
     "prints a summary line to stdout at the end:\n"
-    "  sent=N accepted=N rejected=N errors=N elapsed=Ss rate=R/s requests=N req_p50=Xms req_p99=Xms\n"
+    "  sent=N accepted=N rejected=N errors=N elapsed=Ss rate=R/s requests=N req_p50=Xms "
+    "req_p99=Xms\n"
     "(rejected: events the agent refused in a 2xx answer; errors: requests that\n"
     "failed with another status or a transport error.) SIGINT/SIGTERM stop\n"
     "cleanly with the summary; a second one kills.\n"
@@ -217,26 +218,30 @@ static int flag(struct args *a, const char *name, bool want_value, const char **
     return 1;
 }
 
-static double parse_double(const struct args *a, const char *name, const char *v, double lo, double hi)
+static double parse_double(const struct args *a, const char *name, const char *v, double lo,
+                           double hi)
 {
     char *end;
     errno = 0;
     double d = strtod(v, &end);
     if (errno || end == v || *end || !isfinite(d) || d < lo || d > hi) {
-        fprintf(stderr, "llmtap-sim %s: --%s: '%s' is not a number in [%g, %g]\n", a->cmd, name, v, lo, hi);
+        fprintf(stderr, "llmtap-sim %s: --%s: '%s' is not a number in [%g, %g]\n", a->cmd, name, v,
+                lo, hi);
         exit(2);
     }
     return d;
 }
 
-static uint64_t parse_u64(const struct args *a, const char *name, const char *v, uint64_t lo, uint64_t hi)
+static uint64_t parse_u64(const struct args *a, const char *name, const char *v, uint64_t lo,
+                          uint64_t hi)
 {
     char *end;
     errno = 0;
     unsigned long long x = strtoull(v, &end, 10);
     if (errno || end == v || *end || v[0] == '-' || x < lo || x > hi) {
-        fprintf(stderr, "llmtap-sim %s: --%s: '%s' is not an integer in [%" PRIu64 ", %" PRIu64 "]\n", a->cmd, name,
-                v, lo, hi);
+        fprintf(stderr,
+                "llmtap-sim %s: --%s: '%s' is not an integer in [%" PRIu64 ", %" PRIu64 "]\n",
+                a->cmd, name, v, lo, hi);
         exit(2);
     }
     return x;
@@ -333,7 +338,10 @@ static int cmd_generate(struct args *a)
             count = parse_u64(a, "count", v, 1, UINT64_MAX);
         } else if (flag(a, "start", true, &v)) {
             if (parse_time_us(v, &start_us) != 0) {
-                fprintf(stderr, "llmtap-sim generate: --start: '%s' is neither RFC 3339 UTC nor Unix seconds\n", v);
+                fprintf(
+                    stderr,
+                    "llmtap-sim generate: --start: '%s' is neither RFC 3339 UTC nor Unix seconds\n",
+                    v);
                 return 2;
             }
             have_start = true;
@@ -373,7 +381,8 @@ static int cmd_generate(struct args *a)
     struct jbuf ev = {0};
     int rc = 0;
     for (uint64_t i = 0; i < count; i++) {
-        int64_t t = start_us + (int64_t)(((double)i + rng_unit(&tr)) * (double)span_us / (double)count);
+        int64_t t =
+            start_us + (int64_t)(((double)i + rng_unit(&tr)) * (double)span_us / (double)count);
         jbuf_reset(&ev);
         size_t n = gen_event(g, t, &ev);
         if (sizes && i < 50000000)
@@ -396,9 +405,10 @@ static int cmd_generate(struct args *a)
         for (size_t i = 0; i < m; i++)
             total += (double)sizes[i];
         fprintf(stderr,
-                "llmtap-sim generate: events=%zu bytes=%.0f mean=%.0f min=%zu p10=%zu p50=%zu p90=%zu p99=%zu max=%zu\n",
-                m, total, total / (double)m, sizes[0], sizes[m / 10], sizes[m / 2], sizes[m * 9 / 10],
-                sizes[m * 99 / 100], sizes[m - 1]);
+                "llmtap-sim generate: events=%zu bytes=%.0f mean=%.0f min=%zu p10=%zu p50=%zu "
+                "p90=%zu p99=%zu max=%zu\n",
+                m, total, total / (double)m, sizes[0], sizes[m / 10], sizes[m / 2],
+                sizes[m * 9 / 10], sizes[m * 99 / 100], sizes[m - 1]);
     }
     free(sizes);
     jbuf_free(&ev);
@@ -411,7 +421,11 @@ static int cmd_generate(struct args *a)
 static int cmd_traffic(struct args *a)
 {
     struct traffic_opts o = {
-        .rate = 10, .batch = 1, .connect_wait = 10, .timeout_ms = 10000, .progress = 5,
+        .rate = 10,
+        .batch = 1,
+        .connect_wait = 10,
+        .timeout_ms = 10000,
+        .progress = 5,
         .gen = {.error_rate = -1, .time_is_end = true},
     };
     bool seeded = false, have_duration = false;
@@ -439,7 +453,8 @@ static int cmd_traffic(struct args *a)
             else if (strcmp(v, "ndjson") == 0)
                 o.body = TRAFFIC_BODY_NDJSON;
             else {
-                fprintf(stderr, "llmtap-sim traffic: --body: '%s' is not auto, array or ndjson\n", v);
+                fprintf(stderr, "llmtap-sim traffic: --body: '%s' is not auto, array or ndjson\n",
+                        v);
                 return 2;
             }
         } else if (flag(a, "out", true, &v)) {
@@ -467,7 +482,9 @@ static int cmd_traffic(struct args *a)
     }
     if (!seeded)
         o.gen.seed = clock_seed();
-    fprintf(stderr, "llmtap-sim traffic: target=%s rate=%g/s duration=%gs count=%" PRIu64 " batch=%d seed=%" PRIu64 "\n",
+    fprintf(stderr,
+            "llmtap-sim traffic: target=%s rate=%g/s duration=%gs count=%" PRIu64
+            " batch=%d seed=%" PRIu64 "\n",
             o.target, o.rate, o.duration, o.count, o.batch, o.gen.seed);
     return traffic_run(&o);
 }
@@ -515,8 +532,14 @@ static int cmd_upstream(struct args *a)
 static int cmd_calls(struct args *a)
 {
     struct calls_opts o = {
-        .rate = 10, .concurrency = 64, .timeout_ms = 60000, .connect_wait = 10, .progress = 10,
-        .error_rate = 0.03, .pii_rate = 0.03, .latency_scale = 1,
+        .rate = 10,
+        .concurrency = 64,
+        .timeout_ms = 60000,
+        .connect_wait = 10,
+        .progress = 10,
+        .error_rate = 0.03,
+        .pii_rate = 0.03,
+        .latency_scale = 1,
     };
     bool seeded = false, have_duration = false;
     const char *v;
@@ -569,16 +592,17 @@ static int cmd_calls(struct args *a)
     if (!seeded)
         o.seed = clock_seed();
     fprintf(stderr,
-            "llmtap-sim calls: target=%s rate=%g/s duration=%gs count=%" PRIu64 " concurrency=%u seed=%" PRIu64
-            "%s%s\n",
-            o.target, o.rate, o.duration, o.count, o.concurrency, o.seed, o.vllm_prefix ? " vllm-prefix=" : "",
-            o.vllm_prefix ? o.vllm_prefix : "");
+            "llmtap-sim calls: target=%s rate=%g/s duration=%gs count=%" PRIu64
+            " concurrency=%u seed=%" PRIu64 "%s%s\n",
+            o.target, o.rate, o.duration, o.count, o.concurrency, o.seed,
+            o.vllm_prefix ? " vllm-prefix=" : "", o.vllm_prefix ? o.vllm_prefix : "");
     return calls_run(&o);
 }
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
         fputs(usage_main, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }

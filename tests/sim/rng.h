@@ -31,7 +31,10 @@ static inline void rng_seed(struct rng *r, uint64_t seed, uint64_t stream)
         r->s[i] = rng_splitmix64(&x);
 }
 
-static inline uint64_t rng_rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+static inline uint64_t rng_rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
 
 static inline uint64_t rng_next(struct rng *r)
 {
@@ -61,9 +64,15 @@ static inline int64_t rng_range(struct rng *r, int64_t lo, int64_t hi)
 }
 
 /* Uniform double in [0, 1). */
-static inline double rng_unit(struct rng *r) { return (double)(rng_next(r) >> 11) * 0x1.0p-53; }
+static inline double rng_unit(struct rng *r)
+{
+    return (double)(rng_next(r) >> 11) * 0x1.0p-53;
+}
 
-static inline bool rng_chance(struct rng *r, double p) { return rng_unit(r) < p; }
+static inline bool rng_chance(struct rng *r, double p)
+{
+    return rng_unit(r) < p;
+}
 
 /* Standard normal (Box–Muller, one value per call). */
 static inline double rng_normal(struct rng *r)

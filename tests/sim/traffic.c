@@ -144,7 +144,8 @@ static size_t on_write(char *p, size_t size, size_t n, void *ud)
     return size * n;
 }
 
-static void warn_limited(struct traffic *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn_limited(struct traffic *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void warn_limited(struct traffic *t, const char *fmt, ...)
 {
     if (t->warnings++ < 10) {
@@ -190,7 +191,8 @@ static int parse_response(struct traffic *t, int n, bool expected, int *accepted
             const cJSON *it;
             if (!cJSON_IsArray(arr))
                 continue;
-            cJSON_ArrayForEach(it, arr) {
+            cJSON_ArrayForEach(it, arr)
+            {
                 const cJSON *idx = cJSON_GetObjectItemCaseSensitive(it, "index");
                 if (!cJSON_IsNumber(idx) || idx->valuedouble < 0 || idx->valuedouble >= n)
                     continue;
@@ -204,12 +206,15 @@ static int parse_response(struct traffic *t, int n, bool expected, int *accepted
                     if (cJSON_IsString(s))
                         why = s->valuestring;
                 }
-                warn_limited(t, "agent rejected event %d of the batch: %s", (int)idx->valuedouble, why ? why : "(no reason given)");
+                warn_limited(t, "agent rejected event %d of the batch: %s", (int)idx->valuedouble,
+                             why ? why : "(no reason given)");
             }
         }
         exact = marked == n - *accepted;
         if (!exact)
-            warn_limited(t, "agent accepted %d of %d events without saying which; the batch is not written to --out",
+            warn_limited(t,
+                         "agent accepted %d of %d events without saying which; the batch is not "
+                         "written to --out",
                          *accepted, n);
     }
     cJSON_Delete(root);
@@ -238,18 +243,22 @@ static long post(struct traffic *t, bool ndjson, CURLcode *cc)
 
 static void progress_line(const struct traffic *t, double elapsed, double window_rate)
 {
-    fprintf(stderr, "llmtap-sim: t=%.1fs sent=%llu accepted=%llu rejected=%llu errors=%llu rate=%.1f/s (now %.1f/s)\n",
+    fprintf(stderr,
+            "llmtap-sim: t=%.1fs sent=%llu accepted=%llu rejected=%llu errors=%llu rate=%.1f/s "
+            "(now %.1f/s)\n",
             elapsed, (unsigned long long)t->st.sent, (unsigned long long)t->st.accepted,
             (unsigned long long)t->st.rejected, (unsigned long long)t->st.errors,
             elapsed > 0 ? (double)t->st.sent / elapsed : 0.0, window_rate);
 }
 
-static void maybe_progress(struct traffic *t, double *next, double *win_start, uint64_t *win_sent, double t_begin)
+static void maybe_progress(struct traffic *t, double *next, double *win_start, uint64_t *win_sent,
+                           double t_begin)
 {
     double now = mono_now();
     if (t->o->progress <= 0 || now < *next)
         return;
-    progress_line(t, now - t_begin, now > *win_start ? (double)*win_sent / (now - *win_start) : 0.0);
+    progress_line(t, now - t_begin,
+                  now > *win_start ? (double)*win_sent / (now - *win_start) : 0.0);
     *win_sent = 0;
     *win_start = now;
     while (*next <= now)
@@ -310,7 +319,8 @@ int traffic_run(const struct traffic_opts *o)
     curl_easy_setopt(t.curl, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(t.curl, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(t.curl, CURLOPT_TIMEOUT_MS, o->timeout_ms);
-    curl_easy_setopt(t.curl, CURLOPT_CONNECTTIMEOUT_MS, o->timeout_ms < 3000 ? o->timeout_ms : 3000L);
+    curl_easy_setopt(t.curl, CURLOPT_CONNECTTIMEOUT_MS,
+                     o->timeout_ms < 3000 ? o->timeout_ms : 3000L);
     curl_easy_setopt(t.curl, CURLOPT_USERAGENT, "llmtap-sim/" LLMTAP_VERSION);
     curl_easy_setopt(t.curl, CURLOPT_WRITEFUNCTION, on_write);
     curl_easy_setopt(t.curl, CURLOPT_WRITEDATA, &t.resp);
@@ -367,7 +377,8 @@ int traffic_run(const struct traffic_opts *o)
         /* Build the body. */
         enum traffic_body mode = o->body;
         if (mode == TRAFFIC_BODY_AUTO)
-            mode = o->batch == 1 ? TRAFFIC_BODY_OBJECT : (batch_no % 2 ? TRAFFIC_BODY_NDJSON : TRAFFIC_BODY_ARRAY);
+            mode = o->batch == 1 ? TRAFFIC_BODY_OBJECT
+                                 : (batch_no % 2 ? TRAFFIC_BODY_NDJSON : TRAFFIC_BODY_ARRAY);
         if (mode == TRAFFIC_BODY_OBJECT && n != 1)
             mode = TRAFFIC_BODY_ARRAY;
         batch_no++;
@@ -394,12 +405,15 @@ int traffic_run(const struct traffic_opts *o)
             code = post(&t, mode == TRAFFIC_BODY_NDJSON, &cc);
             if (connected || (code >= 0 && code != 503))
                 break;
-            bool retryable = code == 503 || cc == CURLE_COULDNT_CONNECT || cc == CURLE_OPERATION_TIMEDOUT;
+            bool retryable =
+                code == 503 || cc == CURLE_COULDNT_CONNECT || cc == CURLE_OPERATION_TIMEDOUT;
             if (!retryable || traffic_stop || mono_now() - wait_start >= o->connect_wait) {
                 if (!traffic_stop)
                     fprintf(stderr, "llmtap-sim: agent at %s not reachable%s: %s\n", t.url,
                             retryable ? " (gave up after --connect-wait)" : "",
-                            code >= 0 ? "HTTP 503" : t.errbuf[0] ? t.errbuf : curl_easy_strerror(cc));
+                            code >= 0     ? "HTTP 503"
+                            : t.errbuf[0] ? t.errbuf
+                                          : curl_easy_strerror(cc));
                 unreachable = true;
                 break;
             }
@@ -429,7 +443,8 @@ int traffic_run(const struct traffic_opts *o)
             t.st.accepted += (uint64_t)accepted;
             t.st.rejected += (uint64_t)(n - accepted);
             if (!ok)
-                warn_limited(&t, "intake answered HTTP %ld: %.200s", code, t.resp.data ? t.resp.data : "");
+                warn_limited(&t, "intake answered HTTP %ld: %.200s", code,
+                             t.resp.data ? t.resp.data : "");
             if (t.out && res == 1 && accepted > 0) {
                 for (int i = 0; i < n; i++) {
                     if (t.rejected_mask[i])
@@ -442,9 +457,11 @@ int traffic_run(const struct traffic_opts *o)
         } else {
             t.st.errors++;
             if (code < 0) {
-                warn_limited(&t, "request failed: %s", t.errbuf[0] ? t.errbuf : curl_easy_strerror(cc));
+                warn_limited(&t, "request failed: %s",
+                             t.errbuf[0] ? t.errbuf : curl_easy_strerror(cc));
             } else {
-                warn_limited(&t, "intake answered HTTP %ld: %.200s", code, t.resp.data ? t.resp.data : "");
+                warn_limited(&t, "intake answered HTTP %ld: %.200s", code,
+                             t.resp.data ? t.resp.data : "");
             }
         }
 
@@ -456,9 +473,10 @@ int traffic_run(const struct traffic_opts *o)
         fputs("llmtap-sim: interrupted, stopping\n", stderr);
     printf("sent=%llu accepted=%llu rejected=%llu errors=%llu elapsed=%.2fs rate=%.1f/s"
            " requests=%llu req_p50=%.2fms req_p99=%.2fms\n",
-           (unsigned long long)t.st.sent, (unsigned long long)t.st.accepted, (unsigned long long)t.st.rejected,
-           (unsigned long long)t.st.errors, elapsed, elapsed > 0 ? (double)t.st.sent / elapsed : 0.0,
-           (unsigned long long)t.st.requests, lat_quantile_ms(&t.st.lat, 0.5), lat_quantile_ms(&t.st.lat, 0.99));
+           (unsigned long long)t.st.sent, (unsigned long long)t.st.accepted,
+           (unsigned long long)t.st.rejected, (unsigned long long)t.st.errors, elapsed,
+           elapsed > 0 ? (double)t.st.sent / elapsed : 0.0, (unsigned long long)t.st.requests,
+           lat_quantile_ms(&t.st.lat, 0.5), lat_quantile_ms(&t.st.lat, 0.99));
     fflush(stdout);
     rc = (t.st.rejected || t.st.errors) && !o->allow_errors ? 1 : 0;
     if (unreachable)

@@ -18,17 +18,17 @@ enum traffic_body {
 };
 
 struct traffic_opts {
-    const char *target;     /* agent base URL, e.g. http://127.0.0.1:7311 */
-    double rate;            /* events per second; 0 = as fast as possible */
-    double duration;        /* seconds; 0 = no time limit */
-    uint64_t count;         /* events; 0 = no count limit */
-    int batch;              /* events per request, >= 1 */
+    const char *target; /* agent base URL, e.g. http://127.0.0.1:7311 */
+    double rate;        /* events per second; 0 = as fast as possible */
+    double duration;    /* seconds; 0 = no time limit */
+    uint64_t count;     /* events; 0 = no count limit */
+    int batch;          /* events per request, >= 1 */
     enum traffic_body body;
-    const char *out;        /* NDJSON file of accepted events, or NULL */
-    bool allow_errors;      /* exit 0 even after rejections / HTTP errors */
-    double connect_wait;    /* seconds to wait for the agent at start */
-    long timeout_ms;        /* per request */
-    double progress;        /* seconds between progress lines; 0 = none */
+    const char *out;     /* NDJSON file of accepted events, or NULL */
+    bool allow_errors;   /* exit 0 even after rejections / HTTP errors */
+    double connect_wait; /* seconds to wait for the agent at start */
+    long timeout_ms;     /* per request */
+    double progress;     /* seconds between progress lines; 0 = none */
     struct gen_opts gen;
 };
 

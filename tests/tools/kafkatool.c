@@ -47,11 +47,16 @@ static const char *opt(int argc, char **argv, const char *name, const char *dflt
 
 static int b64val(int c)
 {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+')
+        return 62;
+    if (c == '/')
+        return 63;
     return -1;
 }
 
@@ -240,11 +245,13 @@ static int consume(const char *brokers, const char *topic, long count, int timeo
 
 static int api_key(const char *s)
 {
-    static const struct { const char *name; int key; } apis[] = {
-        {"Produce", 0},      {"Fetch", 1},           {"ListOffsets", 2}, {"Metadata", 3},
-        {"OffsetCommit", 8}, {"OffsetFetch", 9},     {"FindCoordinator", 10},
-        {"JoinGroup", 11},   {"Heartbeat", 12},      {"LeaveGroup", 13}, {"SyncGroup", 14},
-        {"InitProducerId", 22},
+    static const struct {
+        const char *name;
+        int key;
+    } apis[] = {
+        {"Produce", 0},      {"Fetch", 1},       {"ListOffsets", 2},      {"Metadata", 3},
+        {"OffsetCommit", 8}, {"OffsetFetch", 9}, {"FindCoordinator", 10}, {"JoinGroup", 11},
+        {"Heartbeat", 12},   {"LeaveGroup", 13}, {"SyncGroup", 14},       {"InitProducerId", 22},
     };
     for (size_t i = 0; i < sizeof apis / sizeof *apis; i++)
         if (strcasecmp(s, apis[i].name) == 0)
@@ -339,7 +346,8 @@ static int mock(int argc, char **argv)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: llmtap-kafkatool create-topic|produce|consume --brokers B --topic T ...\n");
+        fprintf(stderr,
+                "usage: llmtap-kafkatool create-topic|produce|consume --brokers B --topic T ...\n");
         return 2;
     }
     const char *brokers = opt(argc, argv, "--brokers", "127.0.0.1:9092");

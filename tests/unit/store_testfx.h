@@ -53,18 +53,23 @@ static inline uint64_t rng_next(uint64_t *s)
 }
 
 static const char *const WORDS[] = {
-    "the", "account", "password", "reset", "settings", "security", "open", "choose",
-    "customer", "billing", "invoice", "refund", "order", "shipping", "delivery", "address",
-    "please", "help", "how", "do", "I", "can", "you", "my", "to", "and", "for", "with",
-    "a", "is", "not", "when", "error", "message", "login", "email", "phone", "support",
-    "team", "plan", "upgrade", "cancel", "subscription", "trial", "payment", "card",
-    "declined", "update", "profile", "notification", "mobile", "app", "browser", "cache",
-    "cookies", "session", "expired", "token", "two-factor", "authentication", "code",
-    "verify", "identity", "document", "upload", "limit", "storage", "quota", "team",
-    "workspace", "admin", "permission", "role", "invite", "member", "remove", "export",
-    "data", "report", "dashboard", "chart", "filter", "date", "range", "timezone",
-    "integration", "webhook", "API", "key", "rotate", "rate", "limited", "retry",
-    "later", "status", "page", "incident", "resolved", "thanks", "answer", "context",
+    "the",          "account",      "password", "reset",     "settings",   "security",
+    "open",         "choose",       "customer", "billing",   "invoice",    "refund",
+    "order",        "shipping",     "delivery", "address",   "please",     "help",
+    "how",          "do",           "I",        "can",       "you",        "my",
+    "to",           "and",          "for",      "with",      "a",          "is",
+    "not",          "when",         "error",    "message",   "login",      "email",
+    "phone",        "support",      "team",     "plan",      "upgrade",    "cancel",
+    "subscription", "trial",        "payment",  "card",      "declined",   "update",
+    "profile",      "notification", "mobile",   "app",       "browser",    "cache",
+    "cookies",      "session",      "expired",  "token",     "two-factor", "authentication",
+    "code",         "verify",       "identity", "document",  "upload",     "limit",
+    "storage",      "quota",        "team",     "workspace", "admin",      "permission",
+    "role",         "invite",       "member",   "remove",    "export",     "data",
+    "report",       "dashboard",    "chart",    "filter",    "date",       "range",
+    "timezone",     "integration",  "webhook",  "API",       "key",        "rotate",
+    "rate",         "limited",      "retry",    "later",     "status",     "page",
+    "incident",     "resolved",     "thanks",   "answer",    "context",
 };
 #define NWORDS (sizeof WORDS / sizeof WORDS[0])
 
@@ -121,7 +126,8 @@ static inline void gen_event(uint64_t seed, size_t i, int64_t time_us, struct te
 
     char *b = t->json;
     size_t off = 0;
-    off += (size_t)snprintf(b + off, EV_JSON_MAX - off,
+    off += (size_t)snprintf(
+        b + off, EV_JSON_MAX - off,
         "{\"schema\":\"llmtap.event/1\",\"id\":\"%s\",\"time_us\":%lld,"
         "\"trace_id\":\"%016llx%016llx\",\"service\":\"%s\",\"env\":\"prod\","
         "\"host\":\"%s-7c9f-%04x\",\"source\":\"agent-proxy\",\"provider\":\"%s\","
@@ -134,25 +140,27 @@ static inline void gen_event(uint64_t seed, size_t i, int64_t time_us, struct te
         (unsigned)(rng_next(&s) & 0xffff), PROVIDERS[mdl], MODELS[mdl], MODELS[mdl],
         SYSTEM[svc % 3]);
     words(&s, b, EV_JSON_MAX, &off, 15 + (int)(rng_next(&s) % 25));
-    off += (size_t)snprintf(b + off, EV_JSON_MAX - off,
+    off += (size_t)snprintf(
+        b + off, EV_JSON_MAX - off,
         "\"}],\"params\":{\"temperature\":0.2,\"max_tokens\":512}},"
         "\"context\":[{\"id\":\"kb-%u\",\"source\":\"helpcenter\",\"score\":0.%02u,\"text\":\"",
         (unsigned)(rng_next(&s) % 1000), (unsigned)(rng_next(&s) % 100));
     words(&s, b, EV_JSON_MAX, &off, 60 + (int)(rng_next(&s) % 50));
-    off += (size_t)snprintf(b + off, EV_JSON_MAX - off,
-        "\"}],\"response\":{\"text\":\"");
+    off += (size_t)snprintf(b + off, EV_JSON_MAX - off, "\"}],\"response\":{\"text\":\"");
     words(&s, b, EV_JSON_MAX, &off, 30 + (int)(rng_next(&s) % 40));
-    off += (size_t)snprintf(b + off, EV_JSON_MAX - off,
+    off += (size_t)snprintf(
+        b + off, EV_JSON_MAX - off,
         "\",\"finish_reason\":\"stop\",\"tool_calls\":[]},"
         "\"usage\":{\"input_tokens\":%lld,\"output_tokens\":%lld,\"cached_input_tokens\":%lld},"
         "\"latency_ms\":%.1f,\"ttft_ms\":%.1f,\"status\":%d,\"error\":null,",
         (long long)in_tok, (long long)out_tok, (long long)(in_tok / 2), lat, lat / 4, status);
     if (has_cost)
         off += (size_t)snprintf(b + off, EV_JSON_MAX - off, "\"cost_usd\":%.9f,", cost);
-    off += (size_t)snprintf(b + off, EV_JSON_MAX - off,
-        "\"user\":\"u_%04x\",\"session\":\"s_%04x\",\"tags\":{\"tenant\":\"acme\","
-        "\"deployment\":\"canary\"},\"truncated\":false,\"redactions\":0}",
-        (unsigned)(rng_next(&s) & 0xffff), (unsigned)(rng_next(&s) & 0xffff));
+    off +=
+        (size_t)snprintf(b + off, EV_JSON_MAX - off,
+                         "\"user\":\"u_%04x\",\"session\":\"s_%04x\",\"tags\":{\"tenant\":\"acme\","
+                         "\"deployment\":\"canary\"},\"truncated\":false,\"redactions\":0}",
+                         (unsigned)(rng_next(&s) & 0xffff), (unsigned)(rng_next(&s) & 0xffff));
     t->len = off;
 
     t->ev = (struct store_event){

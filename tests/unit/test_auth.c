@@ -18,8 +18,7 @@
 
 static char path[64];
 
-static int load(const char *text, mode_t mode, char *err, size_t errlen, size_t *tok,
-                size_t *usr)
+static int load(const char *text, mode_t mode, char *err, size_t errlen, size_t *tok, size_t *usr)
 {
     snprintf(path, sizeof path, "/tmp/llmtap-auth-XXXXXX");
     int fd = mkstemp(path);

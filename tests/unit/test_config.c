@@ -352,20 +352,20 @@ static void test_yaml_nulls_and_empty(void **state)
 static void test_yaml_errors(void **state)
 {
     (void)state;
-    load_fails("--config", write_file("listen: x\nkafka:\n  topik: t\n"), NULL, ":3:",
-               "kafka.topik: unknown setting", "did you mean kafka.topic?", NULL);
-    load_fails("--config", write_file("kafak:\n  topic: t\n"), NULL, ":1:",
-               "kafak: unknown setting", NULL);
-    load_fails("--config", write_file("kafka:\n  topic:\n    x: 1\n"), NULL, ":2:",
-               "kafka.topic: expected a single value, got a mapping", NULL);
-    load_fails("--config", write_file("listen: [a, b]\n"), NULL, ":1:",
-               "listen: expected a single value, got a list", NULL);
+    load_fails("--config", write_file("listen: x\nkafka:\n  topik: t\n"), NULL,
+               ":3:", "kafka.topik: unknown setting", "did you mean kafka.topic?", NULL);
+    load_fails("--config", write_file("kafak:\n  topic: t\n"), NULL,
+               ":1:", "kafak: unknown setting", NULL);
+    load_fails("--config", write_file("kafka:\n  topic:\n    x: 1\n"), NULL,
+               ":2:", "kafka.topic: expected a single value, got a mapping", NULL);
+    load_fails("--config", write_file("listen: [a, b]\n"), NULL,
+               ":1:", "listen: expected a single value, got a list", NULL);
     load_fails("--config", write_file("kafka: 5\n"), NULL, ":1:", "kafka: expected a mapping",
                NULL);
-    load_fails("--config", write_file("kafka:\n  - topic\n"), NULL, ":1:",
-               "kafka: expected a mapping, got a list", NULL);
-    load_fails("--config", write_file("listen: a\nlisten: b\n"), NULL, ":2:",
-               "listen: given twice (first on line 1)", NULL);
+    load_fails("--config", write_file("kafka:\n  - topic\n"), NULL,
+               ":1:", "kafka: expected a mapping, got a list", NULL);
+    load_fails("--config", write_file("listen: a\nlisten: b\n"), NULL,
+               ":2:", "listen: given twice (first on line 1)", NULL);
     load_fails("--config", write_file("kafka:\n  topic: a\nkafka.topic: b\n"), NULL,
                "kafka.topic: given twice", NULL);
     load_fails("--config", write_file("note: &a 1\nlisten: *a\n"), NULL, "listen: aliases", NULL);
@@ -373,10 +373,10 @@ static void test_yaml_errors(void **state)
                "only one YAML document", NULL);
     load_fails("--config", write_file("- a\n- b\n"), NULL, "top level must be a mapping", NULL);
     load_fails("--config", write_file("listen: a\n  bad: [\n"), NULL, "bad YAML", NULL);
-    load_fails("--config", write_file("http:\n  threads: 0\n"), NULL, ":2:",
-               "http.threads: \"0\" is below the minimum 1", NULL);
-    load_fails("--config", write_file("http:\n  threads:\n"), NULL, ":2:",
-               "http.threads: missing value", NULL);
+    load_fails("--config", write_file("http:\n  threads: 0\n"), NULL,
+               ":2:", "http.threads: \"0\" is below the minimum 1", NULL);
+    load_fails("--config", write_file("http:\n  threads:\n"), NULL,
+               ":2:", "http.threads: missing value", NULL);
     load_fails("--config", write_file("[a]: 1\n"), NULL, "keys must be non-empty text", NULL);
     load_fails("--config", "/nonexistent/llmtap.yaml", NULL, "/nonexistent/llmtap.yaml",
                strerror(ENOENT), NULL);
@@ -401,21 +401,20 @@ static void test_env_override(void **state)
     config_destroy(c);
 
     setenv("LLMTAP_TEST_HTTP_THREADS", "65", 1);
-    load_fails(NULL, "http.threads: \"65\" is above the maximum 64",
-               "LLMTAP_TEST_HTTP_THREADS", NULL);
+    load_fails(NULL, "http.threads: \"65\" is above the maximum 64", "LLMTAP_TEST_HTTP_THREADS",
+               NULL);
     unsetenv("LLMTAP_TEST_HTTP_THREADS");
 
     setenv("LLMTAP_TEST_KAFKA_TOPIK", "x", 1);
-    load_fails(NULL, "LLMTAP_TEST_KAFKA_TOPIK: unknown setting", "did you mean kafka.topic?",
-               NULL);
+    load_fails(NULL, "LLMTAP_TEST_KAFKA_TOPIK: unknown setting", "did you mean kafka.topic?", NULL);
 }
 
 static void test_flags(void **state)
 {
     (void)state;
     struct config *c = load_ok("--kafka-brokers", "b1:9092", "--http-threads=12", "--dev",
-                               "--flush-timeout", "250ms", "--sample-rate", "0.5", "--offset",
-                               "-7", "--tls-cert=", "--a-b-c", "x y", NULL);
+                               "--flush-timeout", "250ms", "--sample-rate", "0.5", "--offset", "-7",
+                               "--tls-cert=", "--a-b-c", "x y", NULL);
     assert_string_equal(config_str(c, "kafka.brokers"), "b1:9092");
     assert_int_equal(config_int(c, "http.threads"), 12);
     assert_true(config_bool(c, "dev"));
@@ -616,9 +615,8 @@ static void test_duration_syntax(void **state)
         const char *text;
         int64_t want;
     } ok[] = {
-        {"0", 0},       {"42", 42},          {"250ms", 250},     {"5s", 5000},
-        {"2m", 120000}, {"1h", 3600000},     {"7d", 604800000},  {"10 s", 10000},
-        {"5S", 5000},   {"1000000ms", 1000000},
+        {"0", 0},        {"42", 42},        {"250ms", 250},  {"5s", 5000}, {"2m", 120000},
+        {"1h", 3600000}, {"7d", 604800000}, {"10 s", 10000}, {"5S", 5000}, {"1000000ms", 1000000},
     };
     for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
         set_ok(c, "kafka.flush_timeout", ok[i].text);
@@ -661,14 +659,14 @@ static void test_passthrough(void **state)
                                "librdkafka.linger.ms: 10\n");
     setenv("LLMTAP_TEST_LIBRDKAFKA_CLIENT_ID", "from-env", 1);
     setenv("LLMTAP_TEST_LIBRDKAFKA_ACKS", "2", 1);
-    struct config *c = load_ok("--config", f, "--librdkafka", "acks=all",
-                               "--librdkafka=bootstrap.servers=b:9092", "--librdkafka",
-                               "ssl.key.password=a=b", NULL);
+    struct config *c =
+        load_ok("--config", f, "--librdkafka", "acks=all", "--librdkafka=bootstrap.servers=b:9092",
+                "--librdkafka", "ssl.key.password=a=b", NULL);
     assert_string_equal(pt_value(c, "queue.buffering.max.ms"), "5");
     assert_string_equal(pt_value(c, "sasl.password"), "hunter2");
     assert_string_equal(pt_value(c, "linger.ms"), "10");
     assert_string_equal(pt_value(c, "client.id"), "from-env");
-    assert_string_equal(pt_value(c, "acks"), "all");                  /* flag > env > file */
+    assert_string_equal(pt_value(c, "acks"), "all");                 /* flag > env > file */
     assert_string_equal(pt_value(c, "bootstrap.servers"), "b:9092"); /* flag > file */
     assert_string_equal(pt_value(c, "ssl.key.password"), "a=b");     /* split at the first '=' */
     assert_int_equal(config_passthrough_count(c), 7);                /* names are unique */
@@ -1004,11 +1002,11 @@ static void test_print_config(void **state)
     (void)state;
     static char out[16384];
     struct config *c = (struct config *)out;
-    int rc = load_capture(out, sizeof out, &c, "--print-config", "--kafka-topic", "t1",
-                          "--librdkafka", "sasl.password=hunter2", "--librdkafka",
-                          "ssl.key.password=sesame", "--librdkafka", "sasl.username=bob",
-                          "--librdkafka", "client.secret.x=s3", "--librdkafka",
-                          "SSL_KEY_PEM=pem", NULL);
+    int rc =
+        load_capture(out, sizeof out, &c, "--print-config", "--kafka-topic", "t1", "--librdkafka",
+                     "sasl.password=hunter2", "--librdkafka", "ssl.key.password=sesame",
+                     "--librdkafka", "sasl.username=bob", "--librdkafka", "client.secret.x=s3",
+                     "--librdkafka", "SSL_KEY_PEM=pem", NULL);
     assert_int_equal(rc, CONFIG_EXIT);
     assert_null(c);
     assert_non_null(strstr(out, "kafka:\n  brokers: "));
@@ -1035,11 +1033,11 @@ static void test_print_round_trip(void **state)
 {
     (void)state;
     static const char *const strings[] = {
-        "plain",      "a: b",  "# hash",  "x #y",  "yes",    "null", "~",     "123",
-        "1.5e3",      "",      " lead",   "trail ", "say \"hi\"", "back\\slash", "two\nlines",
-        "tab\there",  "-",     "- x",     "[list]", "{map}",  "*star", "&amp", "!bang",
-        "%pct",       "@at",   "`tick`",  "'single'", "|pipe", ">gt",   "ends:", "ünïcødé",
-        "c:\\dir",    "?",     "key: value # c",
+        "plain",      "a: b",      "# hash",  "x #y",    "yes",    "null",           "~",
+        "123",        "1.5e3",     "",        " lead",   "trail ", "say \"hi\"",     "back\\slash",
+        "two\nlines", "tab\there", "-",       "- x",     "[list]", "{map}",          "*star",
+        "&amp",       "!bang",     "%pct",    "@at",     "`tick`", "'single'",       "|pipe",
+        ">gt",        "ends:",     "ünïcødé", "c:\\dir", "?",      "key: value # c",
     };
     const size_t nstr = sizeof strings / sizeof *strings;
     static char out[16384];
@@ -1047,8 +1045,8 @@ static void test_print_round_trip(void **state)
         struct config *c = NULL;
         int rc = load_capture(out, sizeof out, &c, "--print-config", "--listen", strings[i],
                               "--http-threads", "7", "--dev", "--spool-max-size", "64MiB",
-                              "--flush-timeout", "3s", "--sample-rate", "0.125", "--offset",
-                              "-3", "--librdkafka", "bootstrap.servers=x:1", "--librdkafka",
+                              "--flush-timeout", "3s", "--sample-rate", "0.125", "--offset", "-3",
+                              "--librdkafka", "bootstrap.servers=x:1", "--librdkafka",
                               strings[i][0] ? "client.id=placeholder" : "linger.ms=5", NULL);
         assert_int_equal(rc, CONFIG_EXIT);
         char path[64];
@@ -1107,11 +1105,26 @@ static struct config *quiet_load(void)
     return c;
 }
 
-static void undeclared_key(void) { (void)config_str(quiet_load(), "no.such.key"); }
-static void wrong_type_str(void) { (void)config_str(quiet_load(), "http.threads"); }
-static void wrong_type_int(void) { (void)config_int(quiet_load(), "listen"); }
-static void wrong_type_bool(void) { (void)config_bool(quiet_load(), "sample.rate"); }
-static void wrong_type_double(void) { (void)config_double(quiet_load(), "dev"); }
+static void undeclared_key(void)
+{
+    (void)config_str(quiet_load(), "no.such.key");
+}
+static void wrong_type_str(void)
+{
+    (void)config_str(quiet_load(), "http.threads");
+}
+static void wrong_type_int(void)
+{
+    (void)config_int(quiet_load(), "listen");
+}
+static void wrong_type_bool(void)
+{
+    (void)config_bool(quiet_load(), "sample.rate");
+}
+static void wrong_type_double(void)
+{
+    (void)config_double(quiet_load(), "dev");
+}
 
 static void load_table(const struct config_setting *s, size_t n, const char *pt)
 {
@@ -1169,15 +1182,42 @@ static void reserved_flag(void)
 
 /* Two prefixes: each one is checked like a single one. */
 static const struct config_setting one_setting[] = {{"n", NULL, CONFIG_STRING, "", 0, 0, ""}};
-static void pt_duplicate(void) { load_table(one_setting, 1, "kafka,upstream,kafka"); }
-static void pt_env_overlap(void) { load_table(one_setting, 1, "kafka,kafka_x"); }
-static void pt_env_overlap_spelling(void) { load_table(one_setting, 1, "up-stream,up_stream"); }
-static void pt_empty_item(void) { load_table(one_setting, 1, "kafka,"); }
-static void pt_empty_first(void) { load_table(one_setting, 1, ",kafka"); }
-static void pt_space(void) { load_table(one_setting, 1, "kafka, upstream"); }
-static void pt_dotted(void) { load_table(one_setting, 1, "kafka,up.stream"); }
-static void pt_reserved(void) { load_table(one_setting, 1, "kafka,config"); }
-static void pt_reserved_spelling(void) { load_table(one_setting, 1, "kafka,print_config"); }
+static void pt_duplicate(void)
+{
+    load_table(one_setting, 1, "kafka,upstream,kafka");
+}
+static void pt_env_overlap(void)
+{
+    load_table(one_setting, 1, "kafka,kafka_x");
+}
+static void pt_env_overlap_spelling(void)
+{
+    load_table(one_setting, 1, "up-stream,up_stream");
+}
+static void pt_empty_item(void)
+{
+    load_table(one_setting, 1, "kafka,");
+}
+static void pt_empty_first(void)
+{
+    load_table(one_setting, 1, ",kafka");
+}
+static void pt_space(void)
+{
+    load_table(one_setting, 1, "kafka, upstream");
+}
+static void pt_dotted(void)
+{
+    load_table(one_setting, 1, "kafka,up.stream");
+}
+static void pt_reserved(void)
+{
+    load_table(one_setting, 1, "kafka,config");
+}
+static void pt_reserved_spelling(void)
+{
+    load_table(one_setting, 1, "kafka,print_config");
+}
 static void pt_too_long(void)
 {
     static char pt[300];
@@ -1227,9 +1267,18 @@ static struct config *pt_quiet_load(void)
         _exit(3);
     return c;
 }
-static void pairs_undeclared_count(void) { (void)config_pairs_count(pt_quiet_load(), "kafkas"); }
-static void pairs_undeclared_add(void) { (void)config_pairs_add(pt_quiet_load(), "k", "a", "b"); }
-static void pairs_null_prefix(void) { (void)config_pairs_count(pt_quiet_load(), NULL); }
+static void pairs_undeclared_count(void)
+{
+    (void)config_pairs_count(pt_quiet_load(), "kafkas");
+}
+static void pairs_undeclared_add(void)
+{
+    (void)config_pairs_add(pt_quiet_load(), "k", "a", "b");
+}
+static void pairs_null_prefix(void)
+{
+    (void)config_pairs_count(pt_quiet_load(), NULL);
+}
 static void pairs_undeclared_get(void)
 {
     const char *n, *v;

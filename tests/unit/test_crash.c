@@ -181,7 +181,10 @@ static void test_fpe(void **state)
     expect_crash(&r, SIGFPE, "SIGFPE", "llmtap_test_fpe_here");
 }
 
-static void overflow_stack(void) { (void)llmtap_test_recurse(0); }
+static void overflow_stack(void)
+{
+    (void)llmtap_test_recurse(0);
+}
 
 static void test_stack_overflow(void **state)
 {
@@ -238,8 +241,14 @@ static void test_thread_init_then_exit(void **state)
 }
 
 #ifdef LLMTAP_CRASH_TRIGGER
-static void trigger_segv(void) { crash_trigger("segv"); }
-static void trigger_fpe(void) { crash_trigger("fpe"); }
+static void trigger_segv(void)
+{
+    crash_trigger("segv");
+}
+static void trigger_fpe(void)
+{
+    crash_trigger("fpe");
+}
 
 static void test_trigger(void **state)
 {

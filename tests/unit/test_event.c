@@ -15,11 +15,12 @@
 #include "ulid.h"
 
 #define VALID                                                                                      \
-    "{\"schema\":\"llmtap.event/1\",\"id\":\"01JDQ6Z8V6M9T3K2W4X5Y6Z7A8\","                       \
-    "\"time\":\"2026-11-23T10:15:02.123456Z\",\"service\":\"support-bot\",\"provider\":\"openai\"," \
-    "\"operation\":\"chat\",\"request_model\":\"gpt-4o-mini\",\"latency_ms\":842.5,"             \
+    "{\"schema\":\"llmtap.event/1\",\"id\":\"01JDQ6Z8V6M9T3K2W4X5Y6Z7A8\","                        \
+    "\"time\":\"2026-11-23T10:15:02.123456Z\",\"service\":\"support-bot\",\"provider\":"           \
+    "\"openai\","                                                                                  \
+    "\"operation\":\"chat\",\"request_model\":\"gpt-4o-mini\",\"latency_ms\":842.5,"               \
     "\"usage\":{\"input_tokens\":412,\"output_tokens\":38},\"status\":200,\"cost_usd\":0.0000846," \
-    "\"request\":{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]},\"error\":null,"         \
+    "\"request\":{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]},\"error\":null,"          \
     "\"future_field\":{\"kept\":true}}"
 
 /* Parses and validates; returns the reason and copies the message. */
@@ -72,7 +73,8 @@ static void test_required_fields(void **state)
     expect("provider", NULL, EVENT_MISSING_FIELD, "provider: required");
     expect("operation", NULL, EVENT_MISSING_FIELD, "operation: required");
     expect("latency_ms", NULL, EVENT_MISSING_FIELD, "latency_ms: required");
-    expect("request_model", NULL, EVENT_MISSING_FIELD, "request_model: required (or response_model)");
+    expect("request_model", NULL, EVENT_MISSING_FIELD,
+           "request_model: required (or response_model)");
     expect("service", "null", EVENT_MISSING_FIELD, "service: required");
 }
 
@@ -102,8 +104,8 @@ static void test_types_and_values(void **state)
     expect("stream", "\"yes\"", EVENT_WRONG_TYPE, "stream: must be a boolean");
     expect("tags", "{\"a\":1}", EVENT_WRONG_TYPE, "tags.a: must be a string");
     expect("error", "\"boom\"", EVENT_WRONG_TYPE, "error: must be an object or null");
-    expect("request", "{\"messages\":[{\"role\":\"user\"},{\"content\":\"x\"}]}", EVENT_MISSING_FIELD,
-           "request.messages[1].role: required");
+    expect("request", "{\"messages\":[{\"role\":\"user\"},{\"content\":\"x\"}]}",
+           EVENT_MISSING_FIELD, "request.messages[1].role: required");
     expect("request", "{\"messages\":[{\"role\":\"user\",\"content\":5}]}", EVENT_WRONG_TYPE,
            "request.messages[0].content: must be a string or an array of parts");
     expect("context", "[{\"id\":\"kb\",\"score\":\"high\"}]", EVENT_WRONG_TYPE,
@@ -151,8 +153,9 @@ static void test_scan_limits(void **state)
     assert_int_equal(check("", msg), EVENT_BAD_JSON);
     assert_int_equal(check("[1]", msg), EVENT_NOT_OBJECT);
     /* valid multibyte text passes */
-    assert_int_equal(check("{\"a\":\"caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80\"}", msg),
-                     EVENT_MISSING_FIELD);
+    assert_int_equal(
+        check("{\"a\":\"caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80\"}", msg),
+        EVENT_MISSING_FIELD);
 }
 
 static void test_fill_and_fields(void **state)
@@ -187,8 +190,15 @@ static void test_fill_and_fields(void **state)
 static void test_number_round_trip(void **state)
 {
     /* Every double must come back identical: cJSON's printer is 1 ulp lossy. */
-    static const double vals[] = {0.30000000000000004, 1.7976931348623157e308, 4.9406564584124654e-324,
-                                  -0.0, 1e15, 123456789012345678.0, 0.1, 842.5, -3.25e-7};
+    static const double vals[] = {0.30000000000000004,
+                                  1.7976931348623157e308,
+                                  4.9406564584124654e-324,
+                                  -0.0,
+                                  1e15,
+                                  123456789012345678.0,
+                                  0.1,
+                                  842.5,
+                                  -3.25e-7};
     for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
         cJSON *ev = cJSON_CreateObject();
         cJSON_AddNumberToObject(ev, "v", vals[i]);
@@ -265,7 +275,7 @@ static void test_time(void **state)
     const char *leap = "2024-02-29T00:00:00Z", *noleap = "2023-02-29T00:00:00Z";
     assert_int_equal(timeutil_parse_rfc3339(leap, strlen(leap), &us), 0);
     assert_int_equal(timeutil_parse_rfc3339(noleap, strlen(noleap), &us), -1);
-    const char *bad[] = {"2026-11-23 10:15:02Z", "2026-11-23T10:15:02", "2026-13-01T00:00:00Z",
+    const char *bad[] = {"2026-11-23 10:15:02Z", "2026-11-23T10:15:02",   "2026-13-01T00:00:00Z",
                          "2026-11-23T24:00:00Z", "2026-11-23T10:15:02.Z", "2026-11-23T10:15:02Zx"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(timeutil_parse_rfc3339(bad[i], strlen(bad[i]), &us), -1);
@@ -297,10 +307,14 @@ static void test_time(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_valid),        cmocka_unit_test(test_required_fields),
-        cmocka_unit_test(test_types_and_values), cmocka_unit_test(test_scan_limits),
-        cmocka_unit_test(test_fill_and_fields), cmocka_unit_test(test_time),
-        cmocka_unit_test(test_number_round_trip), cmocka_unit_test(test_error_message_utf8),
+        cmocka_unit_test(test_valid),
+        cmocka_unit_test(test_required_fields),
+        cmocka_unit_test(test_types_and_values),
+        cmocka_unit_test(test_scan_limits),
+        cmocka_unit_test(test_fill_and_fields),
+        cmocka_unit_test(test_time),
+        cmocka_unit_test(test_number_round_trip),
+        cmocka_unit_test(test_error_message_utf8),
         cmocka_unit_test(test_duplicates_and_ids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -84,8 +84,8 @@ static void test_format_timestamp(void **state)
     assert_string_equal(b, "-5");
     export_format_timestamp(1700000000500, b);
     assert_string_equal(b, "1700000000.5");
-    int64_t fixed[] = {1, 10, 999, 1700000000001, 1700000000010, 1700000000999, -1, -1001,
-                       4102444800123, 253402300799999};
+    int64_t fixed[] = {1,  10,    999,           1700000000001,  1700000000010, 1700000000999,
+                       -1, -1001, 4102444800123, 253402300799999};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
         export_format_timestamp(fixed[i], b);
         assert_int_equal(prom_ms(b), fixed[i]);
@@ -193,19 +193,20 @@ static const struct lbl BINF[] = {
     {"__name__", "llm_request_duration_seconds_bucket"}, {"le", "+Inf"}, {"model", "m"}};
 static const struct lbl CNT[] = {{"__name__", "llm_request_duration_seconds_count"},
                                  {"model", "m"}};
-static const struct lbl SUM[] = {{"__name__", "llm_request_duration_seconds_sum"},
-                                 {"model", "m"}};
+static const struct lbl SUM[] = {{"__name__", "llm_request_duration_seconds_sum"}, {"model", "m"}};
 
-#define A(l, t, d) {l, sizeof l / sizeof l[0], T0 + (t), d}
+#define A(l, t, d)                                                                                 \
+    {                                                                                              \
+        l, sizeof l / sizeof l[0], T0 + (t), d                                                     \
+    }
 
 /* The events of the docs' example (storage.md): +1 at 3 s, +2 at 15 s, +4
  * at 35 s; observations 0.05 s at 3 s and 0.5 s at 25 s. */
 static const struct add ADDS[] = {
-    A(REQ, 3000, 1),    A(REQ, 15000, 2),   A(REQ, 35000, 4),   A(BAD, 3000, 1),
-    A(COST, 3000, 0.25), A(COST, 25000, 0.5), A(UNK, 1000, 3),
-    A(B01, 3000, 1),    A(B1, 3000, 1),     A(BINF, 3000, 1),   A(CNT, 3000, 1),
-    A(SUM, 3000, 0.05), A(B01, 25000, 0),   A(B1, 25000, 1),    A(BINF, 25000, 1),
-    A(CNT, 25000, 1),   A(SUM, 25000, 0.5),
+    A(REQ, 3000, 1),     A(REQ, 15000, 2),   A(REQ, 35000, 4), A(BAD, 3000, 1), A(COST, 3000, 0.25),
+    A(COST, 25000, 0.5), A(UNK, 1000, 3),    A(B01, 3000, 1),  A(B1, 3000, 1),  A(BINF, 3000, 1),
+    A(CNT, 3000, 1),     A(SUM, 3000, 0.05), A(B01, 25000, 0), A(B1, 25000, 1), A(BINF, 25000, 1),
+    A(CNT, 25000, 1),    A(SUM, 25000, 0.5),
 };
 
 static int setup(void **state)
@@ -341,16 +342,16 @@ static void test_export_range_and_match(void **state)
     o.start_ms = T0 + 30000;
     o.end_ms = T0 + 30000;
     text = run(f, &o, 0, NULL);
-    assert_string_equal(text,
-                        "# TYPE llm_request_duration_seconds_bucket unknown\n"
-                        "# HELP llm_request_duration_seconds_bucket Duration of the requests.\n"
-                        /* an unknown family's series sort by their labels as text */
-                        "llm_request_duration_seconds_bucket{le=\"+Inf\",model=\"m\"} 2 1700000030\n"
-                        "llm_request_duration_seconds_bucket{le=\"0.1\",model=\"m\"} 1 1700000030\n"
-                        "# TYPE llm_request_duration_seconds_sum unknown\n"
-                        "# HELP llm_request_duration_seconds_sum Duration of the requests.\n"
-                        "llm_request_duration_seconds_sum{model=\"m\"} 0.55 1700000030\n"
-                        "# EOF\n");
+    assert_string_equal(
+        text, "# TYPE llm_request_duration_seconds_bucket unknown\n"
+              "# HELP llm_request_duration_seconds_bucket Duration of the requests.\n"
+              /* an unknown family's series sort by their labels as text */
+              "llm_request_duration_seconds_bucket{le=\"+Inf\",model=\"m\"} 2 1700000030\n"
+              "llm_request_duration_seconds_bucket{le=\"0.1\",model=\"m\"} 1 1700000030\n"
+              "# TYPE llm_request_duration_seconds_sum unknown\n"
+              "# HELP llm_request_duration_seconds_sum Duration of the requests.\n"
+              "llm_request_duration_seconds_sum{model=\"m\"} 0.55 1700000030\n"
+              "# EOF\n");
     free(text);
 
     /* a whole histogram Metric selected by its labels stays a histogram */
@@ -440,9 +441,8 @@ static int ds_fn(void *ud, MDB_txn *txn)
 
 static int open_opts_fn(void *ud, MDB_txn *txn)
 {
-    static const struct series_opts o = {.downsample_after_ms = 1,
-                                         .raw_retention_ms = 3600000,
-                                         .ds_retention_ms = 86400000};
+    static const struct series_opts o = {
+        .downsample_after_ms = 1, .raw_retention_ms = 3600000, .ds_retention_ms = 86400000};
     return series_open(txn, &o, ud);
 }
 
@@ -491,7 +491,7 @@ static void test_downsampled(void **state)
     }
     printf("test_downsampled: %lld 5-minute steps, %lld 10-second steps\n", (long long)n5,
            (long long)n10);
-    assert_true(n5 >= 15); /* before the end of the 12-hour span that ends 1.8 h in */
+    assert_true(n5 >= 15);   /* before the end of the 12-hour span that ends 1.8 h in */
     assert_true(n10 >= 300); /* the last hour or more at 10 s */
     free(text);
     struct fx *fp = malloc(sizeof *fp);

@@ -36,9 +36,27 @@ static void test_fixed(void **state)
     cJSON_AddStringToObject(o, "esc", "q\" b\\ \b\f\n\r\t \x01\x1f \x7f caf\xc3\xa9 \xff");
     cJSON_AddStringToObject(o, "", "");
     cJSON_AddStringToObject(o, "k\"ey\n", "v");
-    double nums[] = {0, -0.0, 1, -1, 2147483647.0, -2147483648.0, 2147483648.0, 1e15, 1e16,
-                     9007199254740993.0, 0.1, 0.123, 1.0 / 3, -2.5e-7, 1e300, 5e-324,
-                     123.456, 4096.0009765625, NAN, INFINITY, -INFINITY};
+    double nums[] = {0,
+                     -0.0,
+                     1,
+                     -1,
+                     2147483647.0,
+                     -2147483648.0,
+                     2147483648.0,
+                     1e15,
+                     1e16,
+                     9007199254740993.0,
+                     0.1,
+                     0.123,
+                     1.0 / 3,
+                     -2.5e-7,
+                     1e300,
+                     5e-324,
+                     123.456,
+                     4096.0009765625,
+                     NAN,
+                     INFINITY,
+                     -INFINITY};
     cJSON *a = cJSON_AddArrayToObject(o, "nums");
     for (size_t i = 0; i < sizeof nums / sizeof *nums; i++)
         cJSON_AddItemToArray(a, cJSON_CreateNumber(nums[i]));
@@ -72,7 +90,8 @@ static char *rand_str(void)
     char *s = malloc(n + 1);
     for (size_t i = 0; i < n; i++) {
         unsigned r = (unsigned)(rnd() % (long_one ? 100 : 10));
-        s[i] = r < plain ? (char)('a' + rnd() % 26) : (char)(1 + rnd() % 255); /* any byte but NUL */
+        s[i] =
+            r < plain ? (char)('a' + rnd() % 26) : (char)(1 + rnd() % 255); /* any byte but NUL */
     }
     s[n] = 0;
     return s;

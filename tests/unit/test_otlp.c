@@ -165,8 +165,9 @@ static uint8_t *pack(const struct pbspan *p, size_t *len)
     Req req = OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
     req.n_resource_spans = 1;
     req.resource_spans = rss;
-    *len = opentelemetry__proto__collector__trace__v1__export_trace_service_request__get_packed_size(
-        &req);
+    *len =
+        opentelemetry__proto__collector__trace__v1__export_trace_service_request__get_packed_size(
+            &req);
     uint8_t *buf = own(malloc(*len ? *len : 1));
     opentelemetry__proto__collector__trace__v1__export_trace_service_request__pack(&req, buf);
     return buf;
@@ -295,8 +296,8 @@ static void test_semconv_chat(void **state)
         kv_s("gen_ai.conversation.id", "conv-1"),
         kv_d("gen_ai.response.time_to_first_chunk", 0.211),
         kv_s("gen_ai.system_instructions", "[{\"type\":\"text\",\"content\":\"Be brief.\"}]"),
-        kv_s("gen_ai.input.messages",
-             "[{\"role\":\"user\",\"parts\":[{\"type\":\"text\",\"content\":\"Reset password?\"}]}]"),
+        kv_s("gen_ai.input.messages", "[{\"role\":\"user\",\"parts\":[{\"type\":\"text\","
+                                      "\"content\":\"Reset password?\"}]}]"),
         kv_s("gen_ai.output.messages",
              "[{\"role\":\"assistant\",\"parts\":[{\"type\":\"text\",\"content\":\"Open "
              "Settings.\"},{\"type\":\"tool_call\",\"id\":\"c1\",\"name\":\"lookup\","
@@ -304,8 +305,8 @@ static void test_semconv_chat(void **state)
         kv_b("gen_ai.request.stream", true),
         NULL,
     };
-    struct pbspan p = {.start = 1795428902123456789ull, .end = 1795428902966000000ull,
-                       .attrs = attrs};
+    struct pbspan p = {
+        .start = 1795428902123456789ull, .end = 1795428902966000000ull, .attrs = attrs};
     cJSON *ev = map_pb(&p);
     assert_non_null(ev);
     assert_str_at(ev, "schema", "llmtap.event/1");
@@ -377,10 +378,12 @@ static void test_finish_reasons_array(void **state)
 static void test_anthropic_usage(void **state)
 {
     /* older instrumentation (gen_ai.system): Anthropic's raw input count */
-    KV *old[] = {kv_s("gen_ai.system", "anthropic"), kv_s("gen_ai.request.model", "claude"),
+    KV *old[] = {kv_s("gen_ai.system", "anthropic"),
+                 kv_s("gen_ai.request.model", "claude"),
                  kv_i("gen_ai.usage.input_tokens", 10),
                  kv_i("gen_ai.usage.cache_read_input_tokens", 100),
-                 kv_i("gen_ai.usage.cache_creation_input_tokens", 5), NULL};
+                 kv_i("gen_ai.usage.cache_creation_input_tokens", 5),
+                 NULL};
     struct pbspan p = {.start = 5, .end = 5, .attrs = old};
     cJSON *ev = map_pb(&p);
     assert_str_at(ev, "operation", "chat");
@@ -390,10 +393,13 @@ static void test_anthropic_usage(void **state)
     assert_true(num_at(ev, "latency_ms") == 0);
     cJSON_Delete(ev);
     /* current semconv (gen_ai.provider.name): already a total */
-    KV *cur[] = {kv_s("gen_ai.provider.name", "anthropic"), kv_s("gen_ai.operation.name", "chat"),
-                 kv_s("gen_ai.request.model", "claude"), kv_i("gen_ai.usage.input_tokens", 200),
+    KV *cur[] = {kv_s("gen_ai.provider.name", "anthropic"),
+                 kv_s("gen_ai.operation.name", "chat"),
+                 kv_s("gen_ai.request.model", "claude"),
+                 kv_i("gen_ai.usage.input_tokens", 200),
                  kv_i("gen_ai.usage.cache_read.input_tokens", 100),
-                 kv_i("gen_ai.usage.cache_creation.input_tokens", 5), NULL};
+                 kv_i("gen_ai.usage.cache_creation.input_tokens", 5),
+                 NULL};
     p.attrs = cur;
     ev = map_pb(&p);
     assert_int_equal((int)num_at(ev, "usage.input_tokens"), 200);
@@ -411,12 +417,11 @@ static void test_anthropic_usage(void **state)
 
 static void test_ignored(void **state)
 {
-    KV *http[] = {kv_s("http.request.method", "GET"), kv_i("http.response.status_code", 200),
-                  NULL};
+    KV *http[] = {kv_s("http.request.method", "GET"), kv_i("http.response.status_code", 200), NULL};
     struct pbspan p = {.name = "GET /", .start = 1, .end = 2, .attrs = http};
     assert_null(map_pb(&p));
-    KV *tool[] = {kv_s("gen_ai.operation.name", "execute_tool"),
-                  kv_s("gen_ai.tool.name", "lookup"), NULL};
+    KV *tool[] = {kv_s("gen_ai.operation.name", "execute_tool"), kv_s("gen_ai.tool.name", "lookup"),
+                  NULL};
     p.attrs = tool;
     assert_null(map_pb(&p));
     KV *oi[] = {kv_s("openinference.span.kind", "RETRIEVER"), NULL};
@@ -433,11 +438,16 @@ static void test_ignored(void **state)
 
 static void test_error_status_and_ids(void **state)
 {
-    KV *attrs[] = {kv_s("gen_ai.operation.name", "chat"), kv_s("gen_ai.provider.name", "openai"),
-                   kv_s("gen_ai.request.model", "gpt"), kv_s("error.type", "rate_limit"),
+    KV *attrs[] = {kv_s("gen_ai.operation.name", "chat"),  kv_s("gen_ai.provider.name", "openai"),
+                   kv_s("gen_ai.request.model", "gpt"),    kv_s("error.type", "rate_limit"),
                    kv_i("http.response.status_code", 429), NULL};
-    struct pbspan p = {.start = 1000, .end = 2000, .status = 2, .status_msg = "slow down",
-                       .no_ids = true, .attrs = attrs, .service = "my bot/1"};
+    struct pbspan p = {.start = 1000,
+                       .end = 2000,
+                       .status = 2,
+                       .status_msg = "slow down",
+                       .no_ids = true,
+                       .attrs = attrs,
+                       .service = "my bot/1"};
     cJSON *ev = map_pb(&p);
     assert_str_at(ev, "error.type", "rate_limit");
     assert_str_at(ev, "error.message", "slow down");
@@ -532,7 +542,8 @@ static void test_json_openllmetry(void **state)
 }
 
 static const char JSON_OPENINFERENCE[] =
-    "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":\"0af7651916cd43dd8448eb211c80319c\","
+    "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":"
+    "\"0af7651916cd43dd8448eb211c80319c\","
     "\"spanId\":\"b7ad6b7169203331\",\"name\":\"ChatCompletion\","
     "\"startTimeUnixNano\":1000000,\"endTimeUnixNano\":3000000,\"attributes\":["
     "{\"key\":\"openinference.span.kind\",\"value\":{\"stringValue\":\"LLM\"}},"
@@ -602,7 +613,8 @@ static void test_two_resources(void **state)
         "{\"resource_spans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":"
         "{\"stringValue\":\"a\"}}]},\"scope_spans\":[{\"spans\":[{\"name\":\"x\",\"attributes\":"
         "[{\"key\":\"gen_ai.request.model\",\"value\":{\"stringValue\":\"m1\"}}]},7]}]},"
-        "{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":\"b\"}}]},"
+        "{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":\"b\"}"
+        "}]},"
         "\"scopeSpans\":[{\"spans\":[{\"spanId\":\"zz\",\"attributes\":[{\"key\":"
         "\"gen_ai.request.model\",\"value\":{\"stringValue\":\"m2\"}}]}]}]}]}";
     cJSON *ev = map_json(body, 0, 2); /* snake_case names; the 7 is not a span */
@@ -627,7 +639,8 @@ static void test_response_encoding(void **state)
         OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_RESPONSE__INIT;
     r.partial_success = &ps;
     uint8_t out[16];
-    size_t n = opentelemetry__proto__collector__trace__v1__export_trace_service_response__pack(&r, out);
+    size_t n =
+        opentelemetry__proto__collector__trace__v1__export_trace_service_response__pack(&r, out);
     const uint8_t want[] = {0x0A, 0x05, 0x08, 0x03, 0x12, 0x01, 'x'};
     assert_int_equal(n, sizeof want);
     assert_memory_equal(out, want, sizeof want);
@@ -635,11 +648,13 @@ static void test_response_encoding(void **state)
 
 static void test_semconv_retrieval_docs(void **state)
 {
-    KV *attrs[] = {kv_s("gen_ai.operation.name", "chat"), kv_s("gen_ai.request.model", "m"),
+    KV *attrs[] = {kv_s("gen_ai.operation.name", "chat"),
+                   kv_s("gen_ai.request.model", "m"),
                    kv_s("gen_ai.retrieval.documents",
                         "[{\"id\":\"doc_123\",\"score\":0.95,\"content\":\"text\"},{\"id\":7}]"),
                    kv_s("gen_ai.input.messages", "not json"),
-                   kv_s("gen_ai.output.messages", "plain answer"), NULL};
+                   kv_s("gen_ai.output.messages", "plain answer"),
+                   NULL};
     struct pbspan p = {.attrs = attrs};
     cJSON *ev = map_pb(&p);
     assert_str_at(ev, "context[0].id", "doc_123");
@@ -670,9 +685,9 @@ static size_t wrap(uint8_t *out, uint32_t field, const uint8_t *in, size_t n)
 static size_t req_of(uint8_t *out, const uint8_t *span, size_t n)
 {
     uint8_t *t = own(malloc(n + 64)), *u = own(malloc(n + 64));
-    size_t a = wrap(t, 2, span, n);   /* ScopeSpans.spans */
-    size_t b = wrap(u, 2, t, a);      /* ResourceSpans.scope_spans */
-    return wrap(out, 1, u, b);        /* request.resource_spans */
+    size_t a = wrap(t, 2, span, n); /* ScopeSpans.spans */
+    size_t b = wrap(u, 2, t, a);    /* ResourceSpans.scope_spans */
+    return wrap(out, 1, u, b);      /* request.resource_spans */
 }
 
 static void test_malformed_protobuf(void **state)
@@ -691,7 +706,8 @@ static void test_malformed_protobuf(void **state)
     const uint8_t huge[] = {0x0A, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 0x00};
     pb_fails(huge, sizeof huge, NULL, "length runs past the end");
     /* an 11-byte varint (an unknown field 2) */
-    const uint8_t longv[] = {0x10, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01};
+    const uint8_t longv[] = {0x10, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+                             0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01};
     pb_fails(longv, sizeof longv, NULL, "truncated varint");
     /* groups */
     const uint8_t group[] = {0x1B, 0x1C};
@@ -711,8 +727,8 @@ static void test_malformed_protobuf(void **state)
     n = req_of(out, nul, sizeof nul);
     pb_fails(out, n, NULL, "NUL");
     /* unknown fields of any wire type are skipped */
-    const uint8_t unk[] = {0x18, 0x01, 0x61, 1, 2, 3, 4, 5, 6, 7, 8, 0x9A, 0x01, 0x00,
-                           0x85, 0x01, 1, 2, 3, 4};
+    const uint8_t unk[] = {0x18, 0x01, 0x61, 1,    2,    3,    4, 5, 6, 7,
+                           8,    0x9A, 0x01, 0x00, 0x85, 0x01, 1, 2, 3, 4};
     n = req_of(out, unk, sizeof unk);
     struct otlp_batch *b;
     char err[256];
@@ -730,8 +746,8 @@ static void test_truncated_everywhere(void **state)
 {
     KV *attrs[] = {kv_s("gen_ai.operation.name", "chat"), kv_s("gen_ai.request.model", "m"),
                    kv_i("gen_ai.usage.input_tokens", 300), NULL};
-    struct pbspan p = {.start = 12345, .end = 67890, .status = 2, .status_msg = "x",
-                       .attrs = attrs};
+    struct pbspan p = {
+        .start = 12345, .end = 67890, .status = 2, .status_msg = "x", .attrs = attrs};
     size_t len;
     uint8_t *body = pack(&p, &len);
     int errors = 0;
@@ -827,14 +843,13 @@ static void test_limits(void **state)
     pb_fails(body, len, &bl, "body is");
     /* JSON: span count, attributes, depth, not JSON, not an object */
     struct otlp_limits one = {.max_spans = 1};
-    assert_int_equal(otlp_decode_json(JSON_OPENLLMETRY, strlen(JSON_OPENLLMETRY), &one, &b, err,
-                                      sizeof err),
-                     -1);
+    assert_int_equal(
+        otlp_decode_json(JSON_OPENLLMETRY, strlen(JSON_OPENLLMETRY), &one, &b, err, sizeof err),
+        -1);
     assert_non_null(strstr(err, "more than 1 spans"));
     struct otlp_limits fa = {.max_attrs = 3};
-    assert_int_equal(otlp_decode_json(JSON_OPENLLMETRY, strlen(JSON_OPENLLMETRY), &fa, &b, err,
-                                      sizeof err),
-                     -1);
+    assert_int_equal(
+        otlp_decode_json(JSON_OPENLLMETRY, strlen(JSON_OPENLLMETRY), &fa, &b, err, sizeof err), -1);
     assert_non_null(strstr(err, "attributes"));
     assert_int_equal(otlp_decode_json("{\"resourceSpans\":", 17, NULL, &b, err, sizeof err), -1);
     assert_non_null(strstr(err, "json:"));
@@ -844,7 +859,6 @@ static void test_limits(void **state)
     assert_int_equal(b->n, 0);
     otlp_batch_free(b);
 }
-
 
 /* ------------------------------------------------------------------------ */
 /* log records                                                              */
@@ -871,7 +885,8 @@ static uint8_t *pack_logs(LR **recs, size_t *len)
     LReq req = OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_LOGS_SERVICE_REQUEST__INIT;
     req.n_resource_logs = 1;
     req.resource_logs = rls;
-    *len = opentelemetry__proto__collector__trace__v1__export_logs_service_request__get_packed_size(&req);
+    *len = opentelemetry__proto__collector__trace__v1__export_logs_service_request__get_packed_size(
+        &req);
     uint8_t *buf = own(malloc(*len ? *len : 1));
     opentelemetry__proto__collector__trace__v1__export_logs_service_request__pack(&req, buf);
     return buf;
@@ -899,12 +914,15 @@ static LR *log_rec(const char *event_name, uint64_t t, KV **attrs, AV *body)
 
 static void test_logs_protobuf(void **state)
 {
-    KV *details[] = {kv_s("gen_ai.operation.name", "chat"), kv_s("gen_ai.provider.name", "openai"),
-                     kv_s("gen_ai.request.model", "gpt-4o-mini"), kv_i("gen_ai.usage.input_tokens", 12),
-                     kv_i("gen_ai.usage.output_tokens", 3),
-                     kv_s("gen_ai.input.messages",
-                          "[{\"role\":\"user\",\"parts\":[{\"type\":\"text\",\"content\":\"hi\"}]}]"),
-                     NULL};
+    KV *details[] = {
+        kv_s("gen_ai.operation.name", "chat"),
+        kv_s("gen_ai.provider.name", "openai"),
+        kv_s("gen_ai.request.model", "gpt-4o-mini"),
+        kv_i("gen_ai.usage.input_tokens", 12),
+        kv_i("gen_ai.usage.output_tokens", 3),
+        kv_s("gen_ai.input.messages",
+             "[{\"role\":\"user\",\"parts\":[{\"type\":\"text\",\"content\":\"hi\"}]}]"),
+        NULL};
     KV *by_attr[] = {kv_s("event.name", OTLP_EVENT_INFERENCE_DETAILS),
                      kv_s("gen_ai.request.model", "m2"), kv_s("error.type", "timeout"), NULL};
     /* body kvlist: its members are fallbacks for the attributes */
@@ -919,8 +937,7 @@ static void test_logs_protobuf(void **state)
     body->kvlist_value = kvl;
     KV *plain[] = {kv_s("gen_ai.request.model", "m3"), NULL};
     LR *recs[] = {log_rec(OTLP_EVENT_INFERENCE_DETAILS, 1700000000000000000ull, details, NULL),
-                  log_rec(NULL, 0, by_attr, body),
-                  log_rec("gen_ai.user.message", 1, plain, NULL),
+                  log_rec(NULL, 0, by_attr, body), log_rec("gen_ai.user.message", 1, plain, NULL),
                   log_rec("my.app.event", 1, plain, NULL), NULL};
     size_t len;
     uint8_t *buf = pack_logs(recs, &len);
@@ -944,8 +961,8 @@ static void test_logs_protobuf(void **state)
     assert_string_equal(b->spans[1].event_name, OTLP_EVENT_INFERENCE_DETAILS);
     assert_int_equal(otlp_map_log(&b->spans[1], &ev), OTLP_MAPPED);
     check_valid(ev);
-    assert_str_at(ev, "request_model", "m2");        /* the attribute wins */
-    assert_str_at(ev, "response_model", "r");        /* from the body */
+    assert_str_at(ev, "request_model", "m2"); /* the attribute wins */
+    assert_str_at(ev, "response_model", "r"); /* from the body */
     assert_str_at(ev, "error.type", "timeout");
     assert_str_at(ev, "time", "2023-11-14T22:13:20.123456Z");
     cJSON_Delete(ev);
@@ -966,13 +983,18 @@ static void test_logs_json_and_malformed(void **state)
     const char *body =
         "{\"resourceLogs\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\","
         "\"value\":{\"stringValue\":\"jl\"}}]},\"scopeLogs\":[{\"logRecords\":["
-        "{\"timeUnixNano\":\"1700000000000000000\",\"eventName\":\"gen_ai.client.inference.operation.details\","
+        "{\"timeUnixNano\":\"1700000000000000000\",\"eventName\":\"gen_ai.client.inference."
+        "operation.details\","
         "\"traceId\":\"4BF92F3577B34DA6A3CE929D0E0E4736\",\"spanId\":\"00f067aa0ba902b7\","
         "\"attributes\":[{\"key\":\"gen_ai.request.model\",\"value\":{\"stringValue\":\"gpt-x\"}},"
-        "{\"key\":\"gen_ai.output.messages\",\"value\":{\"arrayValue\":{\"values\":[{\"kvlistValue\":"
-        "{\"values\":[{\"key\":\"role\",\"value\":{\"stringValue\":\"assistant\"}},{\"key\":\"parts\","
-        "\"value\":{\"arrayValue\":{\"values\":[{\"kvlistValue\":{\"values\":[{\"key\":\"type\",\"value\":"
-        "{\"stringValue\":\"text\"}},{\"key\":\"content\",\"value\":{\"stringValue\":\"yes\"}}]}}]}}}]}}]}}}]},"
+        "{\"key\":\"gen_ai.output.messages\",\"value\":{\"arrayValue\":{\"values\":[{"
+        "\"kvlistValue\":"
+        "{\"values\":[{\"key\":\"role\",\"value\":{\"stringValue\":\"assistant\"}},{\"key\":"
+        "\"parts\","
+        "\"value\":{\"arrayValue\":{\"values\":[{\"kvlistValue\":{\"values\":[{\"key\":\"type\","
+        "\"value\":"
+        "{\"stringValue\":\"text\"}},{\"key\":\"content\",\"value\":{\"stringValue\":\"yes\"}}]}}]}"
+        "}}]}}]}}}]},"
         "{\"body\":{\"stringValue\":\"hello\"}}, 7]}]}]}";
     struct otlp_batch *b;
     char err[256];
@@ -1011,8 +1033,9 @@ static void test_logs_json_and_malformed(void **state)
 
 static void test_retrieval_spans(void **state)
 {
-    KV *semconv[] = {kv_s("gen_ai.operation.name", "retrieval"), kv_s("gen_ai.request.model", "emb"),
-                     kv_s("gen_ai.retrieval.documents", "[{\"id\":\"a\",\"content\":\"A\"}]"), NULL};
+    KV *semconv[] = {
+        kv_s("gen_ai.operation.name", "retrieval"), kv_s("gen_ai.request.model", "emb"),
+        kv_s("gen_ai.retrieval.documents", "[{\"id\":\"a\",\"content\":\"A\"}]"), NULL};
     struct pbspan p = {.attrs = semconv};
     assert_null(map_pb(&p)); /* not an event, even with a model */
     size_t len;

@@ -22,7 +22,7 @@
 
 #define TRACE_A "4bf92f3577b34da6a3ce929d0e0e4736"
 #define TRACE_B "0af7651916cd43dd8448eb211c80319c"
-#define SEC 1000000000ull
+#define SEC     1000000000ull
 
 /* One span as OTLP/JSON into out (a static buffer of the test's); kind: 'r'
  * retrieval (docs: a JSON array text, escaped for a JSON string), 'l' chat
@@ -31,17 +31,20 @@ static void span_json(char *out, size_t n, const char *trace, const char *span, 
                       uint64_t start, uint64_t end, const char *docs)
 {
     struct buf b = {0};
-    buf_printf(&b, "{\"traceId\":\"%s\",\"spanId\":\"%s\",\"startTimeUnixNano\":\"%llu\","
+    buf_printf(&b,
+               "{\"traceId\":\"%s\",\"spanId\":\"%s\",\"startTimeUnixNano\":\"%llu\","
                "\"endTimeUnixNano\":\"%llu\",\"attributes\":[",
                trace, span, (unsigned long long)start, (unsigned long long)end);
     if (kind == 'r') {
-        buf_puts(&b, "{\"key\":\"gen_ai.operation.name\",\"value\":{\"stringValue\":\"retrieval\"}},"
-                     "{\"key\":\"gen_ai.retrieval.documents\",\"value\":{\"stringValue\":\"");
+        buf_puts(&b,
+                 "{\"key\":\"gen_ai.operation.name\",\"value\":{\"stringValue\":\"retrieval\"}},"
+                 "{\"key\":\"gen_ai.retrieval.documents\",\"value\":{\"stringValue\":\"");
         buf_puts(&b, docs);
         buf_puts(&b, "\"}}");
     } else {
-        buf_printf(&b, "{\"key\":\"gen_ai.operation.name\",\"value\":{\"stringValue\":\"%s\"}},"
-                       "{\"key\":\"gen_ai.request.model\",\"value\":{\"stringValue\":\"m\"}}",
+        buf_printf(&b,
+                   "{\"key\":\"gen_ai.operation.name\",\"value\":{\"stringValue\":\"%s\"}},"
+                   "{\"key\":\"gen_ai.request.model\",\"value\":{\"stringValue\":\"m\"}}",
                    kind == 'e' ? "embeddings" : "chat");
     }
     buf_puts(&b, "]}");
@@ -106,8 +109,10 @@ static struct otlp_join *mk(int64_t window_ms, size_t max_bytes, int max_spans, 
                             struct metrics **m)
 {
     *m = metrics_create();
-    struct otlp_join_opts o = {.window_us = window_ms * 1000, .max_bytes = max_bytes,
-                               .max_spans = max_spans, .text_cap = cap};
+    struct otlp_join_opts o = {.window_us = window_ms * 1000,
+                               .max_bytes = max_bytes,
+                               .max_spans = max_spans,
+                               .text_cap = cap};
     struct otlp_join *j = otlp_join_create(&o, *m);
     assert_non_null(j);
     return j;
@@ -125,7 +130,8 @@ static void test_same_request(void **state)
     /* started before the retrieval ended (e.g. query rewriting, or inside it) */
     span_json(l0, sizeof l0, TRACE_A, "3333333333333333", 'l', t + SEC / 2, t + SEC / 2 + 1, NULL);
     span_json(e, sizeof e, TRACE_A, "4444444444444444", 'e', t + 2 * SEC, t + 3 * SEC, NULL);
-    span_json(other, sizeof other, TRACE_B, "5555555555555555", 'l', t + 2 * SEC, t + 3 * SEC, NULL);
+    span_json(other, sizeof other, TRACE_B, "5555555555555555", 'l', t + 2 * SEC, t + 3 * SEC,
+              NULL);
     const char *spans[] = {l1, r, l0, e, other};
     struct req q = request(spans, 5);
     assert_null(q.ev[1]); /* the retrieval span is not an event */
@@ -319,8 +325,8 @@ static void test_off(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_same_request),   cmocka_unit_test(test_across_requests),
-        cmocka_unit_test(test_missed),         cmocka_unit_test(test_bounds_and_cap),
+        cmocka_unit_test(test_same_request), cmocka_unit_test(test_across_requests),
+        cmocka_unit_test(test_missed),       cmocka_unit_test(test_bounds_and_cap),
         cmocka_unit_test(test_off),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

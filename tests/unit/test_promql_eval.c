@@ -629,26 +629,28 @@ static void test_json_points(void **state)
         int64_t t0, step;
         size_t n;
     } runs[NS] = {
-        {0, 1000, 150},                  /* 0 .. 149: 1 -> 2 -> 3 digits */
-        {0, 15000, 800},                 /* 15 s from 0 */
-        {9999999985000, 15000, 20},      /* 10 -> 11 digits */
-        {1999999970000, 15000, 10},      /* a carry through the nines */
-        {1795372365000, 15000, MAXN},    /* a day-long query: more than a batch */
-        {1795372365500, 7250, 600},      /* fractional step */
-        {98500, 333, 700},               /* ms step across 99 -> 100 */
-        {-20500, 1500, 40},              /* negative, through zero */
-        {-999999999999, 99999, 30},      /* negative, large */
-        {1795372365000, 99000, 30},      /* step near the limit of the addition */
-        {1795372365000, 100000, 30},     /* and past it */
-        {0, 0, 200},                     /* random times (below) */
+        {0, 1000, 150},               /* 0 .. 149: 1 -> 2 -> 3 digits */
+        {0, 15000, 800},              /* 15 s from 0 */
+        {9999999985000, 15000, 20},   /* 10 -> 11 digits */
+        {1999999970000, 15000, 10},   /* a carry through the nines */
+        {1795372365000, 15000, MAXN}, /* a day-long query: more than a batch */
+        {1795372365500, 7250, 600},   /* fractional step */
+        {98500, 333, 700},            /* ms step across 99 -> 100 */
+        {-20500, 1500, 40},           /* negative, through zero */
+        {-999999999999, 99999, 30},   /* negative, large */
+        {1795372365000, 99000, 30},   /* step near the limit of the addition */
+        {1795372365000, 100000, 30},  /* and past it */
+        {0, 0, 200},                  /* random times (below) */
     };
     for (size_t i = 0; i < NS; i++) {
         for (size_t j = 0; j < runs[i].n; j++) {
             int64_t t = runs[i].t0 + (int64_t)j * runs[i].step;
             if (i == NS - 1) { /* jumps back and ahead, the extremes */
                 uint64_t x = rng_next(&rs);
-                t = j == 0 ? INT64_MIN : j == 1 ? INT64_MAX : j % 3 ? (int64_t)(x >> (x % 64))
-                                                                     : (int64_t)x;
+                t = j == 0   ? INT64_MIN
+                    : j == 1 ? INT64_MAX
+                    : j % 3  ? (int64_t)(x >> (x % 64))
+                             : (int64_t)x;
             }
             uint64_t x = rng_next(&rs);
             double v = x % 5 == 0 ? special[x / 5 % 10]
@@ -903,7 +905,6 @@ static void test_options_defaults(void **state)
     store_free(&st);
 }
 
-
 /* The evaluator's fast paths against hand-computed values: histograms
  * whose buckets come out of label order unsorted by le, with a bucket
  * missing at a step, with two spellings of one le (the sort then decides)
@@ -967,16 +968,11 @@ static void test_fast_paths(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fast_paths),
-        cmocka_unit_test(test_prometheus_cases),
-        cmocka_unit_test(test_exact_counters),
-        cmocka_unit_test(test_lookback_and_staleness),
-        cmocka_unit_test(test_source_contract),
-        cmocka_unit_test(test_json),
-        cmocka_unit_test(test_json_points),
-        cmocka_unit_test(test_query_errors),
-        cmocka_unit_test(test_limits),
-        cmocka_unit_test(test_misc),
+        cmocka_unit_test(test_fast_paths),       cmocka_unit_test(test_prometheus_cases),
+        cmocka_unit_test(test_exact_counters),   cmocka_unit_test(test_lookback_and_staleness),
+        cmocka_unit_test(test_source_contract),  cmocka_unit_test(test_json),
+        cmocka_unit_test(test_json_points),      cmocka_unit_test(test_query_errors),
+        cmocka_unit_test(test_limits),           cmocka_unit_test(test_misc),
         cmocka_unit_test(test_options_defaults),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -30,8 +30,8 @@ static struct promql_label *labels(size_t *nl, const char *name, const char *k1,
     for (size_t i = 0; i < 8; i += 2)
         if (kv[i] && kv[i + 1]) {
             l[n].name = (struct promql_str){xstrndup(kv[i], strlen(kv[i])), strlen(kv[i])};
-            l[n].value = (struct promql_str){xstrndup(kv[i + 1], strlen(kv[i + 1])),
-                                             strlen(kv[i + 1])};
+            l[n].value =
+                (struct promql_str){xstrndup(kv[i + 1], strlen(kv[i + 1])), strlen(kv[i + 1])};
             n++;
         }
     *nl = n;

@@ -67,8 +67,7 @@ static void check(double v, struct tally *t)
     pq_fmt_shortest(v, d1, &n1, &x1);
     bool fast = pq_fmt_shortest_fast(v, d2, &n2, &x2);
     if (n1 != n0 || x1 != x0 || memcmp(d0, d1, (size_t)n0) != 0 ||
-        (fast && (n2 != n0 || x2 != x0 || memcmp(d0, d2, (size_t)n0) != 0)))
-    {
+        (fast && (n2 != n0 || x2 != x0 || memcmp(d0, d2, (size_t)n0) != 0))) {
         uint64_t bits;
         memcpy(&bits, &v, sizeof bits);
         fail_msg("%.17g (bits %016llx): reference %.*se%d, got %.*se%d "
@@ -126,7 +125,7 @@ static void test_extremes(void **state)
             m >>= rng_below(&rs, 52);
         uint64_t be;
         switch (rng_below(&rs, 3)) {
-        case 0: be = 0; break;                  /* subnormal */
+        case 0: be = 0; break; /* subnormal */
         case 1: be = 1 + rng_below(&rs, 60); break;
         default: be = 2046 - rng_below(&rs, 60); break;
         }
@@ -352,8 +351,8 @@ static void check_text(double v)
     memset(got, '#', sizeof got);
     n = pq_fmt_value(got, v);
     if (n != wn || memcmp(got, want, n) != 0)
-        fail_msg("pq_fmt_value(%.17g) = %.*s, want %.*s; seed %llu", v, (int)n, got, (int)wn,
-                 want, (unsigned long long)g_seed);
+        fail_msg("pq_fmt_value(%.17g) = %.*s, want %.*s; seed %llu", v, (int)n, got, (int)wn, want,
+                 (unsigned long long)g_seed);
     for (size_t i = PQ_FMT_VALUE_ROOM; i < sizeof got; i++)
         if (got[i] != '#')
             fail_msg("pq_fmt_value(%.17g) wrote at %zu", v, i);
@@ -363,10 +362,10 @@ static void test_text(void **state)
 {
     (void)state;
     uint64_t rs = g_seed ^ 9;
-    static const double fixed[] = {0,         -0.0,        NAN,      INFINITY, -INFINITY, 1,
-                                   0.5,       0.1,         1e-6,     9.99e-7,  1e-5,      2e-5,
-                                   1e15,      1e15 + 0.5,  1e16,     1e21,     9.99e20,   0x1p53,
-                                   0x1p53 - 1, 0x1p52 + 0.5, 0x1p-16, 0x1p-17, 123.456,  99.99};
+    static const double fixed[] = {0,          -0.0,         NAN,     INFINITY, -INFINITY, 1,
+                                   0.5,        0.1,          1e-6,    9.99e-7,  1e-5,      2e-5,
+                                   1e15,       1e15 + 0.5,   1e16,    1e21,     9.99e20,   0x1p53,
+                                   0x1p53 - 1, 0x1p52 + 0.5, 0x1p-16, 0x1p-17,  123.456,   99.99};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
         check_text(fixed[i]);
         check_text(-fixed[i]);
@@ -457,9 +456,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_go_text),     cmocka_unit_test(test_powers),
         cmocka_unit_test(test_random_bits), cmocka_unit_test(test_fast_range),
-        cmocka_unit_test(test_extremes),    cmocka_unit_test(test_integers), cmocka_unit_test(test_u64),
-        cmocka_unit_test(test_short_decimals), cmocka_unit_test(test_halfway),
-        cmocka_unit_test(test_ratios), cmocka_unit_test(test_text),
+        cmocka_unit_test(test_extremes),    cmocka_unit_test(test_integers),
+        cmocka_unit_test(test_u64),         cmocka_unit_test(test_short_decimals),
+        cmocka_unit_test(test_halfway),     cmocka_unit_test(test_ratios),
+        cmocka_unit_test(test_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1226,8 +1226,8 @@ static void test_exact_rate_resets(void **state)
             if (lo + n > N)
                 n = N - lo;
             bool rate = NEXT() % 2;
-            struct pq_window a = {.p = p + lo, .n = n, .start = 0, .end = 0, .range_ms = 300000,
-                                  .exact = true};
+            struct pq_window a = {
+                .p = p + lo, .n = n, .start = 0, .end = 0, .range_ms = 300000, .exact = true};
             if (lo > 0 && NEXT() % 4)
                 a.pre = &p[lo - 1];
             struct pq_window b = a;

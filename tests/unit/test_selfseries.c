@@ -49,7 +49,10 @@ static bool only(void *ud, const struct series_label *l, size_t n)
     return strcmp(l[0].value, ud) == 0;
 }
 
-static double seven(void *ud) { return 7.5; }
+static double seven(void *ud)
+{
+    return 7.5;
+}
 
 static void test_sample_select(void **state)
 {
@@ -79,8 +82,8 @@ static void test_sample_select(void **state)
 
     /* Range (inclusive) and matcher. */
     struct got r = {0};
-    assert_int_equal(
-        selfseries_select(s, 1050000, 1070000, only, "llmtap_x_total", collect, &r), 0);
+    assert_int_equal(selfseries_select(s, 1050000, 1070000, only, "llmtap_x_total", collect, &r),
+                     0);
     assert_int_equal(r.nseries, 1);
     assert_int_equal(r.ns[0], 3);
     assert_int_equal(r.t[0], 1050000);
@@ -93,7 +96,8 @@ static void test_sample_select(void **state)
     selfseries_sample(s, 1099999);
     selfseries_sample(s, 1000000);
     struct got z = {0};
-    assert_int_equal(selfseries_select(s, 1090000, 1090000, only, "llmtap_x_total", collect, &z), 0);
+    assert_int_equal(selfseries_select(s, 1090000, 1090000, only, "llmtap_x_total", collect, &z),
+                     0);
     assert_int_equal(z.ns[0], 1);
     assert_true(z.v[0] == 120);
 

@@ -304,7 +304,10 @@ static void select_check(struct fx *f, uint64_t seed)
         regfree(&re[i]);
 }
 
-static void test_select(void **state) { select_check(*state, g_seed); }
+static void test_select(void **state)
+{
+    select_check(*state, g_seed);
+}
 
 /* Seeds that once failed: 98627129472716 made LMDB's GET_MULTIPLE hand the
  * id of a one-id label value out again as an id of the next value
@@ -575,9 +578,9 @@ static void test_read_layouts(void **state)
         assert_int_equal(series_flush(f->s, tx, now), 0);
         commit(tx);
     }
-    static const struct series_sink wide = {alloc_wide, NULL, sizeof(struct wide),
-                                            offsetof(struct wide, t), offsetof(struct wide, v),
-                                            NULL};
+    static const struct series_sink wide = {
+        alloc_wide, NULL, sizeof(struct wide), offsetof(struct wide, t), offsetof(struct wide, v),
+        NULL};
     /* the same store through a series_db with the block cache (small
      * enough to evict), read into a sink that adopts the reader's array */
     struct series_opts co = f->o;
@@ -587,9 +590,12 @@ static void test_read_layouts(void **state)
     assert_int_equal(series_open(ot, &co, &cs), 0);
     commit(ot);
     struct held hd = {0};
-    const struct series_sink adopting = {alloc_held, &hd, sizeof(struct series_sample),
+    const struct series_sink adopting = {alloc_held,
+                                         &hd,
+                                         sizeof(struct series_sample),
                                          offsetof(struct series_sample, t_ms),
-                                         offsetof(struct series_sample, v), adopt_held};
+                                         offsetof(struct series_sample, v),
+                                         adopt_held};
     size_t total = 0;
     for (int r = 0; r < 300; r++) {
         uint64_t span = (uint64_t)((t - T0) / SEC + 600);
@@ -610,8 +616,7 @@ static void test_read_layouts(void **state)
             size_t cn = 0;
             hd.mem = NULL;
             struct series_read_facts fc;
-            assert_int_equal(series_read_to(cs, tx, id, a, b, flags, &adopting, &cw, &cn, &fc),
-                             0);
+            assert_int_equal(series_read_to(cs, tx, id, a, b, flags, &adopting, &cw, &cn, &fc), 0);
             check_facts(cw, cn, &fc, seed);
             if (cn != n)
                 fail_msg("cached [%lld, %lld] flags %u: %zu vs %zu samples (seed %llu)",
@@ -619,8 +624,7 @@ static void test_read_layouts(void **state)
             const struct series_sample *cx = cw;
             for (size_t i = 0; i < n; i++)
                 if (o[i].t_ms != cx[i].t_ms || memcmp(&o[i].v, &cx[i].v, sizeof(double)) != 0)
-                    fail_msg("cached sample %zu differs (seed %llu)", i,
-                             (unsigned long long)seed);
+                    fail_msg("cached sample %zu differs (seed %llu)", i, (unsigned long long)seed);
             free(hd.mem);
         }
         mdb_txn_abort(tx);
@@ -690,7 +694,7 @@ static void test_chunks(void **state)
             while (t[i] + 20 * SEC <= end) {
                 t[i] += i ? 10 * SEC : (int64_t)(1 + NEXT() % 20) * SEC;
                 if (NEXT() % (i ? 400 : 60) == 0)
-                    t[i] += (int64_t)(NEXT() % 40) * MIN; /* a gap */
+                    t[i] += (int64_t)(NEXT() % 40) * MIN;                  /* a gap */
                 v[i] = NEXT() % 50 == 0 ? 0 : v[i] + (double)(NEXT() % 5); /* some resets */
                 if (t[i] <= end)
                     assert_int_equal(series_add(f->s, ids[i], t[i], v[i], end), 0);
@@ -731,9 +735,8 @@ static void test_chunks(void **state)
                 c = cv;
                 check_facts(c, cn, &fc, seed);
                 if (cn != n)
-                    fail_msg("minute %d [%lld, %lld] flags %u: %zu vs %zu samples (seed %llu)",
-                             m, (long long)a, (long long)b, flags, cn, n,
-                             (unsigned long long)seed);
+                    fail_msg("minute %d [%lld, %lld] flags %u: %zu vs %zu samples (seed %llu)", m,
+                             (long long)a, (long long)b, flags, cn, n, (unsigned long long)seed);
                 for (size_t i = 0; i < n; i++)
                     if (o[i].t_ms != c[i].t_ms || memcmp(&o[i].v, &c[i].v, sizeof(double)) != 0)
                         fail_msg("minute %d: sample %zu differs (seed %llu)", m, i,

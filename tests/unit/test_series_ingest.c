@@ -290,9 +290,8 @@ static void test_label_set(void **state)
     struct fx *f = *state;
     unsigned mask;
     char err[256];
-    assert_int_equal(series_ingest_parse_labels("service, model ,status_class", &mask, err,
-                                                sizeof err),
-                     0);
+    assert_int_equal(
+        series_ingest_parse_labels("service, model ,status_class", &mask, err, sizeof err), 0);
     assert_int_equal(mask, (1u << 0) | (1u << 3) | (1u << 5));
     assert_int_equal(series_ingest_parse_labels("", &mask, err, sizeof err), 0);
     assert_int_equal(mask, 0);
@@ -308,8 +307,8 @@ static void test_label_set(void **state)
     append_series(f, &e, 1, 0, &rc);
     assert_int_equal(rc, 0);
     assert_true(isnan(value(f, "llm_requests_total", "m", NULL, NULL)));
-    struct series_label l[3] = {{"__name__", "llm_requests_total"}, {"service", "svc"},
-                                {"model", "m"}};
+    struct series_label l[3] = {
+        {"__name__", "llm_requests_total"}, {"service", "svc"}, {"model", "m"}};
     MDB_txn *txn;
     uint64_t id;
     assert_int_equal(store_txn_read(f->st, &txn), 0);
@@ -323,7 +322,8 @@ static void test_label_set(void **state)
 
     /* The exemplar side names the same series. */
     struct series_label out[SERIES_INGEST_DIMS];
-    assert_int_equal(series_ingest_dims("svc", "prod", "", "m", NULL, 503, 0, "v2", mask, 0, out), 2);
+    assert_int_equal(series_ingest_dims("svc", "prod", "", "m", NULL, 503, 0, "v2", mask, 0, out),
+                     2);
     assert_string_equal(out[0].name, "service");
     assert_string_equal(out[1].value, "m");
     assert_int_equal(series_ingest_dims("svc", "prod", "", "m", NULL, 200, 1, "v2",

@@ -199,8 +199,8 @@ static void test_scan(void **state)
     assert_int_equal(c->times[9], -3000);
 
     /* max_examined bounds the records looked at, matching or not. */
-    f = (struct store_filter){.start_us = INT64_MIN, .end_us = INT64_MAX, .service = "no-such",
-                              .max_examined = 50};
+    f = (struct store_filter){
+        .start_us = INT64_MIN, .end_us = INT64_MAX, .service = "no-such", .max_examined = 50};
     memset(c, 0, sizeof *c);
     assert_int_equal(store_scan(fx->st, &f, col_fn, c), STORE_EPARTIAL);
     assert_int_equal(c->n, 0);
@@ -231,7 +231,8 @@ static void test_scan(void **state)
     /* Service and model filters, and a limit, against a brute-force count. */
     for (int sv = 0; sv < 4; sv++) {
         for (int md = -1; md < 3; md++) {
-            f = (struct store_filter){.start_us = -10000, .end_us = 100000,
+            f = (struct store_filter){.start_us = -10000,
+                                      .end_us = 100000,
                                       .service = SERVICES[sv],
                                       .model = md < 0 ? NULL : MODELS[md]};
             size_t want = 0;
@@ -533,10 +534,14 @@ static void test_map_full(void **state)
         for (int j = 0; j < BATCH; j++) {
             snprintf(ids[b][j], sizeof ids[b][j], "ev-%03d-%d", b, j);
             incompressible(&s, ids[b][j], blobs[b][j], SZ, &lens[b][j]);
-            evs[j] = (struct store_event){.json = blobs[b][j], .json_len = lens[b][j],
-                                          .id = ids[b][j], .time_us = ev_time((size_t)b),
-                                          .service = "svc", .cost_usd = NAN,
-                                          .input_tokens = -1, .output_tokens = -1};
+            evs[j] = (struct store_event){.json = blobs[b][j],
+                                          .json_len = lens[b][j],
+                                          .id = ids[b][j],
+                                          .time_us = ev_time((size_t)b),
+                                          .service = "svc",
+                                          .cost_usd = NAN,
+                                          .input_tokens = -1,
+                                          .output_tokens = -1};
         }
         struct store_offset off = {"llmtap.events", 0, b + 1};
         struct store_append_result res = {99, 99};
@@ -577,10 +582,14 @@ static void test_map_full(void **state)
      * events (nothing new to write) goes through. */
     struct store_event dups[BATCH];
     for (int j = 0; j < BATCH; j++)
-        dups[j] = (struct store_event){.json = blobs[0][j], .json_len = lens[0][j],
-                                       .id = ids[0][j], .time_us = ev_time(0),
-                                       .service = "svc", .cost_usd = NAN,
-                                       .input_tokens = -1, .output_tokens = -1};
+        dups[j] = (struct store_event){.json = blobs[0][j],
+                                       .json_len = lens[0][j],
+                                       .id = ids[0][j],
+                                       .time_us = ev_time(0),
+                                       .service = "svc",
+                                       .cost_usd = NAN,
+                                       .input_tokens = -1,
+                                       .output_tokens = -1};
     struct store_append_result dres;
     assert_int_equal(store_append(fx->st, dups, BATCH, NULL, 0, &dres), 0);
     assert_int_equal(dres.duplicates, BATCH);
@@ -601,10 +610,14 @@ static void test_map_full(void **state)
     assert_int_equal(ms.map_size, 1u << 20);
     struct store_event evs[BATCH];
     for (int j = 0; j < BATCH; j++)
-        evs[j] = (struct store_event){.json = blobs[full][j], .json_len = lens[full][j],
-                                      .id = ids[full][j], .time_us = ev_time((size_t)full),
-                                      .service = "svc", .cost_usd = NAN,
-                                      .input_tokens = -1, .output_tokens = -1};
+        evs[j] = (struct store_event){.json = blobs[full][j],
+                                      .json_len = lens[full][j],
+                                      .id = ids[full][j],
+                                      .time_us = ev_time((size_t)full),
+                                      .service = "svc",
+                                      .cost_usd = NAN,
+                                      .input_tokens = -1,
+                                      .output_tokens = -1};
     struct store_offset off = {"llmtap.events", 0, full + 1};
     struct store_append_result res;
     assert_int_equal(store_append(fx->st, evs, BATCH, &off, 1, &res), 0);
@@ -804,9 +817,15 @@ static void test_corrupt(void **state)
 static void test_evrec(void **state)
 {
     (void)state;
-    struct evrec r = {.flags = 0, .dict_id = 7, .time_us = -5, .cost_usd = NAN,
-                      .latency_ms = 1.5, .status = 503, .json_len = 100,
-                      .input_tokens = -1, .output_tokens = 1LL << 40};
+    struct evrec r = {.flags = 0,
+                      .dict_id = 7,
+                      .time_us = -5,
+                      .cost_usd = NAN,
+                      .latency_ms = 1.5,
+                      .status = 503,
+                      .json_len = 100,
+                      .input_tokens = -1,
+                      .output_tokens = 1LL << 40};
     const char *s[EVREC_NSTR] = {"id-1", "svc", "", "openai", "chat"};
     for (int i = 0; i < EVREC_NSTR; i++) {
         r.str[i] = s[i];
@@ -964,7 +983,7 @@ static void test_dict(void **state)
 
 struct conc {
     struct store *st;
-    atomic_size_t published;   /* events [0, published) are committed */
+    atomic_size_t published; /* events [0, published) are committed */
     atomic_int done;
     atomic_int errors;
     atomic_size_t reads;
@@ -1140,8 +1159,9 @@ static void bench_run(struct fx *fx, int level, int dict, int sync)
     assert_int_equal(store_stats(fx->st, &ss), 0);
     print_message("    level %d%s%s: %zu events (avg JSON %.0f B) in %.3f s = %.0f events/s; "
                   "disk %.0f B/event (used pages), file %.0f B/event\n",
-                  level, dict ? " + dict" : "", sync ? ", fsync per batch" : ", MDB_NOSYNC", n, (double)json_bytes / (BATCH * NB), el,
-                  (double)n / el, (double)(ss.used_bytes - s0.used_bytes) / (double)n,
+                  level, dict ? " + dict" : "", sync ? ", fsync per batch" : ", MDB_NOSYNC", n,
+                  (double)json_bytes / (BATCH * NB), el, (double)n / el,
+                  (double)(ss.used_bytes - s0.used_bytes) / (double)n,
                   (double)ss.file_bytes / (double)(BATCH * NB));
     free(evs);
     free(t);

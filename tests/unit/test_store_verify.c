@@ -132,7 +132,7 @@ static void test_verify(void **state)
         if (i == 3) {
             for (size_t j = body; j < body + 4; j++)
                 copy[j] ^= 0xff; /* the zstd magic number */
-        } else { /* a raw body whose JSON names another id */
+        } else {                 /* a raw body whose JSON names another id */
             copy[1] = EVREC_F_RAW;
             memset(copy + 4, 0, 4);
             memcpy(copy + body, t[i].json, t[i].len);

@@ -14,7 +14,10 @@
 
 #include "ulid.h"
 
-static int cmp(const void *a, const void *b) { return strcmp(a, b); }
+static int cmp(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
 
 static void test_monotonic_unique(void **state)
 {
@@ -80,7 +83,8 @@ static void test_threads(void **state)
         pthread_join(th[t], NULL);
     for (size_t t = 0; t < THREADS; t++)
         for (int i = 1; i < PER_THREAD; i++) {
-            char *prev = g_ids[t * PER_THREAD + (size_t)i - 1], *id = g_ids[t * PER_THREAD + (size_t)i];
+            char *prev = g_ids[t * PER_THREAD + (size_t)i - 1],
+                 *id = g_ids[t * PER_THREAD + (size_t)i];
             assert_true(ulid_valid(id, strlen(id)));
             assert_true(strcmp(prev, id) < 0);
         }
