@@ -1,6 +1,7 @@
 /*
- * promql_parse.c — PromQL parser and static type checker (see
- * promql_parse.h).
+ * promql_parse.c — PromQL parser (see promql_parse.h). The static type
+ * checker it runs after a clean parse is in promql_check.c; the state and
+ * error helpers the two share are in promql_parse_int.h.
  *
  * DESIGN
  * - Reference: Prometheus 3.x promql/parser (generated_parser.y, parse.go).
@@ -23,7 +24,8 @@
  *   aggregation's error rule is the nearest on goyacc's stack). Semantic
  *   errors made while parsing (unknown function, offset placement, ranges)
  *   are raised where goyacc reduces the rule; type errors come from a
- *   separate pass (check) in Prometheus's order, after a clean parse.
+ *   separate pass (promql_check.c) in Prometheus's order, after a clean
+ *   parse.
  * - Lexical errors are kept in the current token and reported when the
  *   parser looks at that token, like goyacc reading its lookahead; where
  *   goyacc must read the next token before reducing a rule (lookahead()),
@@ -58,28 +60,10 @@
 #include <string.h>
 
 #include "buf.h"
+#include "promql_check.h"
 #include "promql_lex.h"
+#include "promql_parse_int.h"
 #include "utf8.h"
-
-struct parser {
-    const char *in;
-    size_t len;
-    unsigned flags;
-    struct promql_lexer lx;
-    struct promql_token tok; /* the current token (comments skipped) */
-    size_t prev_end;         /* end of the last consumed token */
-    struct promql_ast *ast;
-    int depth;  /* recursion depth of parse_expr */
-    int in_agg; /* > 0 while inside an aggregation's arguments */
-    int rc;     /* the first error (PROMQL_EPARSE / PROMQL_ENOMEM); 0 while none */
-    /* The first error Prometheus would not make (it accepts a range below
-     * 1ms, a NaN offset, and prints them unparseably): reported only when
-     * the query is otherwise valid. SIZE_MAX: none. */
-    size_t late_pos;
-    const char *late_msg;
-    size_t err_pos;
-    char reason[1024];
-};
 
 /* A growable array in the tree's arena (old copies are left behind). */
 struct vec {
@@ -181,9 +165,8 @@ static bool starts_expr(enum promql_tok t)
 
 /* --- errors -------------------------------------------------------------- */
 
-/* Helpers kept out of line so that the recursive functions' frames stay
- * small: the parser may run on a 256 KiB HTTP thread stack. */
-#define NOINLINE __attribute__((noinline))
+/* pp_fail, pp_oom, pp_quoted and pp_fail_quoted are shared with the type
+ * checker (promql_check.c); promql_parse_int.h describes them. */
 
 /* Records the first error, whose text is already in p->reason. Only called
  * while no error is recorded (parsing stops at the first). */
@@ -194,8 +177,7 @@ static void set_failed(struct parser *p, size_t pos)
     utf8_trim_tail(p->reason);
 }
 
-NOINLINE __attribute__((format(printf, 3, 4))) static void *fail(struct parser *p, size_t pos,
-                                                                 const char *fmt, ...)
+NOINLINE void *pp_fail(struct parser *p, size_t pos, const char *fmt, ...)
 {
     if (p->rc)
         return NULL;
@@ -209,7 +191,7 @@ NOINLINE __attribute__((format(printf, 3, 4))) static void *fail(struct parser *
     return NULL;
 }
 
-static void *oom(struct parser *p)
+void *pp_oom(struct parser *p)
 {
     if (!p->rc)
         p->rc = PROMQL_ENOMEM;
@@ -217,20 +199,20 @@ static void *oom(struct parser *p)
 }
 
 /* Go's %q of s, for messages; returns a buffer the caller frees. */
-static char *quoted(const char *s, size_t len)
+char *pp_quoted(const char *s, size_t len)
 {
     struct buf b = {0};
     promql_quote_msg(&b, s, len);
     return b.p;
 }
 
-NOINLINE static void *fail_quoted(struct parser *p, size_t pos, const char *fmt, const char *s,
-                                  size_t len)
+NOINLINE void *pp_fail_quoted(struct parser *p, size_t pos, const char *fmt, const char *s,
+                              size_t len)
 {
-    char *q = quoted(s, len);
+    char *q = pp_quoted(s, len);
     if (!q)
-        return oom(p);
-    fail(p, pos, fmt, q);
+        return pp_oom(p);
+    pp_fail(p, pos, fmt, q);
     free(q);
     return NULL;
 }
@@ -240,13 +222,13 @@ NOINLINE static void *fail_quoted(struct parser *p, size_t pos, const char *fmt,
 NOINLINE static void *unexpected(struct parser *p, const char *ctx, const char *expected)
 {
     if (p->tok.type == PROMQL_TOK_ERROR)
-        return fail(p, p->tok.pos, "%s", p->tok.err);
+        return pp_fail(p, p->tok.pos, "%s", p->tok.err);
     struct buf d = {0};
     promql_token_desc(p->in, &p->tok, &d);
     if (d.oom)
-        return oom(p);
-    fail(p, p->tok.pos, "unexpected %s%s%s%s%s", d.p ? d.p : "", ctx ? " in " : "", ctx ? ctx : "",
-         expected ? ", expected " : "", expected ? expected : "");
+        return pp_oom(p);
+    pp_fail(p, p->tok.pos, "unexpected %s%s%s%s%s", d.p ? d.p : "", ctx ? " in " : "",
+            ctx ? ctx : "", expected ? ", expected " : "", expected ? expected : "");
     buf_free(&d);
     return NULL;
 }
@@ -289,7 +271,7 @@ static bool lookahead(struct parser *p)
 {
     if (p->tok.type != PROMQL_TOK_ERROR)
         return true;
-    fail(p, p->tok.pos, "%s", p->tok.err);
+    pp_fail(p, p->tok.pos, "%s", p->tok.err);
     return false;
 }
 static const char *tok_text(const struct parser *p)
@@ -309,7 +291,7 @@ static bool vec_push(struct parser *p, struct vec *v, const void *item, size_t s
         size_t cap = v->cap ? v->cap * 2 : 4;
         void *items = promql_ast_alloc(p->ast, cap * size);
         if (!items) {
-            oom(p);
+            pp_oom(p);
             return false;
         }
         if (v->n)
@@ -326,7 +308,7 @@ static struct promql_expr *node(struct parser *p, enum promql_kind kind, size_t 
 {
     struct promql_expr *e = promql_ast_alloc(p->ast, sizeof *e);
     if (!e)
-        return oom(p);
+        return pp_oom(p);
     e->kind = kind;
     e->pos = pos;
     e->end = end;
@@ -340,7 +322,7 @@ static bool below(struct parser *p, struct promql_expr *e, const struct promql_e
     if (child && child->depth + 1 > e->depth)
         e->depth = child->depth + 1;
     if (e->depth > PROMQL_MAX_DEPTH) {
-        fail(p, e->pos, "query is too deeply nested (more than %d levels)", PROMQL_MAX_DEPTH);
+        pp_fail(p, e->pos, "query is too deeply nested (more than %d levels)", PROMQL_MAX_DEPTH);
         return false;
     }
     return true;
@@ -349,7 +331,7 @@ static bool below(struct parser *p, struct promql_expr *e, const struct promql_e
 static bool copy_str(struct parser *p, const char *s, size_t len, struct promql_str *out)
 {
     if (!promql_ast_strdup(p->ast, s, len, out)) {
-        oom(p);
+        pp_oom(p);
         return false;
     }
     return true;
@@ -361,12 +343,12 @@ static bool unquote_tok(struct parser *p, struct promql_str *out)
     char *v = promql_ast_alloc(p->ast, p->tok.len + 1);
     size_t n = 0;
     if (!v) {
-        oom(p);
+        pp_oom(p);
         return false;
     }
     if (!promql_unquote(tok_text(p), p->tok.len, v, &n)) {
-        fail_quoted(p, p->tok.pos, "error unquoting string %s: invalid syntax", tok_text(p),
-                    p->tok.len);
+        pp_fail_quoted(p, p->tok.pos, "error unquoting string %s: invalid syntax", tok_text(p),
+                       p->tok.len);
         return false;
     }
     v[n] = 0;
@@ -452,7 +434,7 @@ struct dur {
 
 static void *experimental(struct parser *p, size_t pos)
 {
-    return fail(p, pos, "experimental duration expression is not enabled");
+    return pp_fail(p, pos, "experimental duration expression is not enabled");
 }
 
 static bool is_dur_op(enum promql_tok t)
@@ -476,7 +458,7 @@ static bool dur_literal(struct parser *p, size_t out_of_range_pos, struct dur *x
     if (!number_value(p, &x->v, &x->ms))
         return false;
     if (!x->is_dur && fabs(x->v) > MAX_DURATION_SECONDS) {
-        fail(p, out_of_range_pos, "duration out of range");
+        pp_fail(p, out_of_range_pos, "duration out of range");
         return false;
     }
     advance(p);
@@ -550,7 +532,8 @@ static bool dur_expr(struct parser *p, int min_prec, const char *ctx, const char
                      struct dur *x)
 {
     if (++p->depth > PROMQL_MAX_DEPTH) {
-        fail(p, p->tok.pos, "query is too deeply nested (more than %d levels)", PROMQL_MAX_DEPTH);
+        pp_fail(p, p->tok.pos, "query is too deeply nested (more than %d levels)",
+                PROMQL_MAX_DEPTH);
         p->depth--;
         return false;
     }
@@ -580,7 +563,7 @@ static bool parse_bracket_duration(struct parser *p, const char *ctx, const char
     if (!dur_expr(p, 0, ctx, exp, &x) || !lookahead(p))
         return false;
     if (x.v <= 0) {
-        fail(p, x.start, "duration must be greater than 0");
+        pp_fail(p, x.start, "duration must be greater than 0");
         return false;
     }
     int64_t ms = x.is_dur ? x.ms : seconds_to_ms(x.v);
@@ -662,7 +645,7 @@ static bool parse_grouping(struct parser *p, struct vec *labels)
             if (!unquote_tok(p, &l))
                 return false;
             if (l.len == 0 || !promql_utf8_valid(l.p, l.len)) {
-                fail_quoted(p, p->tok.pos, "invalid label name for grouping: %s", l.p, l.len);
+                pp_fail_quoted(p, p->tok.pos, "invalid label name for grouping: %s", l.p, l.len);
                 return false;
             }
         } else {
@@ -708,7 +691,7 @@ NOINLINE static bool finish_matcher(struct parser *p, struct promql_matcher *m, 
     if (m->op == PROMQL_MATCH_RE || m->op == PROMQL_MATCH_NRE) {
         int rc = promql_ast_compile_regex(p->ast, m, p->reason, sizeof p->reason);
         if (rc == PROMQL_ENOMEM) {
-            oom(p);
+            pp_oom(p);
             return false;
         }
         if (rc != PROMQL_OK) {
@@ -838,7 +821,7 @@ static bool parse_args(struct parser *p, struct vec *args, size_t *end)
             size_t comma = p->tok.pos;
             advance(p);
             if (!is(p, PROMQL_TOK_ERROR) && !starts_expr(p->tok.type)) {
-                fail(p, comma, "trailing commas not allowed in function call args");
+                pp_fail(p, comma, "trailing commas not allowed in function call args");
                 return false;
             }
             continue;
@@ -869,9 +852,9 @@ NOINLINE static struct promql_expr *parse_call(struct parser *p)
         f = promql_func_lookup(cname);
     }
     if (!f)
-        return fail_quoted(p, pos, "unknown function with name %s", name, namelen);
+        return pp_fail_quoted(p, pos, "unknown function with name %s", name, namelen);
     if (f->experimental && !(p->flags & PROMQL_PARSE_EXPERIMENTAL))
-        return fail_quoted(p, pos, "function %s is not enabled", name, namelen);
+        return pp_fail_quoted(p, pos, "function %s is not enabled", name, namelen);
     struct promql_expr *e = node(p, PROMQL_CALL, pos, end);
     if (!e)
         return NULL;
@@ -915,23 +898,23 @@ NOINLINE static struct promql_expr *parse_aggregate(struct parser *p)
         end = p->prev_end;
     }
     if (args.n == 0)
-        return fail(p, pos, "no arguments for aggregate expression provided");
+        return pp_fail(p, pos, "no arguments for aggregate expression provided");
     size_t want = 1;
     struct promql_expr **a = args.items;
     if (promql_aggop_has_param(op)) {
         if ((op == PROMQL_AGG_LIMITK || op == PROMQL_AGG_LIMIT_RATIO) &&
             !(p->flags & PROMQL_PARSE_EXPERIMENTAL))
-            return fail(p, pos,
-                        "%s() is experimental and must be enabled with "
-                        "--enable-feature=promql-experimental-functions",
-                        promql_aggop_name(op));
+            return pp_fail(p, pos,
+                           "%s() is experimental and must be enabled with "
+                           "--enable-feature=promql-experimental-functions",
+                           promql_aggop_name(op));
         want = 2;
     }
     if (args.n != want)
-        return fail(p, pos,
-                    "wrong number of arguments for aggregate expression provided, expected %zu, "
-                    "got %zu",
-                    want, args.n);
+        return pp_fail(p, pos,
+                       "wrong number of arguments for aggregate expression provided, expected %zu, "
+                       "got %zu",
+                       want, args.n);
     struct promql_expr *e = node(p, PROMQL_AGGREGATE, pos, end);
     if (!e)
         return NULL;
@@ -957,11 +940,11 @@ NOINLINE static struct promql_expr *parse_range(struct parser *p, struct promql_
         return NULL;
     if (is(p, PROMQL_TOK_RIGHT_BRACKET)) {
         if (e->kind != PROMQL_VECTOR_SELECTOR)
-            return fail(p, lb, "ranges only allowed for vector selectors");
+            return pp_fail(p, lb, "ranges only allowed for vector selectors");
         if (e->vs.offset_ms != 0)
-            return fail(p, lb, "no offset modifiers allowed before range");
+            return pp_fail(p, lb, "no offset modifiers allowed before range");
         if (e->vs.at != PROMQL_AT_NONE)
-            return fail(p, lb, "no @ modifiers allowed before range");
+            return pp_fail(p, lb, "no @ modifiers allowed before range");
         struct promql_expr *m = node(p, PROMQL_MATRIX_SELECTOR, e->pos, tok_end(p));
         if (!m || !below(p, m, e))
             return NULL;
@@ -1003,12 +986,12 @@ NOINLINE static struct promql_expr *parse_offset(struct parser *p, struct promql
     case PROMQL_MATRIX_SELECTOR: target = &e->matrix.vs->vs.offset_ms; break;
     case PROMQL_SUBQUERY: target = &e->subquery.offset_ms; break;
     default:
-        return fail(p, e->pos,
-                    "offset modifier must be preceded by an instant vector selector or range "
-                    "vector selector or a subquery");
+        return pp_fail(p, e->pos,
+                       "offset modifier must be preceded by an instant vector selector or range "
+                       "vector selector or a subquery");
     }
     if (*target != 0)
-        return fail(p, e->pos, "offset may not be set multiple times");
+        return pp_fail(p, e->pos, "offset may not be set multiple times");
     *target = ms;
     e->end = p->prev_end;
     return e;
@@ -1048,11 +1031,11 @@ NOINLINE static struct promql_expr *parse_at(struct parser *p, struct promql_exp
          * milliseconds; the tighter bound keeps printing exact. */
         if (!(fabs(v) * 1000.0 <= 1125899906842624.0)) {
             if (isnan(v) || isinf(v))
-                return fail(p, e->pos, "timestamp out of bounds for @ modifier: %s",
-                            isnan(v) ? "NaN"
-                            : v > 0  ? "+Inf"
-                                     : "-Inf");
-            return fail(p, e->pos, "timestamp out of bounds for @ modifier: %f", v);
+                return pp_fail(p, e->pos, "timestamp out of bounds for @ modifier: %s",
+                               isnan(v) ? "NaN"
+                               : v > 0  ? "+Inf"
+                                        : "-Inf");
+            return pp_fail(p, e->pos, "timestamp out of bounds for @ modifier: %f", v);
         }
         at = PROMQL_AT_TIME;
         at_ms = (int64_t)round(v * 1000.0);
@@ -1064,12 +1047,12 @@ NOINLINE static struct promql_expr *parse_at(struct parser *p, struct promql_exp
     case PROMQL_MATRIX_SELECTOR: tat = &e->matrix.vs->vs.at, tms = &e->matrix.vs->vs.at_ms; break;
     case PROMQL_SUBQUERY: tat = &e->subquery.at, tms = &e->subquery.at_ms; break;
     default:
-        return fail(p, e->pos,
-                    "@ modifier must be preceded by an instant vector selector or range vector "
-                    "selector or a subquery");
+        return pp_fail(p, e->pos,
+                       "@ modifier must be preceded by an instant vector selector or range vector "
+                       "selector or a subquery");
     }
     if (*tat != PROMQL_AT_NONE)
-        return fail(p, e->pos, "@ <timestamp> may not be set multiple times");
+        return pp_fail(p, e->pos, "@ <timestamp> may not be set multiple times");
     *tat = at;
     *tms = at_ms;
     e->end = p->prev_end;
@@ -1084,9 +1067,9 @@ static struct promql_expr *parse_postfix(struct parser *p, struct promql_expr *e
         case PROMQL_TOK_OFFSET: e = parse_offset(p, e); break;
         case PROMQL_TOK_AT: e = parse_at(p, e); break;
         case PROMQL_TOK_ANCHORED:
-            return fail(p, e->pos, "anchored modifier is experimental and not enabled");
+            return pp_fail(p, e->pos, "anchored modifier is experimental and not enabled");
         case PROMQL_TOK_SMOOTHED:
-            return fail(p, e->pos, "smoothed modifier is experimental and not enabled");
+            return pp_fail(p, e->pos, "smoothed modifier is experimental and not enabled");
         default: return e;
         }
     }
@@ -1195,7 +1178,8 @@ static struct promql_expr *parse_expr(struct parser *p, int min_prec)
 {
     struct promql_expr *lhs = NULL;
     if (++p->depth > PROMQL_MAX_DEPTH) {
-        fail(p, p->tok.pos, "query is too deeply nested (more than %d levels)", PROMQL_MAX_DEPTH);
+        pp_fail(p, p->tok.pos, "query is too deeply nested (more than %d levels)",
+                PROMQL_MAX_DEPTH);
         goto out;
     }
     lhs = parse_unary(p);
@@ -1208,7 +1192,7 @@ static struct promql_expr *parse_expr(struct parser *p, int min_prec)
         struct vec labels = {0}, include = {0};
         bool ret_bool = false, fill = false;
         if (!m) {
-            lhs = oom(p);
+            lhs = pp_oom(p);
             break;
         }
         advance(p);
@@ -1250,7 +1234,7 @@ static struct promql_expr *parse_expr(struct parser *p, int min_prec)
             break;
         }
         if (fill) {
-            lhs = fail(p, lhs->pos, "binop fill modifiers are experimental and not enabled");
+            lhs = pp_fail(p, lhs->pos, "binop fill modifiers are experimental and not enabled");
             break;
         }
         struct promql_expr *e = node(p, PROMQL_BINARY, lhs->pos, rhs->end);
@@ -1272,216 +1256,6 @@ static struct promql_expr *parse_expr(struct parser *p, int min_prec)
 out:
     p->depth--;
     return lhs;
-}
-
-/* --- type checking (Prometheus's checkAST, same order of errors) ---------- */
-
-static enum promql_type check(struct parser *p, struct promql_expr *e);
-
-static void expect_type(struct parser *p, struct promql_expr *e, enum promql_type want,
-                        const char *ctx)
-{
-    enum promql_type t = check(p, e);
-    if (!p->rc && t != want)
-        fail(p, e->pos, "expected type %s in %s, got %s", promql_type_doc_name(want), ctx,
-             promql_type_doc_name(t));
-}
-
-static bool is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-static void check_binary(struct parser *p, struct promql_expr *e)
-{
-    struct promql_expr *l = e->binary.lhs, *r = e->binary.rhs;
-    struct promql_matching *m = e->binary.matching;
-    enum promql_binop op = e->binary.op;
-    enum promql_type lt = check(p, l);
-    enum promql_type rt = check(p, r);
-    if (p->rc)
-        return;
-    size_t op_pos = l->end; /* the operator: first non-space after the LHS */
-    while (op_pos < p->len && is_space(p->in[op_pos]))
-        op_pos++;
-    bool cmp = promql_binop_is_comparison(op), set = promql_binop_is_set(op);
-    if (e->binary.return_bool && !cmp) {
-        fail(p, op_pos, "bool modifier can only be used on comparison operators");
-        return;
-    }
-    if (cmp && !e->binary.return_bool && lt == PROMQL_TYPE_SCALAR && rt == PROMQL_TYPE_SCALAR) {
-        fail(p, op_pos, "comparisons between scalars must use BOOL modifier");
-        return;
-    }
-    if (set && m->card == PROMQL_CARD_ONE_TO_ONE)
-        m->card = PROMQL_CARD_MANY_TO_MANY;
-    if (m->on)
-        for (size_t i = 0; i < m->nlabels; i++)
-            for (size_t j = 0; j < m->ninclude; j++)
-                if (m->labels[i].len == m->include[j].len &&
-                    memcmp(m->labels[i].p, m->include[j].p, m->labels[i].len) == 0) {
-                    fail_quoted(p, op_pos, "label %s must not occur in ON and GROUP clause at once",
-                                m->labels[i].p, m->labels[i].len);
-                    return;
-                }
-    if (lt != PROMQL_TYPE_SCALAR && lt != PROMQL_TYPE_VECTOR) {
-        fail(p, l->pos, "binary expression must contain only scalar and instant vector types");
-        return;
-    }
-    if (rt != PROMQL_TYPE_SCALAR && rt != PROMQL_TYPE_VECTOR) {
-        fail(p, r->pos, "binary expression must contain only scalar and instant vector types");
-        return;
-    }
-    if (lt != PROMQL_TYPE_VECTOR || rt != PROMQL_TYPE_VECTOR) {
-        if (m->nlabels > 0) {
-            fail(p, e->pos, "vector matching only allowed between instant vectors");
-            return;
-        }
-        e->binary.matching = NULL;
-    } else if (set) {
-        if (m->card == PROMQL_CARD_ONE_TO_MANY || m->card == PROMQL_CARD_MANY_TO_ONE) {
-            fail(p, e->pos, "no grouping allowed for \"%s\" operation", promql_binop_name(op));
-            return;
-        }
-        if (m->card != PROMQL_CARD_MANY_TO_MANY) {
-            fail(p, e->pos, "set operations must always be many-to-many");
-            return;
-        }
-    }
-    if ((lt == PROMQL_TYPE_SCALAR || rt == PROMQL_TYPE_SCALAR) && set)
-        fail(p, e->pos, "set operator \"%s\" not allowed in binary scalar expression",
-             promql_binop_name(op));
-}
-
-NOINLINE static void check_call(struct parser *p, struct promql_expr *e)
-{
-    const struct promql_func *f = e->call.func;
-    size_t n = e->call.nargs;
-    if (f->variadic == 0) {
-        if ((size_t)f->nargs != n) {
-            fail(p, e->pos, "expected %d argument(s) in call to \"%s\", got %zu", f->nargs, f->name,
-                 n);
-            return;
-        }
-    } else {
-        size_t na = (size_t)f->nargs - 1;
-        if (na > n) {
-            fail(p, e->pos, "expected at least %zu argument(s) in call to \"%s\", got %zu", na,
-                 f->name, n);
-            return;
-        }
-        if (f->variadic > 0 && na + (size_t)f->variadic < n) {
-            fail(p, e->pos, "expected at most %zu argument(s) in call to \"%s\", got %zu",
-                 na + (size_t)f->variadic, f->name, n);
-            return;
-        }
-    }
-    if (f->id == PROMQL_FN_INFO && n > 1) {
-        /* info(v, {labels}): the second argument selects info series by
-         * labels only, and may match everything */
-        struct promql_expr *a = e->call.args[1];
-        enum promql_type t = promql_expr_type(a);
-        if (t != PROMQL_TYPE_VECTOR) {
-            fail(p, e->pos, "expected type instant vector in call to function \"info\", got %s",
-                 promql_type_doc_name(t));
-            return;
-        }
-        if (a->kind != PROMQL_VECTOR_SELECTOR) {
-            fail(p, a->pos, "expected label selectors only");
-            return;
-        }
-        if (a->vs.name.len) {
-            fail(p, a->pos, "expected label selectors only, got vector selector instead");
-            return;
-        }
-    }
-    for (size_t i = 0; i < n; i++) {
-        size_t k = i;
-        if (f->id == PROMQL_FN_INFO && i == 1)
-            continue; /* checked above; exempt from the non-empty matcher rule */
-        if (i >= (size_t)f->nargs) {
-            if (f->variadic == 0)
-                break;
-            k = (size_t)f->nargs - 1;
-        }
-        struct promql_expr *a = e->call.args[i];
-        enum promql_type t = check(p, a);
-        if (p->rc)
-            return;
-        if (t != f->arg_types[k]) {
-            fail(p, a->pos, "expected type %s in call to function \"%s\", got %s",
-                 promql_type_doc_name(f->arg_types[k]), f->name, promql_type_doc_name(t));
-            return;
-        }
-    }
-}
-
-NOINLINE static void check_selector(struct parser *p, struct promql_expr *e)
-{
-    const struct promql_vector_selector *vs = &e->vs;
-    if (vs->name.len) {
-        /* the last matcher is the name's own */
-        for (size_t i = 0; i + 1 < vs->nmatchers; i++) {
-            const struct promql_matcher *m = &vs->matchers[i];
-            if (m->name.len == 8 && memcmp(m->name.p, "__name__", 8) == 0) {
-                char *a = quoted(vs->name.p, vs->name.len), *b = quoted(m->value.p, m->value.len);
-                if (a && b)
-                    fail(p, e->pos, "metric name must not be set twice: %s or %s", a, b);
-                else
-                    oom(p);
-                free(a);
-                free(b);
-                return;
-            }
-        }
-        return;
-    }
-    /* At least one matcher must not match the empty value, so that a typo
-     * cannot select every series. */
-    for (size_t i = 0; i < vs->nmatchers; i++)
-        if (!promql_matcher_matches(&vs->matchers[i], "", 0))
-            return;
-    fail(p, e->pos, "vector selector must contain at least one non-empty matcher");
-}
-
-static enum promql_type check(struct parser *p, struct promql_expr *e)
-{
-    if (p->rc)
-        return PROMQL_TYPE_NONE;
-    switch (e->kind) {
-    case PROMQL_AGGREGATE:
-        expect_type(p, e->agg.expr, PROMQL_TYPE_VECTOR, "aggregation expression");
-        if (e->agg.param)
-            expect_type(p, e->agg.param,
-                        e->agg.op == PROMQL_AGG_COUNT_VALUES ? PROMQL_TYPE_STRING
-                                                             : PROMQL_TYPE_SCALAR,
-                        "aggregation parameter");
-        break;
-    case PROMQL_BINARY: check_binary(p, e); break;
-    case PROMQL_CALL: check_call(p, e); break;
-    case PROMQL_PAREN: check(p, e->paren.expr); break;
-    case PROMQL_UNARY: {
-        enum promql_type t = check(p, e->unary.expr);
-        if (!p->rc && t != PROMQL_TYPE_SCALAR && t != PROMQL_TYPE_VECTOR)
-            fail(p, e->pos,
-                 "unary expression only allowed on expressions of type scalar or instant "
-                 "vector, got \"%s\"",
-                 promql_type_doc_name(t));
-        break;
-    }
-    case PROMQL_SUBQUERY: {
-        enum promql_type t = check(p, e->subquery.expr);
-        if (!p->rc && t != PROMQL_TYPE_VECTOR)
-            fail(p, e->pos, "subquery is only allowed on instant vector, got %s instead",
-                 promql_type_name(t));
-        break;
-    }
-    case PROMQL_MATRIX_SELECTOR: check(p, e->matrix.vs); break;
-    case PROMQL_VECTOR_SELECTOR: check_selector(p, e); break;
-    case PROMQL_NUMBER:
-    case PROMQL_STRING: break;
-    }
-    return promql_expr_type(e);
 }
 
 /* --- entry point --------------------------------------------------------- */
@@ -1538,15 +1312,15 @@ int promql_parse(const char *query, size_t len, unsigned flags, struct promql_as
     advance(p);
     struct promql_expr *root = NULL;
     if (is(p, PROMQL_TOK_EOF)) {
-        fail(p, 0, "no expression found in input");
+        pp_fail(p, 0, "no expression found in input");
     } else {
         root = parse_expr(p, 0);
         if (root && !is(p, PROMQL_TOK_EOF))
             unexpected_here(p);
         if (root && !p->rc)
-            check(p, root);
+            pp_check(p, root);
         if (!p->rc && p->late_pos != SIZE_MAX)
-            fail(p, p->late_pos, "%s", p->late_msg);
+            pp_fail(p, p->late_pos, "%s", p->late_msg);
     }
     int rc = p->rc;
     if (rc) {

@@ -1,6 +1,6 @@
 /*
  * fuzz_promql.c — fuzz target for the PromQL parser and printer
- * (collector/promql_lex.c, promql_parse.c, promql_ast.c).
+ * (collector/promql_lex.c, promql_parse.c, promql_check.c, promql_ast.c).
  *
  * What it is for: every query string that reaches the collector's
  * Prometheus API goes through promql_parse(), and /api/v1/format_query

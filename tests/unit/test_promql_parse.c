@@ -1,6 +1,6 @@
 /*
  * Unit tests for the PromQL lexer, parser, AST and printer
- * (collector/promql_lex.c, promql_parse.c, promql_ast.c).
+ * (collector/promql_lex.c, promql_parse.c, promql_check.c, promql_ast.c).
  *
  * The expected printings and error messages in the two big tables were
  * produced by Prometheus's own parser (promql/parser at v3.x, default
