@@ -5,7 +5,7 @@
  * with. Small JSON documents compress poorly on their own; a dictionary
  * trained on recent events roughly halves the bytes per stored event (see
  * docs/storage.md). Policy: train once the store holds `store.dict_min_events`
- * events, then again whenever it has grown 8-fold since the last training
+ * events, then again whenever it has grown 4-fold since the last training
  * (so the dictionary follows the traffic while training stays rare).
  *
  * Retention: events older than `retention.events` (by their own time) are
