@@ -11,8 +11,8 @@
  * events come from gen.c (shared by both commands, so `generate` and
  * `traffic` with the same seed produce the same event contents) and the
  * posting logic lives in traffic.c; the fake provider lives in
- * upstream*.c; the proxy client in calls.c. Flags take `--name value` or
- * `--name=value`; unknown flags are an error.
+ * upstream*.c; the proxy client in calls.c (what it sends: calls_plan.c).
+ * Flags take `--name value` or `--name=value`; unknown flags are an error.
  */
 #include <errno.h>
 #include <inttypes.h>
