@@ -234,7 +234,8 @@ static int raw_block_cached(struct rawfn *f, int64_t k, const uint8_t *bkey, con
  * (its key names a content that cannot change: final blocks are only ever
  * deleted, from the oldest, and readers filter what retention deleted by
  * raw_from). */
-static int raw_chunk_cached(struct rawfn *f, MDB_txn *txn, uint64_t id, int64_t c)
+static int raw_chunk_cached(struct rawfn *f, MDB_txn *txn, uint64_t id, int64_t c, int build,
+                            int *done)
 {
     static const uint8_t none[1];
     struct series_db *s = f->s;
@@ -243,6 +244,9 @@ static int raw_chunk_cached(struct rawfn *f, MDB_txn *txn, uint64_t id, int64_t 
     put_be64(key + 1, (uint64_t)(c * CHUNK_BLOCKS * s->span));
     put_be64(key + 9, id);
     struct scache_entry *e = scache_get(s->cache, key, none, 0);
+    *done = e || build;
+    if (!e && !build)
+        return 0;
     if (!e) {
         MDB_val vals[CHUNK_BLOCKS];
         uint32_t cnt[CHUNK_BLOCKS];
@@ -328,13 +332,23 @@ static int raw_walk(struct series_db *s, MDB_txn *txn, uint64_t id, const struct
                                 * its span is sealed); kept as a guard */
             chunk_to = min64(chunk_to, floor_div(h->open_k, CHUNK_BLOCKS) - 1);
     }
-    for (int64_t k = max64(kfrom, 0); k <= kdb_to; k++) {
+    /* A chunk the read wants less than half of is taken from the cache
+     * when it is there, but not built for it (that would decode up to 8
+     * blocks for one or two): its blocks are read one by one. */
+    int64_t k0 = max64(kfrom, 0), tried = -1;
+    for (int64_t k = k0; k <= kdb_to; k++) {
         int64_t c = floor_div(k, CHUNK_BLOCKS);
-        if (c <= chunk_to) {
-            if ((rc = raw_chunk_cached(f, txn, id, c)) != 0)
+        if (c <= chunk_to && c != tried) {
+            int64_t want =
+                min64((c + 1) * CHUNK_BLOCKS - 1, kdb_to) - max64(c * CHUNK_BLOCKS, k0) + 1;
+            int done;
+            if ((rc = raw_chunk_cached(f, txn, id, c, want >= CHUNK_BLOCKS / 2, &done)) != 0)
                 return rc;
-            k = (c + 1) * CHUNK_BLOCKS - 1; /* the loop's k++: the next chunk */
-            continue;
+            tried = c;
+            if (done) {
+                k = (c + 1) * CHUNK_BLOCKS - 1; /* the loop's k++: the next chunk */
+                continue;
+            }
         }
         uint8_t key[16];
         put_be64(key, (uint64_t)(k * s->span));
