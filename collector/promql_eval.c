@@ -835,6 +835,14 @@ static uint32_t *count_resets(struct pq_ctx *c, const struct raw *r, bool *none)
     return resets;
 }
 
+/* The room a whole-range rate() walk of n samples reserves for its
+ * results: each sample is in the windows of at most reach steps. */
+static size_t rate_room(size_t n, size_t nsteps, size_t reach)
+{
+    size_t room = n < nsteps / reach + 1 ? n * reach : nsteps;
+    return room < nsteps ? room : nsteps;
+}
+
 /* The whole-range exact rate() or increase() of every series of w, split
  * over the query pool's threads: what eval_range_call's series loop does
  * for each, in three passes. First, in order, on this thread (the
@@ -876,10 +884,8 @@ static int exact_rate_all(struct ev *ev, const struct windows *w, bool rate, siz
      * at a time and stops at the limit) does it instead, so that memory
      * stays within the limit's reach. */
     uint64_t rooms = 0;
-    for (size_t i = 0; i < ns; i++) {
-        size_t n = w->rs.r[i].n;
-        rooms += n ? (n < nsteps / reach + 1 ? n * reach : nsteps) : 0;
-    }
+    for (size_t i = 0; i < ns; i++)
+        rooms += w->rs.r[i].n ? rate_room(w->rs.r[i].n, nsteps, reach) : 0;
     *done = rooms <= budget;
     if (!*done)
         return 0;
@@ -907,9 +913,8 @@ static int exact_rate_all(struct ev *ev, const struct windows *w, bool rate, siz
             return pq_oom(c);
         if ((rc = pq_tick(c)))
             return rc;
-        size_t room = r->n < nsteps / reach + 1 ? r->n * reach : nsteps;
         struct pq_series *s = pq_matrix_add(c, out, m);
-        if (!s || pq_series_reserve(c, s, room < nsteps ? room : nsteps))
+        if (!s || pq_series_reserve(c, s, rate_room(r->n, nsteps, reach)))
             return pq_oom(c);
         ra.slot[i] = out->n - 1;
         ra.a[i] = (struct pq_rate_steps){
@@ -1018,14 +1023,12 @@ static int eval_range_call(struct ev *ev, const struct promql_expr *e, size_t mi
         if (exact && r->n < UINT32_MAX)
             resets = count_resets(c, r, &no_resets);
         if (whole && r->n) {
-            /* every step in one pass, into a series sized once (each
-             * sample is in the windows of at most reach steps) */
+            /* every step in one pass, into a series sized once */
             size_t reach = (size_t)(w.range / ev->st.interval) + 1;
-            size_t room = r->n < nsteps / reach + 1 ? r->n * reach : nsteps;
             if ((rc = pq_tick(c)))
                 return rc;
             if (!(s = pq_matrix_add(c, out, m)) ||
-                pq_series_reserve(c, s, room < nsteps ? room : nsteps))
+                pq_series_reserve(c, s, rate_room(r->n, nsteps, reach)))
                 return pq_oom(c);
             struct pq_rate_steps a = {
                 .p = r->p,

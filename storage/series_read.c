@@ -68,27 +68,47 @@ struct rvec {
     int unordered;
 };
 
-/* Notes n samples p, appended after prev (NULL: the first), in r's facts;
- * step: their run's. The samples of a cache entry noted whole come with
- * its own facts instead (rvec_note_entry). */
+/* What a run of samples is like: its largest step between neighbours,
+ * values lower than the one before, NaNs, a time not above the one
+ * before (a cache entry keeps its own: scache_entry's caller's fields). */
+struct notes {
+    int64_t maxgap;
+    size_t drops, nans;
+    int unordered;
+};
+
+/* The notes of n samples p that follow prev (NULL: none). */
+static struct notes note_run(const struct rpt *prev, const struct rpt *p, size_t n)
+{
+    struct notes o = {0};
+    for (size_t j = 0; j < n; j++) {
+        const struct rpt *q = j ? &p[j - 1] : prev;
+        o.nans += isnan(p[j].v) != 0;
+        if (!q)
+            continue;
+        int64_t gap = p[j].t - q->t;
+        o.maxgap = gap > o.maxgap ? gap : o.maxgap;
+        o.drops += p[j].v < q->v;
+        o.unordered |= gap <= 0;
+    }
+    return o;
+}
+
+/* Adds notes to r's; step: the run's. */
+static void rvec_add_notes(struct rvec *r, struct notes o, int64_t step)
+{
+    r->drops += o.drops;
+    r->nans += o.nans;
+    r->gappy |= o.maxgap > step;
+    r->unordered |= o.unordered;
+}
+
+/* Notes n samples p, just appended after prev (NULL: the first), in r's
+ * facts. */
 static void rvec_note(struct rvec *r, const struct rpt *prev, const struct rpt *p, size_t n,
                       int64_t step)
 {
-    size_t drops = 0, nans = 0;
-    int gappy = 0, unordered = 0;
-    for (size_t j = 0; j < n; j++) {
-        const struct rpt *q = j ? &p[j - 1] : prev;
-        nans += isnan(p[j].v) != 0;
-        if (!q)
-            continue;
-        drops += p[j].v < q->v;
-        gappy |= p[j].t - q->t > step;
-        unordered |= p[j].t <= q->t;
-    }
-    r->drops += drops;
-    r->nans += nans;
-    r->gappy |= gappy;
-    r->unordered |= unordered;
+    rvec_add_notes(r, note_run(prev, p, n), step);
 }
 
 /* Starts a run of step from sample n on, unless the last run has it. */
@@ -169,21 +189,34 @@ static int raw_block(struct rawfn *f, int64_t k, const void *p, size_t len)
     return n ? SERIES_ECORRUPT : 0;
 }
 
-/* Notes an entry's facts (scache_entry's caller's fields) once filled. */
+/* Notes an entry's facts (scache_entry's caller's fields) once filled
+ * (struct rpt and struct scache_sample are the same layout). */
 static void entry_note(struct scache_entry *e)
 {
-    e->maxgap = 0;
-    e->drops = e->nans = 0;
-    e->unordered = 0;
-    for (size_t j = 0; j < e->n; j++) {
-        e->nans += isnan(e->s[j].v) != 0;
-        if (!j)
-            continue;
-        int64_t gap = e->s[j].t - e->s[j - 1].t;
-        e->maxgap = gap > e->maxgap ? gap : e->maxgap;
-        e->drops += e->s[j].v < e->s[j - 1].v;
-        e->unordered |= gap <= 0;
-    }
+    struct notes o = note_run(NULL, (const struct rpt *)e->s, e->n);
+    e->maxgap = o.maxgap;
+    e->drops = o.drops;
+    e->nans = o.nans;
+    e->unordered = o.unordered;
+}
+
+/* Decodes block k (p[0, len), cnt samples by sblock_count) into out as
+ * absolute times; SERIES_ECORRUPT when it does not hold cnt samples. */
+static int decode_block(const struct series_db *s, int64_t k, const void *p, size_t len, size_t cnt,
+                        struct scache_sample *out)
+{
+    struct sblock_dec d;
+    uint32_t u[256];
+    double v[256];
+    int n;
+    size_t got = 0;
+    int64_t base = k * s->N, R = s->R;
+    if (sblock_dec_init(&d, p, len, (uint32_t)s->N))
+        return SERIES_ECORRUPT;
+    while ((n = sblock_dec_bulk(&d, u, v, 256)) > 0 && got + (size_t)n <= cnt)
+        for (int i = 0; i < n; i++)
+            out[got++] = (struct scache_sample){(base + (int64_t)u[i]) * R, v[i]};
+    return n != 0 || got != cnt ? SERIES_ECORRUPT : 0;
 }
 
 /* A sealed block (key: its series_raw key) through the cache: the
@@ -198,20 +231,12 @@ static int raw_block_cached(struct rawfn *f, int64_t k, const uint8_t *bkey, con
     memcpy(key + 1, bkey, 16);
     struct scache_entry *e = scache_get(c, key, p, len);
     if (!e) {
-        struct sblock_dec d;
-        uint32_t cnt, u[256];
-        double v[256];
-        int n;
-        if (sblock_count(p, len, &cnt) || sblock_dec_init(&d, p, len, (uint32_t)f->s->N))
+        uint32_t cnt;
+        if (sblock_count(p, len, &cnt))
             return SERIES_ECORRUPT;
         if (!(e = scache_entry_new(key, p, len, cnt)))
             return SERIES_ENOMEM;
-        size_t got = 0;
-        int64_t base = k * f->s->N, R = f->s->R;
-        while ((n = sblock_dec_bulk(&d, u, v, 256)) > 0 && got + (size_t)n <= cnt)
-            for (int i = 0; i < n; i++)
-                e->s[got++] = (struct scache_sample){(base + (int64_t)u[i]) * R, v[i]};
-        if (n != 0 || got != cnt) {
+        if (decode_block(f->s, k, p, len, cnt, e->s)) {
             scache_release(NULL, e);
             return SERIES_ECORRUPT;
         }
@@ -272,25 +297,12 @@ static int raw_chunk_cached(struct rawfn *f, MDB_txn *txn, uint64_t id, int64_t 
             return SERIES_ENOMEM;
         size_t got = 0;
         for (int b = 0; b < CHUNK_BLOCKS; b++) {
-            if (!vals[b].mv_size)
-                continue;
-            struct sblock_dec d;
-            uint32_t u[256];
-            double v[256];
-            int n;
-            int64_t k = c * CHUNK_BLOCKS + b, base = k * s->N, R = s->R;
-            size_t end = got + cnt[b];
-            if (sblock_dec_init(&d, vals[b].mv_data, vals[b].mv_size, (uint32_t)s->N)) {
+            if (vals[b].mv_size && decode_block(s, c * CHUNK_BLOCKS + b, vals[b].mv_data,
+                                                vals[b].mv_size, cnt[b], e->s + got)) {
                 scache_release(NULL, e);
                 return SERIES_ECORRUPT;
             }
-            while ((n = sblock_dec_bulk(&d, u, v, 256)) > 0 && got + (size_t)n <= end)
-                for (int i = 0; i < n; i++)
-                    e->s[got++] = (struct scache_sample){(base + (int64_t)u[i]) * R, v[i]};
-            if (n != 0 || got != end) {
-                scache_release(NULL, e);
-                return SERIES_ECORRUPT;
-            }
+            got += cnt[b];
         }
         entry_note(e);
         scache_put(s->cache, e);
@@ -459,12 +471,11 @@ static int range_add_slice(void *ud, const struct scache_entry *e)
         return SERIES_ENOMEM;
     const struct rpt *prev = r->n ? &r->v[r->n - 1] : NULL;
     memcpy(r->v + r->n, p + a, (b - a) * sizeof *r->v);
-    if (a == 0 && b == n) {
-        rvec_note(r, prev, r->v + r->n, 1, c->step); /* the first and the joint */
-        r->drops += e->drops;
-        r->nans += e->nans - (isnan(p[0].v) != 0);
-        r->gappy |= e->maxgap > c->step;
-        r->unordered |= e->unordered;
+    if (a == 0 && b == n) { /* the joint, then the entry's own notes */
+        rvec_note(r, prev, r->v + r->n, 1, c->step);
+        rvec_add_notes(
+            r, (struct notes){e->maxgap, e->drops, e->nans - (isnan(p[0].v) != 0), e->unordered},
+            c->step);
     } else {
         rvec_note(r, prev, r->v + r->n, b - a, c->step);
     }
@@ -585,6 +596,13 @@ static int read_ds(struct series_db *s, MDB_txn *txn, uint64_t id, const struct 
     return srules_ds_finish(&c.m);
 }
 
+/* Whether the sink's samples are laid out as struct rpt (one memcpy per run). */
+static int sink_is_rpt(const struct series_sink *sk)
+{
+    return sk->stride == sizeof(struct rpt) && sk->t_off == offsetof(struct rpt, t) &&
+           sk->v_off == offsetof(struct rpt, v);
+}
+
 /* Writes (or, without o, counts) the samples of r from lo on, with held
  * values repeated on their grid up to hi, stale and now when fill. A
  * dense run (each sample within a step of the next) is copied in one
@@ -592,8 +610,7 @@ static int read_ds(struct series_db *s, MDB_txn *txn, uint64_t id, const struct 
 static size_t fill_out(const struct series_db *s, const struct rvec *r, int fill, int64_t lo,
                        int64_t hi, int64_t now, const struct series_sink *sk, uint8_t *o)
 {
-    int same = sk->stride == sizeof(struct rpt) && sk->t_off == offsetof(struct rpt, t) &&
-               sk->v_off == offsetof(struct rpt, v);
+    int same = sink_is_rpt(sk);
     size_t k = 0;
     for (size_t g = 0; g < r->nseg; g++) {
         size_t end = g + 1 < r->nseg ? r->seg[g + 1].from : r->n;
@@ -717,8 +734,7 @@ static void dense_out(const struct rvec *r, size_t i0, size_t tail, const struct
                       uint8_t *o)
 {
     size_t m = r->n - i0;
-    if (sk->stride == sizeof(struct rpt) && sk->t_off == offsetof(struct rpt, t) &&
-        sk->v_off == offsetof(struct rpt, v)) {
+    if (sink_is_rpt(sk)) {
         memcpy(o, &r->v[i0], m * sizeof(struct rpt));
     } else {
         for (size_t q = 0; q < m; q++) {
@@ -806,9 +822,7 @@ int series_read_to(struct series_db *s, MDB_txn *txn, uint64_t id, int64_t start
     int fast = dense(&r, i0);
     size_t tail = fast ? tail_count(s, &r, fill, hi, now) : 0;
     size_t cnt = fast ? r.n - i0 + tail : fill_out(s, &r, fill, lo, hi, now, sink, NULL);
-    if (cnt && sink->adopt && sink->stride == sizeof(struct rpt) &&
-        sink->t_off == offsetof(struct rpt, t) && sink->v_off == offsetof(struct rpt, v) &&
-        cnt == r.n - i0) {
+    if (cnt && sink->adopt && sink_is_rpt(sink) && cnt == r.n - i0) {
         /* nothing filled in: the answer is the gathered samples from lo on */
         if (facts && fast)
             dense_facts(&r, i0, 0, facts);

@@ -266,14 +266,16 @@ int store_record_body(struct store *st, MDB_txn *txn, const struct evrec *r, cha
 
 int store_record_of(struct store *st, MDB_txn *txn, MDB_val *val, uint64_t *seq)
 {
-    *seq = 0;
+    if (seq)
+        *seq = 0;
     if (val->mv_size != 8) /* a record of format version 1, inline */
         return 0;
     if (!st->has_records)
         return STORE_ECORRUPT;
     uint8_t k[8];
     memcpy(k, val->mv_data, 8);
-    *seq = store_get_be64(k);
+    if (seq)
+        *seq = store_get_be64(k);
     MDB_val key = {8, k};
     int rc = mdb_get(txn, st->records, &key, val);
     return rc == MDB_NOTFOUND ? STORE_ECORRUPT : rc;
@@ -957,8 +959,7 @@ int store_get(struct store *st, const char *id, char **json, size_t *len)
             rc = STORE_ECORRUPT; /* in event_ids but not in events */
         goto done;
     }
-    uint64_t seq;
-    if ((rc = store_record_of(st, txn, &val, &seq)) != 0)
+    if ((rc = store_record_of(st, txn, &val, NULL)) != 0)
         goto done;
     struct evrec r;
     if (evrec_parse(val.mv_data, val.mv_size, &r) != 0 || r.str_len[EVREC_ID] != idl ||
@@ -1032,8 +1033,7 @@ int store_scan(struct store *st, const struct store_filter *f, store_scan_fn fn,
             rc = STORE_EPARTIAL;
             break;
         }
-        uint64_t seq;
-        if ((rc = store_record_of(st, txn, &val, &seq)) != 0)
+        if ((rc = store_record_of(st, txn, &val, NULL)) != 0)
             break;
         struct evrec r;
         if (evrec_parse(val.mv_data, val.mv_size, &r) != 0) {
@@ -1172,8 +1172,7 @@ int store_train_dict(struct store *st, size_t sample_count)
          rc = mdb_cursor_get(cur, &key, &val, MDB_PREV)) {
         if (skip++ % stride)
             continue;
-        uint64_t seq;
-        if ((rc = store_record_of(st, txn, &val, &seq)) != 0)
+        if ((rc = store_record_of(st, txn, &val, NULL)) != 0)
             goto done;
         struct evrec r;
         if (evrec_parse(val.mv_data, val.mv_size, &r) != 0) {

@@ -117,8 +117,8 @@ int store_record_body(struct store *st, MDB_txn *txn, const struct evrec *r, cha
 
 /* The record an `events` value stands for: *val itself (a record stored
  * inline by format version 1) or, for an 8-byte value, the `records` entry
- * it numbers, read in txn (missing: STORE_ECORRUPT). *seq is the record
- * number, 0 for an inline record. */
+ * it numbers, read in txn (missing: STORE_ECORRUPT). With seq, *seq is
+ * the record number, 0 for an inline record. */
 int store_record_of(struct store *st, MDB_txn *txn, MDB_val *val, uint64_t *seq);
 
 #endif

@@ -15,7 +15,6 @@
  *              exactly json_len bytes; the JSON passes opts->check_json;
  *   event_ids  values of 8 bytes naming an existing events key;
  *   dicts      4-byte ids from 1, values that are zstd dictionaries;
- *   records    8-byte keys (record numbers);
  *   counts     entries of events == entries of event_ids; entries of
  *              records == events values that number one (no record is
  *              orphaned: with every number resolving, a number named twice
