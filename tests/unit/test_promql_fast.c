@@ -303,7 +303,7 @@ static void test_groups_split_with_pool(void **state)
         "(rate({__name__=~\"h_bucket|h2_bucket\"}[5m])))",
         "histogram_quantile(0.5, sum by (le, j) (hc_bucket or h_bucket))",
     };
-    size_t compared = 0, errors = 0;
+    size_t compared = 0, errors = 0, unlimited = 0, unlimited_errors = 0;
     for (int round = 0; round < 4; round++) {
         struct store st = {0};
         build(&st);
@@ -311,7 +311,8 @@ static void test_groups_split_with_pool(void **state)
             for (int k = 0; k < 4; k++) {
                 struct promql_eval_opts o;
                 promql_eval_opts_init(&o);
-                if (rnd(2))
+                bool limited = rnd(2);
+                if (limited)
                     o.max_samples = 1 + rnd(40000);
                 int64_t step = (int64_t)(1 + rnd(5)) * 1000;
                 int64_t a = (int64_t)rnd(600) * 1000, b = a + (int64_t)(1800 + rnd(1800)) * 1000;
@@ -326,14 +327,22 @@ static void test_groups_split_with_pool(void **state)
                 same(qs[qi], ra, rb, &ea, &eb, seed);
                 compared++;
                 errors += ra == NULL;
+                unlimited += !limited;
+                unlimited_errors += !limited && ra == NULL;
                 promql_result_free(ra);
                 promql_result_free(rb);
             }
         store_free(&st);
     }
     qpool_destroy(pool);
-    printf("test_groups_split_with_pool: %zu queries, %zu errors\n", compared, errors);
-    assert_true(errors < compared / 2);
+    printf("test_groups_split_with_pool: %zu queries, %zu errors; %zu without a sample limit, "
+           "%zu errors\n",
+           compared, errors, unlimited, unlimited_errors);
+    /* not a comparison of errors only: without a sample limit most queries
+     * have an answer (a few fail on the random store's clashing label sets;
+     * how many of the limited ones fail depends on the seed: counting them
+     * made this check fail on some seeds) */
+    assert_true(unlimited > 0 && unlimited_errors < unlimited / 2);
 }
 
 /* The query timeout with a pool: a query whose deadline passes while the
