@@ -510,6 +510,7 @@ struct pread {
         int rc;
         bool ascending;
         size_t nstale, nresets;
+        int64_t grid;
     } * out;
 };
 
@@ -546,6 +547,7 @@ static void pread_one(void *ud, unsigned w, size_t i)
      * them; staleness markers are NaNs, counted only when there are any */
     o->ascending = f.ascending;
     o->nresets = f.drops;
+    o->grid = f.grid;
     o->nstale = 0;
     if (f.nans) {
         const struct promql_sample *p = o->p;
@@ -646,7 +648,7 @@ static int src_select(void *ud, struct promql_select *sel, const struct promql_s
         }
         free(sl);
         const struct pread_out *o = &pr.out[i];
-        facts[k] = (struct promql_facts){o->ascending, o->nstale, o->nresets};
+        facts[k] = (struct promql_facts){o->ascending, o->nstale, o->nresets, o->grid};
         ser[k++] = (struct promql_series){pl, nl, o->p, o->n};
     }
     free(pr.out);

@@ -118,6 +118,7 @@ struct raw {
     const struct promql_sample *p;
     size_t n;
     size_t nresets; /* samples lower than the one before; SIZE_MAX: not known */
+    int64_t grid;   /* > 0: p[j].t == p[0].t + j * grid (promql_facts.grid); 0: not known */
 };
 
 struct rawset {
@@ -148,6 +149,7 @@ static int merge_samples(struct pq_ctx *c, struct raw *a, const struct raw *b)
     a->p = p;
     a->n = k;
     a->nresets = SIZE_MAX;
+    a->grid = 0;
     return 0;
 }
 
@@ -236,14 +238,17 @@ static int fetch(struct ev *ev, const struct promql_vector_selector *vs, int64_t
         r[i].p = s[i].samples;
         r[i].n = s[i].n;
         r[i].nresets = SIZE_MAX;
+        r[i].grid = 0;
         /* one pass: the order check and the staleness markers' count,
          * unless the source vouches for both */
         const struct promql_sample *p = r[i].p;
         size_t stale = 0, bad = 0;
         if (sel.facts && sel.facts[i].checked) {
             stale = sel.facts[i].nstale;
-            if (!stale)
+            if (!stale) {
                 r[i].nresets = sel.facts[i].nresets;
+                r[i].grid = sel.facts[i].grid;
+            }
         } else {
             stale = r[i].n && is_stale(p[0].v);
             for (size_t j = 1; j < r[i].n; j++) {
@@ -358,7 +363,7 @@ static int open_windows(struct ev *ev, const struct promql_expr *arg, const char
     if (w->inner.n && !(w->rs.r = pq_alloc(&c->heap, w->inner.n * sizeof *w->rs.r)))
         return pq_oom(c);
     for (size_t i = 0; i < w->inner.n; i++)
-        w->rs.r[i] = (struct raw){w->inner.s[i].m, w->inner.s[i].p, w->inner.s[i].n, SIZE_MAX};
+        w->rs.r[i] = (struct raw){w->inner.s[i].m, w->inner.s[i].p, w->inner.s[i].n, SIZE_MAX, 0};
     w->rs.n = w->inner.n;
     return 0;
 }
@@ -922,6 +927,7 @@ static int exact_rate_all(struct ev *ev, const struct windows *w, bool rate, siz
             .n = r->n,
             .resets = resets[i],
             .no_resets = no_resets,
+            .grid = r->grid,
             .start = ev->st.start,
             .interval = ev->st.interval,
             .nsteps = nsteps,
@@ -1035,6 +1041,7 @@ static int eval_range_call(struct ev *ev, const struct promql_expr *e, size_t mi
                 .n = r->n,
                 .resets = resets,
                 .no_resets = no_resets,
+                .grid = r->grid,
                 .start = ev->st.start,
                 .interval = ev->st.interval,
                 .nsteps = nsteps,

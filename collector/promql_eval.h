@@ -69,6 +69,10 @@ struct promql_series {
 struct promql_facts {
     bool checked;
     size_t nstale, nresets;
+    /* > 0: the samples are exactly grid ms apart (samples[j].t ==
+     * samples[0].t + j * grid); 0: not known. Lets rate() find its
+     * windows by arithmetic. */
+    int64_t grid;
 };
 
 /* A staleness marker: the NaN Prometheus writes when a series ends. */

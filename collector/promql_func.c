@@ -126,6 +126,34 @@ static int exact_rate(const struct pq_window *w, bool rate, double *out)
     return 1;
 }
 
+/* A position on a grid of samples (p[j].t == p[0].t + j * grid): for
+ * the window's end (h) and start (l), the index of the last sample at or
+ * before it, floor((x - p[0].t) / grid) (-1 before the first, n - 1 or
+ * more after the last), and the remainder in [0, grid). */
+struct gpos {
+    int64_t qh, rh, ql, rl;
+};
+
+static inline int64_t floor_div(int64_t a, int64_t b)
+{
+    return a / b - (a % b < 0);
+}
+
+/* The next step's position: both ends move by interval, iq * grid + ir. */
+static inline void gpos_next(struct gpos *g, int64_t iq, int64_t ir, int64_t grid)
+{
+    g->qh += iq;
+    g->rh += ir;
+    int64_t wh = g->rh >= grid;
+    g->qh += wh;
+    g->rh -= wh * grid;
+    g->ql += iq;
+    g->rl += ir;
+    int64_t wl = g->rl >= grid;
+    g->ql += wl;
+    g->rl -= wl * grid;
+}
+
 size_t pq_fn_exact_rate_steps(const struct pq_rate_steps *a, struct promql_sample *out, bool *over,
                               uint64_t *peak)
 {
@@ -144,24 +172,79 @@ size_t pq_fn_exact_rate_steps(const struct pq_rate_steps *a, struct promql_sampl
     bool stopped = false;
     double secs = pq_seconds(range);
     int64_t ts = a->start;
+    /* On a grid, the window's ends are found by arithmetic (struct gpos),
+     * with no load in the chain from one step to the next (a walk's next
+     * step waits for the load of the sample it stopped at). Inside the
+     * samples — a sample at or before the window's start, within the
+     * lookback, and one at or before its end — with no reset between
+     * them, a step is the two samples' difference: those steps run in a
+     * loop of their own (the run below), which does what the general step
+     * does for them, when the budget cannot stop it (it holds at most a
+     * result per step and a window of range / grid + 1 samples). */
+    const int64_t grid = n ? a->grid : 0;
+    struct gpos g = {0};
+    int64_t iq = 0, ir = 0;
+    bool run = false;
+    if (grid > 0) {
+        int64_t e = ts - off - p[0].t;
+        g.qh = floor_div(e, grid);
+        g.rh = e - g.qh * grid;
+        g.ql = floor_div(e - range, grid);
+        g.rl = e - range - g.ql * grid;
+        iq = interval / grid;
+        ir = interval % grid;
+        run = range >= grid && lookback >= grid && (no_resets || resets) &&
+              budget > (uint64_t)nsteps + (uint64_t)(range / grid) + 1;
+    }
     for (size_t step = 0; step < nsteps; step++, ts += interval) {
+        if (run && g.ql >= 0 && g.qh < (int64_t)n) {
+            /* ql >= 0 from here on; the loop ends past the last sample, at
+             * a window with a reset, or at the last step */
+            size_t s0 = step;
+            while (step < nsteps && g.qh < (int64_t)n &&
+                   (no_resets || resets[g.qh] == resets[g.ql])) {
+                double result = p[g.qh].v - p[g.ql].v;
+                if (rate)
+                    result /= secs;
+                uint64_t held = (uint64_t)k + (uint64_t)(g.qh - g.ql);
+                pk = held > pk ? held : pk;
+                out[k++] = (struct promql_sample){ts, result};
+                gpos_next(&g, iq, ir, grid);
+                step++;
+                ts += interval;
+            }
+            if (step == nsteps)
+                break;
+            if (step > s0) { /* the general step for this one */
+                step--;
+                ts -= interval;
+                continue;
+            }
+        }
         int64_t ref = ts - off, from = ref - range;
-        /* the window's ends move by a sample or two a step on dense data:
-         * two steps without a branch to mispredict (both samples loaded at
-         * once, so a step waits for one load, not two in a row), then the
-         * loop for any further ones */
-        if (hi + 2 <= n) {
-            size_t c1 = p[hi].t <= ref, c2 = p[hi + 1].t <= ref;
-            hi += c1 + (c1 & c2);
+        if (grid > 0) {
+            int64_t h = g.qh + 1, l = g.ql + 1;
+            hi = h < 0 ? 0 : h > (int64_t)n ? n : (size_t)h;
+            lo = l < 0 ? 0 : l > (int64_t)hi ? hi : (size_t)l;
+            gpos_next(&g, iq, ir, grid);
+        } else {
+            /* the window's ends move by a sample or two a step on dense
+             * data: two steps without a branch to mispredict (both
+             * samples loaded at once, so a step waits for one load, not
+             * two in a row), then the loop for any further ones */
+            if (hi + 2 <= n) {
+                size_t c1 = p[hi].t <= ref, c2 = p[hi + 1].t <= ref;
+                hi += c1 + (c1 & c2);
+            }
+            while (hi < n && p[hi].t <= ref)
+                hi++;
+            if (lo + 2 <= hi) {
+                size_t c1 = p[lo].t <= from, c2 = p[lo + 1].t <= from;
+                lo += c1 + (c1 & c2);
+            }
+            while (lo < hi && p[lo].t <= from)
+                lo++;
         }
-        while (hi < n && p[hi].t <= ref)
-            hi++;
-        if (lo + 2 <= hi) {
-            size_t c1 = p[lo].t <= from, c2 = p[lo + 1].t <= from;
-            lo += c1 + (c1 & c2);
-        }
-        while (lo < hi && p[lo].t <= from)
-            lo++;
         if (lo >= hi)
             continue;
         uint64_t held = (uint64_t)k + (hi - lo);

@@ -58,6 +58,10 @@ struct pq_rate_steps {
     size_t n;
     const uint32_t *resets; /* as pq_window's, for p[0, n); may be NULL */
     bool no_resets;
+    /* > 0: the samples are on a grid, p[j].t == p[0].t + j * grid for
+     * every j; the window's ends are then found by arithmetic instead of
+     * a walk (same windows, same results) */
+    int64_t grid;
     int64_t start, interval; /* step times: start + k * interval */
     size_t nsteps;
     int64_t off, range_ms, lookback_ms; /* window (ts-off-range, ts-off] */

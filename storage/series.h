@@ -294,6 +294,7 @@ struct series_read_facts {
     int ascending; /* every time above the one before */
     size_t drops;  /* samples whose value is lower than the one before */
     size_t nans;   /* NaN values */
+    int64_t grid;  /* > 0: every time is grid ms after the one before; 0: not so */
 };
 /* series_read into the caller's memory: *out = what sink->alloc returned
  * (NULL when *n is 0: alloc is not called); with facts, theirs too. */

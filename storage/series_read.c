@@ -692,9 +692,10 @@ int series_read(struct series_db *s, MDB_txn *txn, uint64_t id, int64_t start_ms
 static void facts_of(const struct series_sink *sk, const uint8_t *o, size_t n,
                      struct series_read_facts *f)
 {
-    *f = (struct series_read_facts){1, 0, 0};
-    int64_t pt = 0;
+    *f = (struct series_read_facts){1, 0, 0, 0};
+    int64_t pt = 0, gap = 0;
     double pv = 0;
+    int even = 1;
     for (size_t j = 0; j < n; j++) {
         int64_t t;
         double v;
@@ -704,10 +705,14 @@ static void facts_of(const struct series_sink *sk, const uint8_t *o, size_t n,
         if (j) {
             f->drops += v < pv;
             f->ascending &= t > pt;
+            if (j == 1)
+                gap = t - pt;
+            even &= t - pt == gap;
         }
         pt = t;
         pv = v;
     }
+    f->grid = even && gap > 0 ? gap : 0;
 }
 
 /* The fast case of fill_out: one run at one step, no step between
@@ -762,7 +767,12 @@ static void dense_facts(const struct rvec *r, size_t i0, size_t tail, struct ser
     }
     if (isnan(r->v[r->n - 1].v))
         nans += tail;
-    *f = (struct series_read_facts){1, drops, nans};
+    /* every step between neighbours is at most the run's (dense), so
+     * they are all exactly the run's when they add up to it times their
+     * count; the tail continues on that grid */
+    int64_t step = r->seg[0].step, span = r->v[r->n - 1].t - r->v[i0].t;
+    int64_t grid = r->n - i0 + tail > 1 && span == (int64_t)(r->n - 1 - i0) * step ? step : 0;
+    *f = (struct series_read_facts){1, drops, nans, grid};
 }
 
 int series_read_to(struct series_db *s, MDB_txn *txn, uint64_t id, int64_t start_ms, int64_t end_ms,
@@ -781,7 +791,7 @@ int series_read_to(struct series_db *s, MDB_txn *txn, uint64_t id, int64_t start
     if (n)
         *n = 0;
     if (facts)
-        *facts = (struct series_read_facts){1, 0, 0};
+        *facts = (struct series_read_facts){1, 0, 0, 0};
     if (!s || !txn || !out || !n || !sink || !sink->alloc || mode > SERIES_READ_DS ||
         (flags & ~0x1fu))
         return SERIES_EINVAL;

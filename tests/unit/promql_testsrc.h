@@ -334,13 +334,15 @@ static inline int store_select(void *ud, struct promql_select *sel,
         for (size_t i = 0; i < k; i++) {
             const struct promql_sample *p = st->view[i].samples;
             size_t ns = st->view[i].n, stale = ns && promql_is_stale_marker(p[0].v), res = 0;
-            bool asc = true;
+            bool asc = true, even = ns > 1;
             for (size_t j = 1; j < ns; j++) {
                 asc &= p[j].t > p[j - 1].t;
                 stale += promql_is_stale_marker(p[j].v);
                 res += p[j].v < p[j - 1].v;
+                even &= p[j].t - p[j - 1].t == p[1].t - p[0].t;
             }
-            st->fview[i] = (struct promql_facts){asc, stale, res};
+            int64_t grid = even && p[1].t > p[0].t ? p[1].t - p[0].t : 0;
+            st->fview[i] = (struct promql_facts){asc, stale, res, grid};
         }
         sel->facts = st->fview;
     }

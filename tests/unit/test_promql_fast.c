@@ -38,14 +38,19 @@ static struct promql_label *labels(size_t *nl, const char *name, const char *k1,
     return l;
 }
 
-/* Samples every 10 s (some 5 s or 20 s apart, gaps) over [0, 3600 s]. */
+/* Samples every 10 s (some 5 s or 20 s apart, gaps) over [0, 3600 s];
+ * or, half the time, on a grid (every 1 to 40 s from a time that may be
+ * off the steps, no gaps), as the store's series usually are. */
 static void fill(struct mseries *s, bool counter)
 {
     double v = rnd(10);
     int64_t t = (int64_t)rnd(10) * 1000;
+    int64_t grid = rnd(2) ? 0 : rnd(3) ? 10000 : 1000 * (1 + (int64_t)rnd(40));
+    if (grid && rnd(2))
+        t += 1 + rnd(999);
     while (t <= 3600000) {
         unsigned r = rnd(1000);
-        if (r < 15)
+        if (r < 15 && !grid)
             t += (int64_t)(60 + rnd(600)) * 1000; /* a gap */
         if (counter) {
             if (r < 20)
@@ -60,7 +65,7 @@ static void fill(struct mseries *s, bool counter)
             v = r < 10 ? NAN : rnd(100000) / 3.0;
         }
         add_sample(s, t, v);
-        t += rnd(8) == 0 ? 5000 : rnd(8) == 0 ? 20000 : 10000;
+        t += grid ? grid : rnd(8) == 0 ? 5000 : rnd(8) == 0 ? 20000 : 10000;
     }
 }
 

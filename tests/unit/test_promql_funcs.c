@@ -1250,11 +1250,100 @@ static void test_exact_rate_resets(void **state)
     assert_true(with_resets > windows / 10 && with_resets < windows);
 }
 
+/* The whole-range exact rate() on a grid (the window's ends by
+ * arithmetic) against the same walk without the grid, bit for bit, with
+ * the same held-samples peak and stop: random grids (1 ms to 40 s, from
+ * times before and after zero, off the steps or on them), counters with
+ * resets, steps before, inside and after the samples, any step, range,
+ * offset and lookback, and budgets that stop the walk. LLMTAP_TEST_SEED
+ * replays. */
+static void test_exact_rate_grid(void **state)
+{
+    (void)state;
+    const char *env = getenv("LLMTAP_TEST_SEED");
+    uint64_t seed = env && *env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL);
+    printf("test_exact_rate_grid: seed %llu (LLMTAP_TEST_SEED replays)\n",
+           (unsigned long long)seed);
+    uint64_t rs = seed ^ 0x9e3779b97f4a7c15ull;
+#define NEXT() (rs = rs * 6364136223846793005ull + 1442695040888963407ull, rs >> 33)
+    enum { N = 600, STEPS = 500 };
+    static struct promql_sample p[N], oa[STEPS], ob[STEPS];
+    static uint32_t resets[N];
+    size_t values = 0, stops = 0;
+    for (int round = 0; round < 3000; round++) {
+        size_t n = 1 + NEXT() % N;
+        int64_t grid = NEXT() % 3 ? 10000 : 1 + (int64_t)(NEXT() % 40000);
+        int64_t t0 = (int64_t)(NEXT() % 2000000) - 1000000;
+        if (NEXT() % 2)
+            t0 -= t0 % 1000;
+        double v = 0;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t r = NEXT() % 100;
+            v = r < 3 ? (double)(NEXT() % 5) : r < 40 ? v : v + (double)(NEXT() % 1000) / 7;
+            p[i] = (struct promql_sample){t0 + (int64_t)i * grid, v};
+        }
+        resets[0] = 0;
+        for (size_t i = 1; i < n; i++)
+            resets[i] = resets[i - 1] + (p[i].v < p[i - 1].v);
+        int64_t span = (int64_t)n * grid;
+        /* each draw in its own statement: an initializer list's order of
+         * evaluation is unspecified */
+        bool with_resets = NEXT() % 4;
+        int64_t start = t0 - span / 4 + (int64_t)(NEXT() % (uint64_t)(span + 1)) - span / 2;
+        uint64_t iv_max = NEXT() % 2 ? 60000 : 3 * (uint64_t)grid;
+        int64_t interval = 1 + (int64_t)(NEXT() % iv_max);
+        size_t nsteps = 1 + NEXT() % STEPS;
+        int64_t off = NEXT() % 3 ? 0 : (int64_t)(NEXT() % 600000) - 300000;
+        uint64_t range_max = NEXT() % 2 ? 600000 : 4 * (uint64_t)grid;
+        int64_t range = 1 + (int64_t)(NEXT() % range_max);
+        int64_t lookback = 1 + (int64_t)(NEXT() % 600000);
+        bool rate = NEXT() % 2;
+        uint64_t budget = NEXT() % 4 ? UINT64_MAX : NEXT() % 400;
+        struct pq_rate_steps a = {
+            .p = p,
+            .n = n,
+            .resets = with_resets ? resets : NULL,
+            .no_resets = resets[n - 1] == 0,
+            .start = start,
+            .interval = interval,
+            .nsteps = nsteps,
+            .off = off,
+            .range_ms = range,
+            .lookback_ms = lookback,
+            .rate = rate,
+            .budget = budget,
+        };
+        bool over_a, over_b;
+        uint64_t peak_a, peak_b;
+        if (NEXT() % 3 == 0) { /* a budget around the most the walk holds */
+            a.budget = UINT64_MAX;
+            (void)pq_fn_exact_rate_steps(&a, oa, &over_a, &peak_a);
+            a.budget = peak_a + 1 - NEXT() % 3;
+        }
+        struct pq_rate_steps b = a;
+        b.grid = grid;
+        size_t na = pq_fn_exact_rate_steps(&a, oa, &over_a, &peak_a);
+        size_t nb = pq_fn_exact_rate_steps(&b, ob, &over_b, &peak_b);
+        if (na != nb || over_a != over_b || peak_a != peak_b ||
+            (na && memcmp(oa, ob, na * sizeof *oa) != 0))
+            fail_msg("round %d: walk %zu values (over %d, peak %llu), grid %zu (over %d, peak "
+                     "%llu) or other values (seed %llu)",
+                     round, na, over_a, (unsigned long long)peak_a, nb, over_b,
+                     (unsigned long long)peak_b, (unsigned long long)seed);
+        values += na;
+        stops += over_a;
+    }
+#undef NEXT
+    /* the rounds reach values and stops, not only empty walks */
+    assert_true(values > 100000 && stops > 100);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_prometheus_func_cases),
         cmocka_unit_test(test_exact_rate_resets),
+        cmocka_unit_test(test_exact_rate_grid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

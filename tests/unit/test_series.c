@@ -514,19 +514,26 @@ static void check_facts_tv(const int64_t *t, const double *v, size_t stride, siz
                            const struct series_read_facts *f, uint64_t seed)
 {
     size_t drops = 0, nans = 0;
-    int asc = 1;
+    int asc = 1, even = n > 1;
+    int64_t gap = 0;
     for (size_t i = 0; i < n; i++) {
         const int64_t *ti = (const int64_t *)((const char *)t + i * stride);
         const double *vi = (const double *)((const char *)v + i * stride);
         nans += isnan(*vi) != 0;
         if (i) {
+            int64_t d = *ti - *(const int64_t *)((const char *)ti - stride);
             drops += *vi < *(const double *)((const char *)vi - stride);
-            asc &= *ti > *(const int64_t *)((const char *)ti - stride);
+            asc &= d > 0;
+            gap = i == 1 ? d : gap;
+            even &= d == gap;
         }
     }
-    if (f->drops != drops || f->nans != nans || f->ascending != asc)
-        fail_msg("facts: drops %zu nans %zu ascending %d, a pass says %zu %zu %d (seed %llu)",
-                 f->drops, f->nans, f->ascending, drops, nans, asc, (unsigned long long)seed);
+    int64_t grid = even && gap > 0 ? gap : 0;
+    if (f->drops != drops || f->nans != nans || f->ascending != asc || f->grid != grid)
+        fail_msg("facts: drops %zu nans %zu ascending %d grid %lld, a pass says %zu %zu %d %lld "
+                 "(seed %llu)",
+                 f->drops, f->nans, f->ascending, (long long)f->grid, drops, nans, asc,
+                 (long long)grid, (unsigned long long)seed);
 }
 
 static void check_facts(const void *p, size_t n, const struct series_read_facts *f, uint64_t seed)
