@@ -220,11 +220,32 @@ static inline __attribute__((always_inline)) void fold_run(enum promql_aggop op,
 /* sum's fold of a run (as fold_run): accumulators as arrays of value,
  * compensation and seen, the first value taken as is, then
  * Kahan-Neumaier additions — fold()'s arithmetic for sum. */
-static void sum_run(struct pq_series *s, double *sv, double *sk, uint8_t *seen, int64_t t0,
-                    int64_t interval, size_t kn)
+static void sum_run(struct pq_series *s, double *sv, double *sk, uint8_t *seen,
+                    const struct pq_steps *st, size_t k0, size_t kn)
 {
     const struct promql_sample *p = s->p;
-    size_t cur = s->cur, n = s->n;
+    size_t cur = s->cur, n = s->n, first = pq_series_first_step(s, st);
+    int64_t interval = st->interval, t0 = st->start + (int64_t)k0 * interval;
+    if (first != SIZE_MAX) {
+        /* on consecutive steps (pq_series_first_step): sample k - first
+         * is step k's, no search */
+        size_t j0 = first > k0 ? first - k0 : 0, j1 = first + n > k0 ? first + n - k0 : 0;
+        j1 = j1 < kn ? j1 : kn;
+        for (size_t j = j0; j < j1; j++) {
+            double f = p[k0 + j - first].v;
+            if (!seen[j]) {
+                seen[j] = 1;
+                sv[j] = f;
+                sk[j] = 0;
+            } else {
+                pq_kahan_inc(f, &sv[j], &sk[j]);
+            }
+        }
+        /* as the search leaves it: past the samples up to the last step */
+        size_t past = k0 + kn > first ? k0 + kn - first : 0;
+        s->cur = past < n ? past : n;
+        return;
+    }
     int64_t ts = t0;
     for (size_t j = 0; j < kn && cur < n; j++, ts += interval) {
         while (cur < n && p[cur].t < ts)
@@ -325,7 +346,7 @@ static void sum_group(void *ud, unsigned w, size_t g)
         int64_t t0 = st->start + (int64_t)k0 * st->interval;
         memset(seen, 0, kn);
         for (size_t i = 0; i < nm; i++)
-            sum_run(&sp->in[m[i]], sv, sk, seen, t0, st->interval, kn);
+            sum_run(&sp->in[m[i]], sv, sk, seen, st, k0, kn);
         for (size_t j = 0; j < kn; j++)
             if (seen[j])
                 op[on++] = (struct promql_sample){t0 + (int64_t)j * st->interval, sv[j] + sk[j]};
@@ -484,8 +505,7 @@ static int sum_by_series(struct pq_ctx *c, const struct pq_steps *st, struct pq_
             for (size_t i = 0; i < in->n; i++) {
                 size_t a = acc[to_group[i]];
                 if (a != SIZE_MAX)
-                    sum_run(&in->s[i], sv + a * ch, sk + a * ch, seen + a * ch, t0, st->interval,
-                            kn);
+                    sum_run(&in->s[i], sv + a * ch, sk + a * ch, seen + a * ch, st, k0, kn);
             }
         }
         for (size_t j = 0; j < kn; j++)
@@ -526,8 +546,14 @@ static int fold_by_series(struct pq_ctx *c, const struct pq_steps *st, enum prom
                           struct pq_matrix *out)
 {
     size_t nsteps = (size_t)((st->end - st->start) / st->interval) + 1;
-    if (op == PROMQL_AGG_SUM && !c->o.general_only)
+    if (op == PROMQL_AGG_SUM && !c->o.general_only) {
+        /* its outputs are at step times: a group of one keeps its
+         * input's samples at steps (sum_single), the others are written
+         * per step */
+        for (size_t g = 0; g < ngroups; g++)
+            out->s[g].on_steps = true;
         return sum_by_series(c, st, in, to_group, ngroups, nsteps, out);
+    }
     size_t ch = ((size_t)1 << 15) / ngroups;
     ch = ch < 16 ? 16 : ch > 1024 ? 1024 : ch;
     if (ch > nsteps)

@@ -921,6 +921,7 @@ static int exact_rate_all(struct ev *ev, const struct windows *w, bool rate, siz
         struct pq_series *s = pq_matrix_add(c, out, m);
         if (!s || pq_series_reserve(c, s, rate_room(r->n, nsteps, reach)))
             return pq_oom(c);
+        s->on_steps = true;
         ra.slot[i] = out->n - 1;
         ra.a[i] = (struct pq_rate_steps){
             .p = r->p,
@@ -1036,6 +1037,7 @@ static int eval_range_call(struct ev *ev, const struct promql_expr *e, size_t mi
             if (!(s = pq_matrix_add(c, out, m)) ||
                 pq_series_reserve(c, s, rate_room(r->n, nsteps, reach)))
                 return pq_oom(c);
+            s->on_steps = true;
             struct pq_rate_steps a = {
                 .p = r->p,
                 .n = r->n,

@@ -295,10 +295,27 @@ static inline double quantile_sorted(double q, struct pq_bucket *b, size_t n)
  * rows of stride buckets: its bucket, a presence mark, and the row's
  * count of buckets present. */
 static void gather_member(struct pq_series *s, double le, struct pq_bucket *col, uint8_t *pres,
-                          uint32_t *cnt, size_t stride, int64_t t0, int64_t interval, size_t kn)
+                          uint32_t *cnt, size_t stride, const struct pq_steps *st, size_t k0,
+                          size_t kn)
 {
     const struct promql_sample *p = s->p;
-    size_t cur = s->cur, n = s->n;
+    size_t cur = s->cur, n = s->n, first = pq_series_first_step(s, st);
+    int64_t interval = st->interval, t0 = st->start + (int64_t)k0 * interval;
+    if (first != SIZE_MAX) {
+        /* on consecutive steps (pq_series_first_step): sample k - first
+         * is step k's, no search */
+        size_t j0 = first > k0 ? first - k0 : 0, j1 = first + n > k0 ? first + n - k0 : 0;
+        j1 = j1 < kn ? j1 : kn;
+        for (size_t j = j0; j < j1; j++) {
+            col[j * stride] = (struct pq_bucket){le, p[k0 + j - first].v};
+            pres[j * stride] = 1;
+            cnt[j]++;
+        }
+        /* as the search leaves it: past the samples up to the last step */
+        size_t past = k0 + kn > first ? k0 + kn - first : 0;
+        s->cur = past < n ? past : n;
+        return;
+    }
     int64_t ts = t0;
     for (size_t j = 0; j < kn && cur < n; j++, ts += interval) {
         /* the members' arrays are read a short run each, in turn: fetch
@@ -383,7 +400,7 @@ static int hist_walk(const struct hrun *r, unsigned w, size_t g, struct pq_ctx *
         memset(cnt, 0, kn * sizeof *cnt);
         memset(pres, 0, kn * nm);
         for (size_t i = 0; i < nm; i++)
-            gather_member(&r->in[mem[i]], h->le[mem[i]], rows + i, pres + i, cnt, nm, t0, interval,
+            gather_member(&r->in[mem[i]], h->le[mem[i]], rows + i, pres + i, cnt, nm, r->st, k0,
                           kn);
         struct promql_sample *op = o->s.p;
         size_t on = n0;

@@ -144,6 +144,10 @@ struct pq_series {
     size_t n, cap;
     size_t cur; /* cursor of the step loop */
     int64_t last_t;
+    /* Set by a producer that writes samples at step times only (a range
+     * evaluation's start + k * interval): then pq_series_first_step can
+     * tell when they are on consecutive steps. */
+    bool on_steps;
 };
 
 struct pq_matrix {
@@ -197,6 +201,19 @@ struct pq_steps {
     int64_t start, end, interval;
 };
 #define PQ_FOR_STEPS(st, ts) for (int64_t ts = (st)->start; ts <= (st)->end; ts += (st)->interval)
+/* When s's samples are on consecutive steps of st (s->on_steps, and one
+ * for every step from the first's to the last's), the index of the first's
+ * step: sample j is then at step k + j, so a consumer can index instead of
+ * searching. SIZE_MAX otherwise (or when s is empty). */
+static inline size_t pq_series_first_step(const struct pq_series *s, const struct pq_steps *st)
+{
+    if (!s->on_steps || !s->n || st->interval <= 0)
+        return SIZE_MAX;
+    int64_t span = s->p[s->n - 1].t - s->p[0].t;
+    if (span != (int64_t)(s->n - 1) * st->interval || s->p[0].t < st->start)
+        return SIZE_MAX;
+    return (size_t)((s->p[0].t - st->start) / st->interval);
+}
 static inline bool pq_instant(const struct pq_steps *st)
 {
     return st->start == st->end;
