@@ -185,6 +185,10 @@ static const char *queries[] = {
     "sum by (i) (d offset 30s) + 0",
     "sum by (g, le) (h_bucket) or sum by (i, g) (d)",
     "sum by (i, g) (rate(c[1m]))",
+    /* groups of one over rate()'s outputs (marked on steps), whose
+     * values include -0: increase() of -0 after 0 */
+    "sum by (i, g) (increase(d[1m]))",
+    "sum by (g) (increase(d[30s]))",
     /* quantiles of counts close to "almost equal", with missing buckets */
     "histogram_quantile(0.9, hc_bucket)",
     "histogram_quantile(0.5, sum by (le, g) (hc_bucket))",
