@@ -5,6 +5,7 @@
 #include "scache.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -218,6 +219,53 @@ struct scache_entry *scache_entry_new(const uint8_t key[SCACHE_KEY_LEN], const v
     e->hash = key_hash(key);
     e->cost = cost;
     e->refs = 1;
+    return e;
+}
+
+struct scache_entry *scache_entry_compact(struct scache_entry *e)
+{
+    size_t n = e->n;
+    if (n < 2 || !e->s)
+        return e;
+    const struct scache_sample *p = e->s;
+    int64_t t0 = p[0].t, step = p[1].t - p[0].t;
+    double v0 = p[0].v;
+    if (step <= 0)
+        return e;
+    /* every neighbour step the same, every value v0 plus an int32 that
+     * gives back its exact bits (no NaN, no -0 for +0, nothing rounded) */
+    for (size_t i = 0; i < n; i++) {
+        if (p[i].t != t0 + (int64_t)i * step)
+            return e;
+        double x = p[i].v - v0;
+        if (!(x >= (double)INT32_MIN && x <= (double)INT32_MAX))
+            return e;
+        double back = v0 + (double)(int32_t)x;
+        if (memcmp(&back, &p[i].v, sizeof back) != 0)
+            return e;
+    }
+    /* in place, front to back: d[i] (bytes 4i..4i+3) only overwrites
+     * samples before i, already converted */
+    unsigned char *b = (unsigned char *)(e + 1);
+    for (size_t i = 0; i < n; i++) {
+        double v;
+        memcpy(&v, b + i * sizeof(struct scache_sample) + offsetof(struct scache_sample, v),
+               sizeof v);
+        int32_t x = (int32_t)(v - v0);
+        memcpy(b + i * sizeof x, &x, sizeof x);
+    }
+    size_t cost = sizeof(struct scache_entry) + n * sizeof(int32_t);
+    struct scache_entry *m = realloc(e, cost);
+    if (m) /* else the larger block stays, compact inside */
+        e = m;
+    else
+        cost = e->cost;
+    e->s = NULL;
+    e->d = (const int32_t *)(e + 1);
+    e->t0 = t0;
+    e->step = step;
+    e->v0 = v0;
+    e->cost = cost;
     return e;
 }
 

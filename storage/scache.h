@@ -61,6 +61,13 @@ struct scache_entry {
      * caller noted of them when it filled them in */
     struct scache_sample *s;
     size_t n;
+    /* or, once the caller made it compact (scache_entry_compact; s is then
+     * NULL), sample i is (t0 + i * step, v0 + d[i]): 4 bytes a sample
+     * instead of 16, for samples on a grid whose values differ from the
+     * first by whole numbers (counters) */
+    const int32_t *d;
+    int64_t t0, step;
+    double v0;
     int64_t maxgap;     /* largest t step between neighbours (0: n < 2) */
     size_t drops, nans; /* samples lower than the one before; NaN values */
     int unordered;      /* a t not above the one before */
@@ -95,6 +102,11 @@ struct scache_entry *scache_get(struct scache *c, const uint8_t key[SCACHE_KEY_L
  * memory. */
 struct scache_entry *scache_entry_new(const uint8_t key[SCACHE_KEY_LEN], const void *p, size_t len,
                                       size_t n);
+/* Makes a filled entry from scache_entry_new, not yet inserted, compact
+ * when its n samples allow (n >= 2, times on a grid, and every value
+ * exactly v0 + an int32), and gives its spare memory back; returns the
+ * entry, which may have moved (the same one, full, otherwise). */
+struct scache_entry *scache_entry_compact(struct scache_entry *e);
 /* Inserts a filled entry from scache_entry_new, replacing an entry of the
  * same key, and keeps holding it for the caller (release it). */
 void scache_put(struct scache *c, struct scache_entry *e);

@@ -189,6 +189,14 @@ static int raw_block(struct rawfn *f, int64_t k, const void *p, size_t len)
     return n ? SERIES_ECORRUPT : 0;
 }
 
+/* Sample i of a cached entry, full or compact. */
+static inline struct rpt entry_at(const struct scache_entry *e, size_t i)
+{
+    if (e->d)
+        return (struct rpt){e->t0 + (int64_t)i * e->step, e->v0 + (double)e->d[i]};
+    return (struct rpt){e->s[i].t, e->s[i].v};
+}
+
 /* Notes an entry's facts (scache_entry's caller's fields) once filled
  * (struct rpt and struct scache_sample are the same layout). */
 static void entry_note(struct scache_entry *e)
@@ -241,14 +249,17 @@ static int raw_block_cached(struct rawfn *f, int64_t k, const uint8_t *bkey, con
             return SERIES_ECORRUPT;
         }
         entry_note(e);
+        e = scache_entry_compact(e);
         scache_put(c, e);
     }
     int rc = 0;
     if (f->slice)
         rc = f->slice(f->ud, e);
     else
-        for (size_t i = 0; i < e->n && !rc; i++)
-            rc = f->fn(f->ud, e->s[i].t, e->s[i].v, k);
+        for (size_t i = 0; i < e->n && !rc; i++) {
+            struct rpt x = entry_at(e, i);
+            rc = f->fn(f->ud, x.t, x.v, k);
+        }
     scache_release(c, e);
     return rc;
 }
@@ -305,6 +316,7 @@ static int raw_chunk_cached(struct rawfn *f, MDB_txn *txn, uint64_t id, int64_t 
             got += cnt[b];
         }
         entry_note(e);
+        e = scache_entry_compact(e);
         scache_put(s->cache, e);
     }
     int rc = f->slice(f->ud, e);
@@ -437,7 +449,15 @@ static int range_add_slice(void *ud, const struct scache_entry *e)
     const struct scache_sample *p = e->s;
     size_t n = e->n;
     size_t a = 0, b = n;
-    if (a < b && p[a].t < c->lo) { /* the first sample >= lo */
+    if (e->d) { /* compact: on a grid, so the bounds by arithmetic */
+        int64_t t0 = e->t0, st = e->step;
+        if (c->lo > t0)
+            a = (size_t)((c->lo - t0 + st - 1) / st) < n ? (size_t)((c->lo - t0 + st - 1) / st) : n;
+        if (c->hi < t0)
+            b = 0;
+        else if ((size_t)((c->hi - t0) / st) < n)
+            b = (size_t)((c->hi - t0) / st) + 1;
+    } else if (a < b && p[a].t < c->lo) { /* the first sample >= lo */
         size_t x = a, y = b;
         while (x < y) {
             size_t m = x + (y - x) / 2;
@@ -448,7 +468,7 @@ static int range_add_slice(void *ud, const struct scache_entry *e)
         }
         a = x;
     }
-    if (a < b && p[b - 1].t > c->hi) { /* past the last sample <= hi */
+    if (!e->d && a < b && p[b - 1].t > c->hi) { /* past the last sample <= hi */
         size_t x = a, y = b;
         while (x < y) {
             size_t m = x + (y - x) / 2;
@@ -470,11 +490,21 @@ static int range_add_slice(void *ud, const struct scache_entry *e)
     if (rvec_step(r, c->step))
         return SERIES_ENOMEM;
     const struct rpt *prev = r->n ? &r->v[r->n - 1] : NULL;
-    memcpy(r->v + r->n, p + a, (b - a) * sizeof *r->v);
+    if (e->d) {
+        struct rpt *o = r->v + r->n;
+        const int32_t *d = e->d;
+        int64_t t = e->t0 + (int64_t)a * e->step, st = e->step;
+        double v0 = e->v0;
+        for (size_t i = a; i < b; i++, t += st)
+            *o++ = (struct rpt){t, v0 + (double)d[i]};
+    } else {
+        memcpy(r->v + r->n, p + a, (b - a) * sizeof *r->v);
+    }
     if (a == 0 && b == n) { /* the joint, then the entry's own notes */
         rvec_note(r, prev, r->v + r->n, 1, c->step);
         rvec_add_notes(
-            r, (struct notes){e->maxgap, e->drops, e->nans - (isnan(p[0].v) != 0), e->unordered},
+            r,
+            (struct notes){e->maxgap, e->drops, e->nans - (isnan(r->v[r->n].v) != 0), e->unordered},
             c->step);
     } else {
         rvec_note(r, prev, r->v + r->n, b - a, c->step);

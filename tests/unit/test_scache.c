@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <math.h>
 
 #include "scache.h"
 
@@ -230,12 +231,82 @@ static void test_threads(void **state)
     scache_free(c);
 }
 
+/* scache_entry_compact: compact exactly when every sample comes back
+ * bit for bit from (t0 + i * step, v0 + d[i]), and then it does; the
+ * cost shrinks to 4 bytes a sample. Cases that must stay full: a time off
+ * the grid, a value off by a fraction, a delta past int32, NaN, infinity,
+ * -0, one sample. */
+static void test_compact(void **state)
+{
+    (void)state;
+    enum { N = 300 };
+    uint8_t key[SCACHE_KEY_LEN] = {0};
+    uint64_t rs = 12345;
+#define NEXT() (rs = rs * 6364136223846793005ull + 1442695040888963407ull, rs >> 33)
+    int compacted = 0, kept = 0;
+    for (int round = 0; round < 2000; round++) {
+        size_t n = 1 + NEXT() % N;
+        struct scache_entry *e = scache_entry_new(key, NULL, 0, n);
+        assert_non_null(e);
+        int64_t t0 = (int64_t)(NEXT() % 1000000) * 1000, step = 1 + (int64_t)(NEXT() % 60000);
+        double v = (double)(NEXT() % 100000) - 50000;
+        int spoil = (int)(NEXT() % 8); /* 0..5: one sample made uncompactable */
+        size_t at = NEXT() % n;
+        if (spoil == 0 && n < 3) /* any two times are on a grid */
+            spoil = 7;
+        for (size_t i = 0; i < n; i++) {
+            v += (double)(NEXT() % 1000);
+            v -= NEXT() % 4 == 0 ? 500 : 0;
+            e->s[i] = (struct scache_sample){t0 + (int64_t)i * step, v};
+        }
+        if (spoil == 0)
+            e->s[at].t += at + 1 < n ? 1 : -1;
+        else if (spoil == 1)
+            e->s[at].v += 0.25;
+        else if (spoil == 2)
+            e->s[at].v = e->s[0].v + 3e9;
+        else if (spoil == 3)
+            e->s[at].v = NAN;
+        else if (spoil == 4)
+            e->s[at].v = -INFINITY;
+        else if (spoil == 5) {
+            e->s[0].v = 0;
+            e->s[at].v = -0.0;
+        }
+        struct scache_sample want[N];
+        memcpy(want, e->s, n * sizeof *want);
+        int must_stay = n < 2 || spoil <= 5;
+        e = scache_entry_compact(e);
+        assert_non_null(e);
+        if (must_stay) {
+            assert_non_null(e->s);
+            assert_null(e->d);
+            kept++;
+        } else {
+            assert_null(e->s);
+            assert_non_null(e->d);
+            assert_int_equal(e->cost, sizeof *e + n * sizeof(int32_t));
+            compacted++;
+        }
+        for (size_t i = 0; i < n; i++) {
+            int64_t t = e->d ? e->t0 + (int64_t)i * e->step : e->s[i].t;
+            double x = e->d ? e->v0 + (double)e->d[i] : e->s[i].v;
+            assert_int_equal(t, want[i].t);
+            assert_memory_equal(&x, &want[i].v, sizeof x);
+        }
+        scache_release(NULL, e);
+    }
+#undef NEXT
+    assert_true(compacted > 200 && kept > 200);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hit_and_miss),
         cmocka_unit_test(test_budget_and_eviction),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_compact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
