@@ -511,8 +511,33 @@ struct pread {
         bool ascending;
         size_t nstale, nresets;
         int64_t grid;
+        bool visited; /* the evaluator's visit took it; p is NULL */
     } * out;
+    bool visit; /* the evaluator's prepare agreed: visit each series read */
 };
+
+/* With a visit, a series' samples are plain malloc'd memory until the
+ * visit has seen them: freed at once when it took them (so the next read
+ * on this thread reuses memory still in its cache), else kept with the
+ * query. The read's own array (adopted) or the sink's (alloc), noted per
+ * thread. */
+static _Thread_local void *visit_mem;
+
+static void *visit_alloc(void *ud, size_t n)
+{
+    (void)ud;
+    visit_mem = n <= SIZE_MAX / sizeof(struct promql_sample)
+                    ? malloc(n * sizeof(struct promql_sample))
+                    : NULL;
+    return visit_mem;
+}
+
+static int visit_adopt(void *ud, void *mem)
+{
+    (void)ud;
+    visit_mem = mem;
+    return 0;
+}
 
 static int pread_join(void *ud, unsigned w)
 {
@@ -539,8 +564,19 @@ static void pread_one(void *ud, unsigned w, size_t i)
     struct pread *pr = ud;
     struct pread_out *o = &pr->out[i];
     struct series_read_facts f;
+    static const struct series_sink vsink = {visit_alloc,
+                                             NULL,
+                                             sizeof(struct promql_sample),
+                                             offsetof(struct promql_sample, t),
+                                             offsetof(struct promql_sample, v),
+                                             visit_adopt};
+    visit_mem = NULL;
     o->rc = series_read_to(pr->q->db, pr->txns[w], pr->ids[i], pr->sel->start_ms, pr->sel->end_ms,
-                           pr->flags, &pr->sink, &o->p, &o->n, &f);
+                           pr->flags, pr->visit ? &vsink : &pr->sink, &o->p, &o->n, &f);
+    if (pr->visit && (o->rc || !o->n)) {
+        free(visit_mem);
+        o->p = NULL;
+    }
     if (o->rc || !o->n)
         return;
     /* the evaluator's checks (promql_series.checked), as the read noted
@@ -553,6 +589,18 @@ static void pread_one(void *ud, unsigned w, size_t i)
         const struct promql_sample *p = o->p;
         for (size_t j = 0; j < o->n; j++)
             o->nstale += promql_is_stale_marker(p[j].v);
+    }
+    if (!pr->visit)
+        return;
+    const struct promql_facts pf = {o->ascending, o->nstale, o->nresets, false, i, o->grid};
+    if (pr->sel->visit(pr->sel->visit_ud, i, o->p, o->n, &pf)) {
+        free(visit_mem);
+        o->p = NULL;
+        o->visited = true;
+    } else if (qkeep(pr->q, visit_mem) != 0) {
+        free(visit_mem);
+        o->p = NULL;
+        o->rc = SERIES_ENOMEM;
     }
 }
 
@@ -600,6 +648,7 @@ static int src_select(void *ud, struct promql_select *sel, const struct promql_s
         snprintf(sel->err, sizeof sel->err, "out of memory");
         return -1;
     }
+    pr.visit = sel->visit && sel->prepare && nids && sel->prepare(sel->visit_ud, nids);
     struct qpool_loop loop = {nids, pread_one, pread_join, pread_leave, &pr, sel->deadline_ns};
     if (qpool_for(nids > 1 ? q->pool : NULL, &loop)) { /* what was read goes with the query */
         free(pr.out);
@@ -648,7 +697,8 @@ static int src_select(void *ud, struct promql_select *sel, const struct promql_s
         }
         free(sl);
         const struct pread_out *o = &pr.out[i];
-        facts[k] = (struct promql_facts){o->ascending, o->nstale, o->nresets, o->grid};
+        facts[k] =
+            (struct promql_facts){o->ascending, o->nstale, o->nresets, o->visited, i, o->grid};
         ser[k++] = (struct promql_series){pl, nl, o->p, o->n};
     }
     free(pr.out);

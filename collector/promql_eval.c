@@ -28,7 +28,9 @@
  *   (PROMQL_MAX_DEPTH).
  * - Where a loop over each series for all steps computes the same as the
  *   step loop, a range evaluation takes it: exact rate()/increase() of a
- *   selector or subquery (pq_fn_exact_rate_steps) and histogram_quantile
+ *   selector or subquery (pq_fn_exact_rate_steps; of a selector, walked
+ *   by the source's readers as they read each series when the source
+ *   offers it, promql_rate.c) and histogram_quantile
  *   (promql_hist.c, which holds the histogram functions); the results
  *   are the same bit for bit, and opts.general_only turns them off for
  *   the tests that compare both.
@@ -59,6 +61,7 @@
 #include "qpool.h"
 #include "promql_hist.h"
 #include "promql_label.h"
+#include "promql_rate.h"
 #include "promql_lex.h"
 #include "promql_value.h"
 
@@ -121,11 +124,14 @@ struct raw {
     size_t n;
     size_t nresets; /* samples lower than the one before; SIZE_MAX: not known */
     int64_t grid;   /* > 0: p[j].t == p[0].t + j * grid (promql_facts.grid); 0: not known */
+    bool visited;   /* walked by the source's reader (pq_rate_visit): p is NULL */
+    size_t slot;    /* its slot there */
 };
 
 struct rawset {
     struct raw *r;
     size_t n;
+    bool redo; /* two series with one label set, one of them visited: read again */
 };
 
 static int cmp_raw(const void *a, const void *b)
@@ -174,7 +180,8 @@ static int drop_stale(struct pq_ctx *c, struct raw *r, size_t stale)
 /* Asks the source for the series of vs with samples in [mint, maxt];
  * returns them sorted by labels, duplicates merged. */
 static int fetch(struct ev *ev, const struct promql_vector_selector *vs, int64_t mint, int64_t maxt,
-                 const char *func, int64_t range, bool matrix, struct rawset *out)
+                 const char *func, int64_t range, bool matrix, struct pq_rate_visit *rv,
+                 struct rawset *out)
 {
     struct pq_ctx *c = ev->c;
     struct promql_select sel = {
@@ -186,6 +193,9 @@ static int fetch(struct ev *ev, const struct promql_vector_selector *vs, int64_t
         .range_ms = range,
         .step_ms = c->qstep,
         .deadline_ns = c->deadline_ns,
+        .prepare = rv ? pq_rate_prepare : NULL,
+        .visit = rv ? pq_rate_visit : NULL,
+        .visit_ud = rv,
     };
     const struct promql_series *s = NULL;
     size_t n = 0;
@@ -241,6 +251,10 @@ static int fetch(struct ev *ev, const struct promql_vector_selector *vs, int64_t
         r[i].n = s[i].n;
         r[i].nresets = SIZE_MAX;
         r[i].grid = 0;
+        r[i].visited = rv && sel.facts && sel.facts[i].visited && sel.facts[i].checked;
+        r[i].slot = r[i].visited ? sel.facts[i].slot : 0;
+        if (r[i].visited && (r[i].slot >= rv->n || !rv->took[r[i].slot]))
+            return pq_fail(c, PROMQL_ERR_INTERNAL, "expanding series: a visit the source made up");
         /* one pass: the order check and the staleness markers' count,
          * unless the source vouches for both */
         const struct promql_sample *p = r[i].p;
@@ -269,6 +283,11 @@ static int fetch(struct ev *ev, const struct promql_vector_selector *vs, int64_t
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         if (k > 0 && r[k - 1].m == r[i].m) {
+            if (r[k - 1].visited || r[i].visited) { /* their samples are gone */
+                pq_free(&c->heap, r);
+                out->redo = true;
+                return 0;
+            }
             int rc = merge_samples(c, &r[k - 1], &r[i]);
             if (rc)
                 return rc;
@@ -296,7 +315,7 @@ static int eval_vector_selector(struct ev *ev, const struct promql_expr *e, bool
     int64_t t_at = at_time(c, vs->at, vs->at_ms), lb = c->o.lookback_ms, off = vs->offset_ms;
     int64_t lo = (at ? t_at : ev->st.start) - off, hi = (at ? t_at : ev->st.end) - off;
     struct rawset rs;
-    int rc = fetch(ev, vs, lo - lb + 1, hi, func, 0, false, &rs);
+    int rc = fetch(ev, vs, lo - lb + 1, hi, func, 0, false, NULL, &rs);
     if (rc)
         return rc;
     *out = (struct pq_matrix){0};
@@ -340,7 +359,7 @@ static int subquery_inner(struct ev *ev, const struct promql_expr *e, int64_t ex
 /* Reads the windows of a range selector or subquery; extra widens them to
  * the left (exact counters look for the sample before the window). */
 static int open_windows(struct ev *ev, const struct promql_expr *arg, const char *func,
-                        int64_t extra, struct windows *w)
+                        int64_t extra, struct pq_rate_visit *rv, struct windows *w)
 {
     struct pq_ctx *c = ev->c;
     *w = (struct windows){0};
@@ -353,7 +372,7 @@ static int open_windows(struct ev *ev, const struct promql_expr *arg, const char
         w->selector = arg->matrix.vs;
         int64_t lo = (w->at ? w->t_at : ev->st.start) - w->off - w->range - extra;
         int64_t hi = (w->at ? w->t_at : ev->st.end) - w->off;
-        return fetch(ev, vs, lo + 1, hi, func, w->range, true, &w->rs);
+        return fetch(ev, vs, lo + 1, hi, func, w->range, true, rv, &w->rs);
     }
     w->range = arg->subquery.range_ms;
     w->off = arg->subquery.offset_ms;
@@ -365,7 +384,8 @@ static int open_windows(struct ev *ev, const struct promql_expr *arg, const char
     if (w->inner.n && !(w->rs.r = pq_alloc(&c->heap, w->inner.n * sizeof *w->rs.r)))
         return pq_oom(c);
     for (size_t i = 0; i < w->inner.n; i++)
-        w->rs.r[i] = (struct raw){w->inner.s[i].m, w->inner.s[i].p, w->inner.s[i].n, SIZE_MAX, 0};
+        w->rs.r[i] =
+            (struct raw){w->inner.s[i].m, w->inner.s[i].p, w->inner.s[i].n, SIZE_MAX, 0, false, 0};
     w->rs.n = w->inner.n;
     return 0;
 }
@@ -693,14 +713,6 @@ static uint32_t *count_resets(struct pq_ctx *c, const struct raw *r, bool *none)
     return resets;
 }
 
-/* The room a whole-range rate() walk of n samples reserves for its
- * results: each sample is in the windows of at most reach steps. */
-static size_t rate_room(size_t n, size_t nsteps, size_t reach)
-{
-    size_t room = n < nsteps / reach + 1 ? n * reach : nsteps;
-    return room < nsteps ? room : nsteps;
-}
-
 /* The whole-range exact rate() or increase() of every series of w, split
  * over the query pool's threads: what eval_range_call's series loop does
  * for each, in three passes. First, in order, on this thread (the
@@ -743,7 +755,7 @@ static int exact_rate_all(struct ev *ev, const struct windows *w, bool rate, siz
      * stays within the limit's reach. */
     uint64_t rooms = 0;
     for (size_t i = 0; i < ns; i++)
-        rooms += w->rs.r[i].n ? rate_room(w->rs.r[i].n, nsteps, reach) : 0;
+        rooms += w->rs.r[i].n ? pq_rate_room(w->rs.r[i].n, nsteps, reach) : 0;
     *done = rooms <= budget;
     if (!*done)
         return 0;
@@ -772,7 +784,7 @@ static int exact_rate_all(struct ev *ev, const struct windows *w, bool rate, siz
         if ((rc = pq_tick(c)))
             return rc;
         struct pq_series *s = pq_matrix_add(c, out, m);
-        if (!s || pq_series_reserve(c, s, rate_room(r->n, nsteps, reach)))
+        if (!s || pq_series_reserve(c, s, pq_rate_room(r->n, nsteps, reach)))
             return pq_oom(c);
         s->on_steps = true;
         ra.slot[i] = out->n - 1;
@@ -830,6 +842,85 @@ static int exact_rate_all(struct ev *ev, const struct windows *w, bool rate, siz
     return 0;
 }
 
+/* The whole-range exact rate() or increase() of w's series when the
+ * source's readers walked some of them (pq_rate_visit; their samples are
+ * gone): exact_rate_all's output in its order — the series sorted, each
+ * output made as it makes it (labels, tick, room), the ones with no value
+ * dropped — taking the readers' results and walking the others here, with
+ * the sample limit applied in that order as exact_rate_all applies it.
+ * Where a walk the readers made held more than the limit leaves (the
+ * serial walk would stop inside it, which takes its samples), *redo is
+ * set and nothing is kept: the caller reads the series again. */
+static int visited_rate_all(struct ev *ev, const struct windows *w, struct pq_rate_visit *rv,
+                            size_t nsteps, struct pq_matrix *out, bool *redo)
+{
+    struct pq_ctx *c = ev->c;
+    uint64_t held = c->samples;
+    int rc;
+    for (size_t i = 0; i < w->rs.n; i++) {
+        const struct raw *r = &w->rs.r[i];
+        if (!r->n)
+            continue;
+        uint32_t *resets = NULL;
+        bool no_resets = false;
+        if (!r->visited && r->n < UINT32_MAX)
+            resets = count_resets(c, r, &no_resets);
+        const pq_labels *m = pq_drop_name(c, r->m);
+        if (!m)
+            return pq_oom(c);
+        if ((rc = pq_tick(c)))
+            return rc;
+        struct pq_series *s = pq_matrix_add(c, out, m);
+        if (!s)
+            return pq_oom(c);
+        s->on_steps = true;
+        uint64_t left = held < c->o.max_samples ? c->o.max_samples - held : 0;
+        bool over = false;
+        if (r->visited) {
+            if (rv->peak[r->slot] > left) {
+                for (size_t j = 0; j < out->n; j++)
+                    pq_free(&c->heap, out->s[j].p);
+                pq_free(&c->heap, out->s);
+                *out = (struct pq_matrix){0};
+                *redo = true;
+                return 0;
+            }
+            pq_heap_adopt(&c->heap, rv->out[r->slot]);
+            s->p = rv->out[r->slot];
+            s->cap = rv->room[r->slot];
+            s->n = rv->nout[r->slot];
+            rv->out[r->slot] = NULL;
+        } else {
+            if (pq_series_reserve(c, s, pq_rate_room(r->n, nsteps, rv->reach)))
+                return pq_oom(c);
+            struct pq_rate_steps a = rv->proto;
+            a.p = r->p;
+            a.n = r->n;
+            a.resets = resets;
+            a.no_resets = no_resets;
+            a.grid = r->grid;
+            a.budget = left;
+            s->n = pq_fn_exact_rate_steps(&a, s->p, &over, NULL);
+            pq_free(&c->heap, resets);
+            if (over) { /* where the serial loop stops */
+                c->samples = held + s->n;
+                return pq_hold_slow(c, (int64_t)(c->o.max_samples - c->samples) + 1);
+            }
+        }
+        held += s->n;
+    }
+    c->samples = held;
+    size_t k = 0;
+    for (size_t j = 0; j < out->n; j++) {
+        if (out->s[j].n)
+            out->s[k++] = out->s[j];
+        else
+            pq_free(&c->heap, out->s[j].p);
+    }
+    out->n = k;
+    return 0;
+}
+
 static int eval_range_call(struct ev *ev, const struct promql_expr *e, size_t mi,
                            struct pq_matrix *out)
 {
@@ -844,12 +935,41 @@ static int eval_range_call(struct ev *ev, const struct promql_expr *e, size_t mi
             return rc;
     bool exact = c->o.exact_counters && (id == PROMQL_FN_RATE || id == PROMQL_FN_INCREASE);
     int64_t lb = c->o.lookback_ms, extra = exact ? lb : 0;
+    size_t nsteps = (size_t)((ev->st.end - ev->st.start) / ev->st.interval) + 1;
+    const struct promql_expr *arg = unparen(e->call.args[mi]);
+    /* exact rate/increase of a range selector without @: the source's
+     * readers may walk each series as they read it (promql_rate.c) */
+    struct pq_rate_visit rv = {0}, *rvp = NULL;
+    if (exact && nsc == 0 && !c->o.general_only && arg->kind == PROMQL_MATRIX_SELECTOR &&
+        arg->matrix.vs->vs.at == PROMQL_AT_NONE) {
+        rv.proto = (struct pq_rate_steps){
+            .start = ev->st.start,
+            .interval = ev->st.interval,
+            .nsteps = nsteps,
+            .off = arg->matrix.vs->vs.offset_ms,
+            .range_ms = arg->matrix.range_ms,
+            .lookback_ms = lb,
+            .rate = id == PROMQL_FN_RATE,
+            .budget = UINT64_MAX,
+        };
+        rv.reach = (size_t)(arg->matrix.range_ms / ev->st.interval) + 1;
+        rv.heap = &c->heap;
+        rv.headroom = c->samples < c->o.max_samples ? c->o.max_samples - c->samples : 0;
+        rvp = &rv;
+    }
     struct windows w;
-    if ((rc = open_windows(ev, unparen(e->call.args[mi]), e->call.func->name, extra, &w)))
+    rc = open_windows(ev, arg, e->call.func->name, extra, rvp, &w);
+    if (rc == 0 && w.rs.redo) { /* series the readers walked must be merged: again, unwalked */
+        pq_rate_visit_free(&rv);
+        rvp = NULL;
+        rc = open_windows(ev, arg, e->call.func->name, extra, NULL, &w);
+    }
+    if (rc) {
+        pq_rate_visit_free(&rv);
         return rc;
+    }
     bool absent = id == PROMQL_FN_ABSENT_OVER_TIME;
     bool keep_name = id == PROMQL_FN_LAST_OVER_TIME || id == PROMQL_FN_FIRST_OVER_TIME;
-    size_t nsteps = (size_t)((ev->st.end - ev->st.start) / ev->st.interval) + 1;
     uint8_t *found = NULL;
     if (absent && !(found = pq_alloc(&c->heap, nsteps)))
         return pq_oom(c);
@@ -861,7 +981,21 @@ static int eval_range_call(struct ev *ev, const struct promql_expr *e, size_t mi
      * in one pass (pq_fn_exact_rate_steps) */
     bool whole = exact && nsc == 0 && !w.at && !c->o.general_only;
     size_t i0 = 0;
-    if (whole && c->o.pool && w.rs.n > 1 && !keep_name) {
+    bool walked = rv.ready, redo = false;
+    if (walked) {
+        rc = visited_rate_all(ev, &w, &rv, nsteps, out, &redo);
+        pq_rate_visit_free(&rv);
+        if (rc)
+            return rc;
+        i0 = w.rs.n;
+    }
+    if (redo) { /* at the sample limit: read again, with no walks by the readers */
+        close_windows(c, &w);
+        if ((rc = open_windows(ev, arg, e->call.func->name, extra, NULL, &w)))
+            return rc;
+        i0 = 0;
+    }
+    if ((!walked || redo) && whole && c->o.pool && w.rs.n > 1 && !keep_name) {
         bool done;
         if ((rc = exact_rate_all(ev, &w, id == PROMQL_FN_RATE, nsteps, out, &done)))
             return rc;
@@ -888,7 +1022,7 @@ static int eval_range_call(struct ev *ev, const struct promql_expr *e, size_t mi
             if ((rc = pq_tick(c)))
                 return rc;
             if (!(s = pq_matrix_add(c, out, m)) ||
-                pq_series_reserve(c, s, rate_room(r->n, nsteps, reach)))
+                pq_series_reserve(c, s, pq_rate_room(r->n, nsteps, reach)))
                 return pq_oom(c);
             s->on_steps = true;
             struct pq_rate_steps a = {
@@ -1135,7 +1269,7 @@ static int eval_matrix_value(struct ev *ev, const struct promql_expr *e, struct 
     if (!pq_instant(&ev->st))
         return pq_fail(c, PROMQL_ERR_EXECUTION, "cannot do range evaluation of matrix selector");
     struct windows w;
-    int rc = open_windows(ev, e, NULL, 0, &w);
+    int rc = open_windows(ev, e, NULL, 0, NULL, &w);
     if (rc)
         return rc;
     int64_t ref = (w.at ? w.t_at : ev->st.start) - w.off, from = ref - w.range;

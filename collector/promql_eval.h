@@ -69,6 +69,10 @@ struct promql_series {
 struct promql_facts {
     bool checked;
     size_t nstale, nresets;
+    /* With promql_select.visit: the series' slot (as in visit), and
+     * whether visit took it (samples may then be NULL). */
+    bool visited;
+    size_t slot;
     /* > 0: the samples are exactly grid ms apart (samples[j].t ==
      * samples[0].t + j * grid); 0: not known. Lets rate() find its
      * windows by arithmetic. */
@@ -100,6 +104,20 @@ struct promql_select {
     /* Optional, out: one struct promql_facts per series returned, living
      * as long as the series (NULL: none). */
     const struct promql_facts *facts;
+    /* Optional, in (visit NULL: none): work the evaluator does on each
+     * series while its samples are at hand (a whole-range rate()), so
+     * that they need not be kept. A source may ignore it. One that uses
+     * it returns facts, and calls prepare(visit_ud, n) once, on the
+     * calling thread, with how many series it may return (their slots
+     * are 0 .. n-1) before it reads any; if prepare returns false it
+     * calls nothing more. Then it may call visit(visit_ud, slot, samples,
+     * n, facts) for each series it reads, from any thread, at most once a
+     * slot, before select returns. When visit returns true the series is
+     * returned with samples NULL (n as read) and facts.visited set. */
+    bool (*prepare)(void *ud, size_t n);
+    bool (*visit)(void *ud, size_t slot, const struct promql_sample *p, size_t n,
+                  const struct promql_facts *f);
+    void *visit_ud;
     /* The query's deadline (CLOCK_MONOTONIC ns; 0: none). A source may
      * stop reading once it has passed: it then fails with timed_out set,
      * and the evaluation fails with the timeout error. */

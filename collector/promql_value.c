@@ -101,6 +101,33 @@ void pq_free(struct pq_heap *h, void *p)
     free(b);
 }
 
+void *pq_blk_new(size_t n)
+{
+    if (n > SIZE_MAX - sizeof(struct pq_blk))
+        return NULL;
+    struct pq_blk *b = malloc(sizeof *b + n);
+    if (!b)
+        return NULL;
+    b->prev = b->next = NULL;
+    return b->data;
+}
+
+void pq_heap_adopt(struct pq_heap *h, void *p)
+{
+    struct pq_blk *b = blk_of(p);
+    b->prev = NULL;
+    b->next = h->head;
+    if (h->head)
+        h->head->prev = b;
+    h->head = b;
+}
+
+void pq_blk_drop(void *p)
+{
+    if (p)
+        free(blk_of(p));
+}
+
 void pq_heap_clear(struct pq_heap *h)
 {
     for (struct pq_blk *b = h->head, *n; b; b = n) {

@@ -41,6 +41,12 @@ void *pq_alloc(struct pq_heap *h, size_t n);
 void *pq_realloc(struct pq_heap *h, void *p, size_t n);
 void pq_free(struct pq_heap *h, void *p); /* accepts NULL */
 void pq_heap_clear(struct pq_heap *h);    /* frees every block */
+/* A block of n > 0 bytes made on any thread, in no heap yet (NULL when
+ * out of memory): pq_heap_adopt then puts it in h (on h's thread), or
+ * pq_blk_drop frees it. */
+void *pq_blk_new(size_t n);
+void pq_heap_adopt(struct pq_heap *h, void *p);
+void pq_blk_drop(void *p); /* accepts NULL */
 
 /* --- label sets ---------------------------------------------------------- */
 

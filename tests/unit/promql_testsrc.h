@@ -56,6 +56,11 @@ struct store {
     int spin_ms;         /* select() burns this much time */
     bool unsorted_order; /* return the series in reverse */
     bool facts;          /* also answer promql_select.facts */
+    /* with facts: take promql_select.visit when asked, letting it walk
+     * every visit_every-th series (from visit_from) while the others keep
+     * their samples (0: never) */
+    unsigned visit_every, visit_from;
+    int visits; /* series the evaluator's visit took */
     struct promql_facts *fview;
 };
 
@@ -342,9 +347,24 @@ static inline int store_select(void *ud, struct promql_select *sel,
                 even &= p[j].t - p[j - 1].t == p[1].t - p[0].t;
             }
             int64_t grid = even && p[1].t > p[0].t ? p[1].t - p[0].t : 0;
-            st->fview[i] = (struct promql_facts){asc, stale, res, grid};
+            st->fview[i] = (struct promql_facts){
+                .checked = asc, .nstale = stale, .nresets = res, .slot = i, .grid = grid};
         }
         sel->facts = st->fview;
+        /* as the collector's source: prepare once with the count, then a
+         * visit per series while its samples are at hand; those it takes
+         * are returned without samples */
+        if (st->visit_every && sel->visit && sel->prepare && k && sel->prepare(sel->visit_ud, k))
+            for (size_t i = 0; i < k; i++) {
+                if ((i + st->visit_from) % st->visit_every)
+                    continue;
+                if (sel->visit(sel->visit_ud, i, st->view[i].samples, st->view[i].n,
+                               &st->fview[i])) {
+                    st->fview[i].visited = true;
+                    st->view[i].samples = NULL;
+                    st->visits++;
+                }
+            }
     }
     *out = st->view;
     *n = k;

@@ -55,9 +55,12 @@ static void fill(struct mseries *s, bool counter)
         if (counter) {
             if (r < 20)
                 v = rnd(4); /* reset */
-            else if (r < 25)
+            else if (r < 23)
                 v = NAN;
-            else if (r < 300)
+            else if (r < 25) { /* a staleness marker (range selectors skip it) */
+                uint64_t bits = 0x7ff0000000000002ull;
+                memcpy(&v, &bits, sizeof v);
+            } else if (r < 300)
                 v = isnan(v) ? 1 : v;
             else
                 v = (isnan(v) ? 0 : v) + rnd(1000) / 7.0;
@@ -241,6 +244,7 @@ static void test_fast_paths_agree(void **state)
     struct qpool *pool = qpool_create(3);
     assert_non_null(pool);
     size_t compared = 0, errors = 0, points = 0;
+    int visits = 0;
     for (int round = 0; round < 12; round++) {
         struct store st = {0};
         build(&st);
@@ -262,11 +266,16 @@ static void test_fast_paths_agree(void **state)
             /* the fast paths with the source's facts and a worker pool
              * half the time each */
             st.facts = rnd(2);
+            /* and rate()'s series walked as they are read (all, some or
+             * none of them) when the facts are given */
+            st.visit_every = rnd(4);
+            st.visit_from = rnd(3);
             o.pool = rnd(2) ? pool : NULL;
             struct promql_result *ra = run(&st, q, range, a, b, step, &o, &ea);
             o.general_only = true;
             o.pool = NULL;
             st.facts = false;
+            st.visit_every = 0;
             struct promql_result *rb = run(&st, q, range, a, b, step, &o, &eb);
             same(q, ra, rb, &ea, &eb, seed);
             compared++;
@@ -276,9 +285,13 @@ static void test_fast_paths_agree(void **state)
             promql_result_free(ra);
             promql_result_free(rb);
         }
+        visits += st.visits;
         store_free(&st);
     }
     qpool_destroy(pool);
+    /* the readers' walks ran, and not only on a few series */
+    printf("test_fast_paths_agree: %d series walked as read\n", visits);
+    assert_true(visits > 100);
     printf("test_fast_paths_agree: %zu queries, %zu errors, %zu points\n", compared, errors,
            points);
     assert_true(points > 10000);
@@ -327,11 +340,14 @@ static void test_groups_split_with_pool(void **state)
                 int64_t a = (int64_t)rnd(600) * 1000, b = a + (int64_t)(1800 + rnd(1800)) * 1000;
                 struct promql_eval_error ea = {0}, eb = {0};
                 st.facts = rnd(2);
+                st.visit_every = rnd(3);
+                st.visit_from = rnd(2);
                 o.pool = pool;
                 struct promql_result *ra = run(&st, qs[qi], true, a, b, step, &o, &ea);
                 o.general_only = true;
                 o.pool = NULL;
                 st.facts = false;
+                st.visit_every = 0;
                 struct promql_result *rb = run(&st, qs[qi], true, a, b, step, &o, &eb);
                 same(qs[qi], ra, rb, &ea, &eb, seed);
                 compared++;
@@ -431,10 +447,12 @@ static bool agree_at(struct store *st, struct qpool *pool, const char *q, int64_
     o.max_samples = lim;
     o.pool = pool;
     st->facts = lim % 2;
+    st->visit_every = lim % 3 ? 1 : 2;
     struct promql_result *ra = run(st, q, true, 0, 1800000, step, &o, &ea);
     o.general_only = true;
     o.pool = NULL;
     st->facts = false;
+    st->visit_every = 0;
     struct promql_result *rb = run(st, q, true, 0, 1800000, step, &o, &eb);
     same(q, ra, rb, &ea, &eb, 12345);
     bool ok = rb != NULL;
