@@ -87,8 +87,9 @@ static void fill_special(struct mseries *s)
 
 /* The buckets of one histogram (le 0.1 ... +Inf) sampled together, their
  * counts each the one below times 1 + a relative step around the 1e-12 of
- * histogram_quantile's "almost equal" (and some equal, lower, zero,
- * subnormal, NaN or infinite); a bucket now and then skips a sample. */
+ * histogram_quantile's "almost equal" (and some equal, lower, negated,
+ * zero, subnormal, NaN or infinite); a bucket now and then skips a
+ * sample. */
 static void fill_close(struct store *st, const char *g)
 {
     static const char *les[] = {"0.1", "0.5", "1", "2.5", "10", "+Inf"};
@@ -107,8 +108,8 @@ static void fill_close(struct store *st, const char *g)
             if (k) {
                 unsigned x = rnd(60);
                 double r = rel[rnd(sizeof rel / sizeof *rel)];
-                if (x < 3)
-                    v = x == 0 ? NAN : x == 1 ? INFINITY : 0;
+                if (x < 5) /* a subnormal after a zero; a fall below the one before */
+                    v = x == 0 ? NAN : x == 1 ? INFINITY : x == 2 ? 0 : x == 3 ? 5e-324 : -v;
                 else
                     v += v * r;
             }
@@ -194,6 +195,7 @@ static const char *queries[] = {
     "sum by (g) (increase(d[30s]))",
     /* quantiles of counts close to "almost equal", with missing buckets */
     "histogram_quantile(0.9, hc_bucket)",
+    "histogram_quantile(0, hc_bucket)", /* 0 times an infinite count is NaN */
     "histogram_quantile(0.5, sum by (le, g) (hc_bucket))",
     "histogram_quantile(scalar(c{i=\"2\",g=\"c\"}) / 50 - 0.5, hc_bucket)",
     "histogram_quantile(0.99, sum by (le) (rate(hc_bucket[1m])))",
@@ -319,6 +321,7 @@ static void test_groups_split_with_pool(void **state)
         "sum by (le, g, j) (rate({__name__=~\"h_bucket|h2_bucket\"}[30s]))",
         "histogram_quantile(0.5, h_bucket)",
         "histogram_quantile(0.9, hc_bucket)",
+        "histogram_quantile(0, hc_bucket)", /* 0 times an infinite count is NaN */
         "histogram_quantile(scalar(c{i=\"2\",g=\"c\"}) / 50 - 0.5, hc_bucket)",
         "histogram_quantile(0.9, sum by (le, g) (rate(h_bucket[1m])))",
         "histogram_quantile(0.95, sum by (le, g, j) "
