@@ -169,6 +169,8 @@ static struct scache_entry *find(struct shard *c, const uint8_t *key, uint64_t h
 static void edge_of(const uint8_t *p, size_t len, uint8_t out[16])
 {
     memset(out, 0, 16);
+    if (len == 0) /* p may be NULL */
+        return;
     if (len <= 16) {
         memcpy(out, p, len);
     } else {
